@@ -1,0 +1,68 @@
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AccessDetails, AccessRequest } from '../domain/request';
+import type { AccessProvider, GrantInput } from '../ports';
+
+/**
+ * The `local` access provider: a grant is a row in the Grants table (request id, principal,
+ * granted at, expires at, revoked at), which local mode shows and tests inspect. It grants nothing
+ * real; the `iam` provider is the one for AWS.
+ */
+export interface GrantRecord {
+  requestId: string;
+  tenantId: string;
+  principal: string;
+  accessLevel: string;
+  grantedAt: string;
+  expiresAt: string;
+  revokedAt?: string;
+}
+
+export class LocalAccessProvider implements AccessProvider {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly now: () => Date,
+  ) {}
+
+  async grant({ request, accessStartsAt, accessExpiresAt }: GrantInput): Promise<AccessDetails> {
+    const existing = await this.find(request.requestId);
+    if (!existing) {
+      const record: GrantRecord = {
+        requestId: request.requestId,
+        tenantId: request.tenantId,
+        principal: request.requestedBy,
+        accessLevel: request.accessLevel,
+        grantedAt: accessStartsAt,
+        expiresAt: accessExpiresAt,
+      };
+      try {
+        await this.db.send(new PutCommand({ TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(requestId)' }));
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
+    return { provider: 'local', grantId: request.requestId, principal: request.requestedBy, accessLevel: request.accessLevel };
+  }
+
+  async revoke(request: AccessRequest): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { requestId: request.requestId },
+          UpdateExpression: 'SET revokedAt = :now',
+          ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: { ':now': this.now().toISOString() },
+        }),
+      );
+    } catch (error) {
+      // Never granted, or revoked already: revoke is idempotent.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  private async find(requestId: string): Promise<GrantRecord | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: { requestId }, ConsistentRead: true }));
+    return Item as GrantRecord | undefined;
+  }
+}

@@ -1,0 +1,63 @@
+import {
+  ExecutionAlreadyExists,
+  InvalidToken,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import type { Workflow } from '../ports';
+
+/**
+ * The request's Step Functions execution. The execution name is the request id, and the input
+ * carries only the id and the callback timeouts — no table names, ARNs or personal data.
+ */
+export class SfnWorkflow implements Workflow {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(requestId: string, timeouts: { managerSeconds: number; customerSeconds: number }): Promise<void> {
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: requestId,
+          input: JSON.stringify(executionInput(requestId, timeouts)),
+        }),
+      );
+    } catch (error) {
+      // Already started by an earlier attempt of the same request: that is the point of the name.
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+
+  succeed(taskToken: string, output: { status: string }) {
+    return this.settle(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  }
+
+  fail(taskToken: string, error: 'RequestCancelled', cause: string) {
+    return this.settle(new SendTaskFailureCommand({ taskToken, error, cause }));
+  }
+
+  private async settle(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<'delivered' | 'lost-race'> {
+    try {
+      await this.sfn.send(command as SendTaskSuccessCommand);
+      return 'delivered';
+    } catch (error) {
+      if (error instanceof TaskTimedOut || error instanceof InvalidToken || error instanceof TaskDoesNotExist) {
+        return 'lost-race';
+      }
+      throw error;
+    }
+  }
+}
+
+/** The execution's input; the state machine reads the callback timeouts from it. */
+export const executionInput = (requestId: string, timeouts: { managerSeconds: number; customerSeconds: number }) => ({
+  requestId,
+  timeouts,
+});

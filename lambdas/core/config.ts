@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { isDuration } from './domain/duration';
+
+/**
+ * Configuration from the environment, read once per variable, on first use, and validated: a
+ * Lambda is given only the variables of the resources it was granted (see lib/), so a missing
+ * variable means a wiring mistake and fails loudly at the first invocation that needs it.
+ */
+const cache = new Map<string, unknown>();
+
+function read<T>(name: string, schema: z.ZodType<T>, fallback?: string): T {
+  if (cache.has(name)) return cache.get(name) as T;
+  const raw = process.env[name] ?? fallback;
+  if (raw === undefined) throw new Error(`Configuration: environment variable ${name} is not set`);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`Configuration: ${name} is not valid: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  }
+  cache.set(name, parsed.data);
+  return parsed.data;
+}
+
+const text = z.string().min(1);
+const duration = z.string().refine(isDuration, 'must be an ISO-8601 duration such as PT2H');
+const json = <T>(schema: z.ZodType<T>) =>
+  z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const directorySchema = z.object({
+  engineers: z.array(z.object({ principal: text, email: z.email().optional() })),
+  managers: z.array(z.object({ principal: text, email: z.email() })),
+});
+
+/** Variable names, shared with the CDK constructs and local mode so they cannot drift apart. */
+export const ENV = {
+  requestsTable: 'REQUESTS_TABLE',
+  tenantsTable: 'TENANTS_TABLE',
+  auditTable: 'AUDIT_TABLE',
+  grantsTable: 'GRANTS_TABLE',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  senderEmail: 'SENDER_EMAIL',
+  directory: 'LOCKBOX_DIRECTORY',
+  durationFloor: 'DURATION_FLOOR',
+  durationCap: 'DURATION_CAP',
+  managerApprovalTimeout: 'MANAGER_APPROVAL_TIMEOUT',
+  linkBaseUrl: 'LINK_BASE_URL',
+  linkSigner: 'LINK_SIGNER',
+  linkCurrentKey: 'LINK_CURRENT_KEY',
+  linkKmsKeys: 'LINK_KMS_KEYS',
+  linkLocalKeys: 'LINK_LOCAL_KEYS',
+  accessProvider: 'ACCESS_PROVIDER',
+  auditPublisher: 'AUDIT_PUBLISHER',
+  auditBusName: 'AUDIT_BUS_NAME',
+  auditLogFile: 'AUDIT_LOG_FILE',
+} as const;
+
+export const config = {
+  tables: () => ({
+    requests: read(ENV.requestsTable, text),
+    tenants: read(ENV.tenantsTable, text),
+    audit: read(ENV.auditTable, text),
+  }),
+  grantsTable: () => read(ENV.grantsTable, text),
+  stateMachineArn: () => read(ENV.stateMachineArn, text),
+  senderEmail: () => read(ENV.senderEmail, z.email()),
+  directory: () => read(ENV.directory, json(directorySchema)),
+  policy: () => ({
+    durationFloor: read(ENV.durationFloor, duration, 'PT15M'),
+    durationCap: read(ENV.durationCap, duration, 'PT4H'),
+    managerApprovalTimeout: read(ENV.managerApprovalTimeout, duration, 'PT12H'),
+    linkBaseUrl: read(ENV.linkBaseUrl, z.url().transform((url) => url.replace(/\/+$/, ''))),
+  }),
+  linkSigner: () => read(ENV.linkSigner, z.enum(['kms', 'local'])),
+  linkCurrentKey: () => read(ENV.linkCurrentKey, text),
+  /** `{"<kid>": "<KMS key id or ARN>"}` */
+  linkKmsKeys: () => read(ENV.linkKmsKeys, json(z.record(z.string(), text))),
+  /** `{"<kid>": "<base64 secret of at least 32 bytes>"}` — local mode only. */
+  linkLocalKeys: () => read(ENV.linkLocalKeys, json(z.record(z.string(), text))),
+  accessProvider: () => read(ENV.accessProvider, z.enum(['local', 'iam'])),
+  auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
+  auditBusName: () => read(ENV.auditBusName, text),
+  auditLogFile: () => read(ENV.auditLogFile, text),
+};
+
+/** For tests: forget what was read. */
+export const resetConfig = () => cache.clear();

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json';
+
+/**
+ * The tamper-evident audit log: one hash chain per tenant. Each event's hash covers the previous
+ * event's hash and the canonical JSON of everything else in the event, so changing, removing or
+ * inserting an event breaks every hash after it.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'RequestCreated',
+  'ManagersNotified',
+  'ManagerApproved',
+  'ManagerRejected',
+  'CustomerNotified',
+  'CustomerApproved',
+  'CustomerDenied',
+  'RequestExpired',
+  'RequestCancelled',
+  'RequestFailed',
+  'AccessGranted',
+  'AccessGrantFailed',
+  'AccessRevoked',
+  'RevokeFailed',
+  'LinkRefused',
+  'TenantUpdated',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export type ActorKind = 'engineer' | 'manager' | 'approver' | 'admin' | 'system' | 'anonymous';
+export interface Actor {
+  kind: ActorKind;
+  id: string;
+}
+
+/** What a use case says happened; the chain fields are added when it is appended. */
+export interface AuditEntry {
+  type: AuditEventType;
+  requestId?: string;
+  actor: Actor;
+  sourceIp?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditEntry {
+  tenantId: string;
+  seq: number;
+  eventId: string;
+  at: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+/** Audit events that cannot be attributed to a tenant (a forged link naming no known request). */
+export const SYSTEM_CHAIN = '_system';
+
+export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+  return createHash('sha256').update(event.prevHash).update(canonicalJson(event)).digest('hex');
+}
+
+/** The next event of a chain whose head is `head`. */
+export function chainEvent(
+  entry: AuditEntry,
+  tenantId: string,
+  head: ChainHead,
+  at: string,
+  eventId: string,
+): AuditEvent {
+  const unhashed = { ...entry, tenantId, seq: head.seq + 1, eventId, at, prevHash: head.hash };
+  return { ...unhashed, hash: hashEvent(unhashed) };
+}
+
+export type ChainVerdict = { ok: true; head: ChainHead } | { ok: false; brokenAt: number; reason: string };
+
+/**
+ * Recomputes a chain (events in `seq` order, from the first event or from `start`) and reports the
+ * first broken link.
+ */
+export function verifyChain(events: readonly AuditEvent[], start: ChainHead = EMPTY_CHAIN): ChainVerdict {
+  let head = start;
+  for (const event of events) {
+    if (event.seq !== head.seq + 1) {
+      return { ok: false, brokenAt: event.seq, reason: `expected seq ${head.seq + 1}, found ${event.seq}` };
+    }
+    if (event.prevHash !== head.hash) {
+      return { ok: false, brokenAt: event.seq, reason: 'prevHash does not match the previous event' };
+    }
+    const { hash, ...unhashed } = event;
+    if (hashEvent(unhashed) !== hash) {
+      return { ok: false, brokenAt: event.seq, reason: 'hash does not match the event' };
+    }
+    head = { seq: event.seq, hash };
+  }
+  return { ok: true, head };
+}

@@ -1,0 +1,49 @@
+/**
+ * Domain errors. Business rules throw these; only the HTTP edge (`../http/errors.ts`) turns them
+ * into responses, by class, in one place.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'INTERNAL';
+
+export abstract class LockboxError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly statusCode: number;
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+  toJSON() {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export class ValidationError extends LockboxError {
+  readonly code = 'VALIDATION_FAILED';
+  readonly statusCode = 400;
+}
+export class UnauthenticatedError extends LockboxError {
+  readonly code = 'UNAUTHENTICATED';
+  readonly statusCode = 401;
+}
+export class ForbiddenError extends LockboxError {
+  readonly code = 'FORBIDDEN';
+  readonly statusCode = 403;
+}
+export class NotFoundError extends LockboxError {
+  readonly code = 'NOT_FOUND';
+  readonly statusCode = 404;
+}
+/** Wrong state, lost race or duplicate. Carries the request's current status when there is one. */
+export class ConflictError extends LockboxError {
+  readonly code = 'CONFLICT';
+  readonly statusCode = 409;
+}

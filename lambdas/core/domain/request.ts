@@ -1,0 +1,95 @@
+import { iso } from './clock';
+import type { Stage, Status } from './status';
+
+export type ManagerVerdict = 'APPROVE' | 'REJECT';
+export type CustomerVerdict = 'APPROVE' | 'DENY';
+
+export interface Decision<V extends string> {
+  by: string;
+  byEmail?: string;
+  decision: V;
+  reason?: string;
+  at: string;
+  via: 'link' | 'api';
+}
+
+/** What an access provider returns on grant: what the engineer needs to use it (never secrets). */
+export type AccessDetails = Record<string, unknown>;
+
+/** The request as stored in the Requests table. Fields below the line never leave the server. */
+export interface AccessRequest {
+  requestId: string;
+  tenantId: string;
+  ticketId: string;
+  justification: string;
+  accessLevel: string;
+  duration: string;
+  requestedBy: string;
+  status: Status;
+  createdAt: string;
+  version: number;
+  approvalDeadline?: string;
+  managerDecision?: Decision<ManagerVerdict>;
+  customerDecision?: Decision<CustomerVerdict>;
+  accessStartsAt?: string;
+  accessExpiresAt?: string;
+  endedAt?: string;
+  endReason?: string;
+  access?: AccessDetails;
+  // ---- server-only ----
+  idempotencyKey?: string;
+  /** Separation of duties: identity keys of everyone who already acted (requester, manager). */
+  parties: string[];
+  /** Approval timeouts fixed at creation, in seconds; also the execution's callback timeouts. */
+  timeouts: { managerSeconds: number; customerSeconds: number };
+  /** Set by the notify step when a stage opens for decisions, removed when it closes. */
+  openStage?: Stage;
+  approvalDeadlineMs?: number;
+  taskToken?: string;
+  linkHashes?: string[];
+  /** While access is granted: the window's end (epoch ms), key of the reconciler's sparse index. */
+  activeUntil?: number;
+  outcomeNotifiedAt?: string;
+}
+
+/** Fields the API never returns. */
+const SERVER_ONLY = [
+  'idempotencyKey',
+  'parties',
+  'timeouts',
+  'openStage',
+  'approvalDeadlineMs',
+  'taskToken',
+  'linkHashes',
+  'activeUntil',
+  'activeGrant',
+  'outcomeNotifiedAt',
+] as const;
+
+export type RequestView = Omit<AccessRequest, (typeof SERVER_ONLY)[number]>;
+
+/** The request as the API returns it. `access` goes only to the requester. */
+export function toView(request: AccessRequest, viewer: { isRequester: boolean }): RequestView {
+  const view: Record<string, unknown> = { ...request };
+  for (const key of SERVER_ONLY) delete view[key];
+  if (!viewer.isRequester) delete view.access;
+  return view as RequestView;
+}
+
+/** The end of the access window for a grant starting at `startMs`. */
+export const accessWindow = (startMs: number, durationMs: number) => ({
+  accessStartsAt: iso(startMs),
+  accessExpiresAt: iso(startMs + durationMs),
+  activeUntil: startMs + durationMs,
+});
+
+/** True when a stage is open for decisions at `nowMs`: its notify step ran and its deadline is ahead. */
+export const stageIsOpen = (request: AccessRequest, stage: Stage, nowMs: number): boolean =>
+  request.openStage === stage &&
+  request.taskToken !== undefined &&
+  request.approvalDeadlineMs !== undefined &&
+  nowMs < request.approvalDeadlineMs;
+
+/** Separation of duties: none of the actor's identity keys may belong to someone who already acted. */
+export const isSeparate = (request: Pick<AccessRequest, 'parties'>, actorKeys: readonly string[]): boolean =>
+  !actorKeys.some((key) => request.parties.includes(key));

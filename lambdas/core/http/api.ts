@@ -1,0 +1,94 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import { LockboxError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import type { Caller, Logger } from '../usecases/deps';
+
+/**
+ * The HTTP edge shared by the API Lambdas: routing on API Gateway's `resource`, JSON parsing with
+ * zod, the caller from `requestContext.identity`, and the ONE place that turns errors into
+ * `{"error": {code, message, details}}` responses. Nothing internal reaches a caller.
+ */
+export interface HttpRequest {
+  event: APIGatewayProxyEvent;
+  /** Parses the JSON body with a schema; malformed JSON and schema failures are 400s. */
+  body<T>(schema: z.ZodType<T>): T;
+  query<T>(schema: z.ZodType<T>): T;
+  path<T>(name: string, schema: z.ZodType<T>): T;
+  caller(): Caller;
+}
+
+export type Route = (request: HttpRequest) => Promise<APIGatewayProxyResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+export const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: JSON_HEADERS,
+  body: JSON.stringify(body),
+});
+
+export function errorResponse(error: unknown, log: Logger): APIGatewayProxyResult {
+  if (error instanceof LockboxError) return json(error.statusCode, { error: error.toJSON() });
+  if (error instanceof z.ZodError) return json(400, { error: validationError(error).toJSON() });
+  log.error('unhandled error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return json(500, { error: { code: 'INTERNAL', message: 'Something went wrong on our side. Try again later.' } });
+}
+
+export const validationError = (error: z.ZodError): ValidationError =>
+  new ValidationError('The request is not valid', {
+    issues: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  });
+
+export function rawBody(event: APIGatewayProxyEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+export function httpRequest(event: APIGatewayProxyEvent): HttpRequest {
+  return {
+    event,
+    body(schema) {
+      const raw = rawBody(event);
+      let value: unknown = {};
+      if (raw.trim() !== '') {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw new ValidationError('The body is not valid JSON');
+        }
+      }
+      return parse(schema, value);
+    },
+    query: (schema) => parse(schema, { ...(event.queryStringParameters ?? {}) }),
+    path(name, schema) {
+      const parsed = schema.safeParse(event.pathParameters?.[name]);
+      if (!parsed.success) throw new NotFoundError('Nothing here by that id');
+      return parsed.data;
+    },
+    caller() {
+      const principal = event.requestContext?.identity?.userArn;
+      if (!principal) throw new UnauthenticatedError('The call is not signed by an AWS principal');
+      return { principal, sourceIp: event.requestContext.identity.sourceIp ?? undefined };
+    },
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
+/** A Lambda serving `routes`, keyed `"METHOD /resource/{param}"` as API Gateway names them. */
+export function apiHandler(routes: Record<string, Route>, log: Logger) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .handler(async (event) => {
+      const route = routes[`${event.httpMethod} ${event.resource}`];
+      if (!route) throw new NotFoundError('No such route');
+      return route(httpRequest(event));
+    })
+    .onError(async (request) => {
+      request.response = errorResponse(request.error, log);
+    });
+}

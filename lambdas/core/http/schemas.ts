@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { STATUSES } from '../domain/status';
+
+/**
+ * The shapes of every body, query and path parameter of the API (DESIGN §4). Objects are strict:
+ * an unknown field (`status`, `requestedBy`, `expiry`…) is refused, never ignored.
+ */
+const isoTime = z.iso.datetime({ offset: false, message: 'must be an ISO-8601 UTC time ending in Z' });
+const reason = z.string().trim().min(1).max(1000);
+const durationText = z.string().min(2).max(32);
+
+export const tenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes');
+export const requestId = z.string().regex(/^req-[0-9a-f]{32}$/, 'is not a request id');
+
+export const createRequestBody = z.strictObject({
+  tenantId,
+  ticketId: z.string().trim().min(1).max(64),
+  justification: z.string().trim().min(1).max(2000),
+  accessLevel: z.string().min(1).max(64),
+  duration: durationText,
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -').optional(),
+});
+
+/** A refusal must say why: the engineer is told the reason. */
+const needsReasonToRefuse = <T extends { decision: string; reason?: string }>(body: T) =>
+  body.decision === 'APPROVE' || body.reason !== undefined;
+const refusalMessage = { message: 'reason is required to reject or deny', path: ['reason'] };
+
+export const managerDecisionBody = z
+  .strictObject({ decision: z.enum(['APPROVE', 'REJECT']), reason: reason.optional() })
+  .refine(needsReasonToRefuse, refusalMessage);
+
+export const customerDecisionBody = z
+  .strictObject({ decision: z.enum(['APPROVE', 'DENY']), reason: reason.optional() })
+  .refine(needsReasonToRefuse, refusalMessage);
+
+export const cancelBody = z.strictObject({});
+export const revokeBody = z.strictObject({ reason: reason.optional() });
+
+const limit = z.coerce.number().int().min(1).max(100).default(25);
+const nextToken = z.string().min(1).max(2048).optional();
+
+export const listRequestsQuery = z.strictObject({
+  tenantId: tenantId.optional(),
+  status: z.enum(STATUSES).optional(),
+  createdAfter: isoTime.optional(),
+  limit,
+  nextToken,
+});
+
+export const auditQuery = z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), limit, nextToken });
+
+const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[^\s]+$/, 'must be an IAM or STS principal ARN');
+
+export const tenantBody = z.strictObject({
+  displayName: z.string().trim().min(1).max(200),
+  lockboxEnabled: z.boolean(),
+  approvers: z.array(z.strictObject({ email: z.email(), principal: principal.optional() })).max(50),
+  admins: z.array(principal).min(1).max(50),
+  auditors: z.array(principal).max(50).default([]),
+  maxAccessDuration: durationText,
+  approvalTimeout: durationText,
+  accessLevels: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+      z.strictObject({
+        description: z.string().max(500).optional(),
+        managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/)).max(10).optional(),
+      }),
+    )
+    .refine((levels) => Object.keys(levels).length > 0, 'at least one access level'),
+  accessTarget: z
+    .strictObject({
+      accountId: z.string().regex(/^\d{12}$/).optional(),
+      externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/).optional(),
+    })
+    .optional(),
+  version: z.number().int().min(1),
+});
+
+export const linkForm = z.strictObject({
+  decision: z.enum(['APPROVE', 'REJECT', 'DENY']),
+  reason: z.string().trim().max(1000).optional().transform((text) => (text ? text : undefined)),
+});

@@ -1,0 +1,116 @@
+import type { AuditEntry, AuditEvent } from './domain/audit';
+import type { AccessDetails, AccessRequest } from './domain/request';
+import type { Action, Status } from './domain/status';
+import type { Tenant } from './domain/tenant';
+
+/**
+ * The secondary ports: everything a use case needs from the outside world. One adapter per AWS
+ * concern implements each (`adapters/`); tests give fakes or mocked clients.
+ */
+
+/** A page of results; `nextToken` is opaque to callers. */
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+/**
+ * One status change, committed atomically with its audit event and the tenant's chain-head move.
+ * The write succeeds only if the request is still in one of `from` at `version`, and every extra
+ * condition holds; otherwise it fails with a ConflictError carrying the current status.
+ */
+export interface Transition {
+  request: AccessRequest;
+  action: Action;
+  /** Attributes to set (dotted paths are not supported; whole attributes only). */
+  set: Partial<AccessRequest>;
+  remove?: (keyof AccessRequest)[];
+  /** Extra conditions checked inside the write, against the server clock `nowMs`. */
+  require?: {
+    /** The stage's decision window is open: notify ran (token stored) and the deadline is ahead. */
+    openStage?: AccessRequest['openStage'];
+    /** None of these identity keys is among the request's parties (separation of duties). */
+    separateFrom?: string[];
+    /** This link token hash was issued for the open stage. */
+    linkHash?: string;
+  };
+  /** Identity keys to add to `parties`. */
+  addParties?: string[];
+  audit: AuditEntry;
+  nowMs: number;
+}
+
+export interface RequestStore {
+  get(requestId: string): Promise<AccessRequest | undefined>;
+  /** Stores a new request with its RequestCreated event; false if the id exists already. */
+  create(request: AccessRequest, audit: AuditEntry): Promise<boolean>;
+  /** Returns the request as written. */
+  transition(change: Transition): Promise<AccessRequest>;
+  /** A conditional update that is not a status change (stage opening, outcome notified). */
+  update(
+    request: AccessRequest,
+    expectedStatus: Status,
+    set: Partial<AccessRequest>,
+    nowMs: number,
+    audit?: AuditEntry,
+  ): Promise<AccessRequest>;
+  listByTenant(
+    tenantId: string,
+    filter: { status?: Status; createdAfter?: string },
+    limit: number,
+    nextToken?: string,
+  ): Promise<Page<AccessRequest>>;
+  listByStatus(status: Status, filter: { createdAfter?: string }, limit: number, nextToken?: string): Promise<Page<AccessRequest>>;
+}
+
+export interface TenantStore {
+  get(tenantId: string): Promise<Tenant | undefined>;
+  /** Replaces the settings at `version` (conditional), with a TenantUpdated event. */
+  update(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<Tenant>;
+}
+
+export interface AuditLog {
+  /** Appends an event that goes with no status change (e.g. LinkRefused). */
+  append(tenantId: string, entry: AuditEntry, nowMs: number): Promise<AuditEvent>;
+  list(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;
+}
+
+/** Exports committed audit events (EventBridge on AWS, a local log in local mode). Best effort. */
+export interface AuditPublisher {
+  publish(events: AuditEvent[]): Promise<void>;
+}
+
+export interface Email {
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+export interface Mailer {
+  send(email: Email): Promise<void>;
+}
+
+/** The running workflow of a request (Step Functions). */
+export interface Workflow {
+  /** Starts the request's execution, named by its id; starting it twice is harmless. */
+  start(requestId: string, input: { managerSeconds: number; customerSeconds: number }): Promise<void>;
+  /**
+   * Delivers a committed decision to the waiting task. Returns 'lost-race' when the task is
+   * gone (timed out, already settled) — the database then already holds the outcome.
+   */
+  succeed(taskToken: string, output: { status: Status }): Promise<'delivered' | 'lost-race'>;
+  fail(taskToken: string, error: 'RequestCancelled', cause: string): Promise<'delivered' | 'lost-race'>;
+}
+
+export interface GrantInput {
+  request: AccessRequest;
+  tenant: Tenant;
+  accessStartsAt: string;
+  accessExpiresAt: string;
+}
+
+/** Real access to the tenant. Both calls are idempotent: a repeat converges on the same result. */
+export interface AccessProvider {
+  grant(input: GrantInput): Promise<AccessDetails>;
+  revoke(request: AccessRequest): Promise<void>;
+}

@@ -1,0 +1,156 @@
+import type { Actor, AuditEventType } from '../domain/audit';
+import { ConflictError, ForbiddenError } from '../domain/errors';
+import { identityKeys } from '../domain/principals';
+import { isSeparate, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
+import { canApply, type Action, type Stage } from '../domain/status';
+import { loadRequest, loadTenant, requireApprover, requireManager } from './authorize';
+import type { Caller, Deps } from './deps';
+
+export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
+
+/** Who decides, resolved by the caller: from an API principal or from a verified link's email. */
+export interface Decider {
+  actor: Actor;
+  principal?: string;
+  email?: string;
+  via: 'link' | 'api';
+  sourceIp?: string;
+  /** For link decisions: the hash of the link token, which must be one issued for the open stage. */
+  linkHash?: string;
+}
+
+const STAGE_ACTIONS: Record<Stage, { approve: Action; refuse: Action; approved: AuditEventType; refused: AuditEventType; refusal: Verdict }> = {
+  manager: { approve: 'managerApprove', refuse: 'managerReject', approved: 'ManagerApproved', refused: 'ManagerRejected', refusal: 'REJECT' },
+  customer: { approve: 'customerApprove', refuse: 'customerDeny', approved: 'CustomerApproved', refused: 'CustomerDenied', refusal: 'DENY' },
+};
+
+/**
+ * A decision at one approval stage, by API or link.
+ * 1. the request must be in the stage's pending status, the stage open (notify ran, deadline ahead);
+ * 2. the decider must not be someone who already acted (requester, manager);
+ * 3. one conditional write commits status, decision and audit event — all of the above are
+ *    checked again inside it, so a racing decision, expiry or cancel makes exactly one winner;
+ * 4. the waiting workflow task is told. If it is gone (timed out meanwhile), the workflow's expiry
+ *    step reads the committed decision and goes on from it, so the decision still stands.
+ */
+export async function decide(
+  deps: Deps,
+  requestId: string,
+  stage: Stage,
+  verdict: Verdict,
+  reason: string | undefined,
+  decider: Decider,
+): Promise<AccessRequest> {
+  const request = await loadRequest(deps, requestId);
+  const actions = STAGE_ACTIONS[stage];
+  const approve = verdict === 'APPROVE';
+  if (!approve && verdict !== actions.refusal) {
+    throw new ConflictError(`The ${stage} stage takes APPROVE or ${actions.refusal}`, { status: request.status });
+  }
+  const action = approve ? actions.approve : actions.refuse;
+  const nowMs = deps.clock.now().getTime();
+  if (!canApply(action, request.status) || !stageIsOpen(request, stage, nowMs)) {
+    throw new ConflictError(`The request is not awaiting a ${stage} decision`, { status: request.status });
+  }
+  const keys = identityKeys(decider.principal, decider.email);
+  if (!isSeparate(request, keys)) {
+    throw new ForbiddenError('Separation of duties: you already acted on this request', { requestId });
+  }
+  const decision = {
+    by: decider.principal ?? decider.email ?? decider.actor.id,
+    byEmail: decider.email,
+    decision: verdict,
+    reason,
+    at: new Date(nowMs).toISOString(),
+    via: decider.via,
+  };
+  const updated = await deps.requests.transition({
+    request,
+    action,
+    set: stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] },
+    remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
+    require: { openStage: stage, separateFrom: keys, linkHash: decider.linkHash },
+    addParties: keys,
+    audit: {
+      type: approve ? actions.approved : actions.refused,
+      requestId,
+      actor: decider.actor,
+      sourceIp: decider.sourceIp,
+      details: { via: decider.via, ...(reason ? { reason } : {}) },
+    },
+    nowMs,
+  });
+  await deliver(deps, request.taskToken, updated);
+  return updated;
+}
+
+async function deliver(deps: Deps, taskToken: string | undefined, request: AccessRequest): Promise<void> {
+  if (!taskToken) return;
+  const outcome = await deps.workflow.succeed(taskToken, { status: request.status });
+  if (outcome === 'lost-race') {
+    deps.log.info('decision committed after the workflow task ended; the expiry step takes it from here', {
+      requestId: request.requestId,
+      status: request.status,
+    });
+  }
+}
+
+export async function decideAsManager(
+  deps: Deps,
+  caller: Caller,
+  requestId: string,
+  body: { decision: 'APPROVE' | 'REJECT'; reason?: string },
+): Promise<RequestView> {
+  const manager = requireManager(deps, caller);
+  const updated = await decide(deps, requestId, 'manager', body.decision, body.reason, {
+    actor: { kind: 'manager', id: caller.principal },
+    principal: caller.principal,
+    email: manager.email,
+    via: 'api',
+    sourceIp: caller.sourceIp,
+  });
+  return toView(updated, { isRequester: false });
+}
+
+export async function decideAsCustomer(
+  deps: Deps,
+  caller: Caller,
+  requestId: string,
+  body: { decision: 'APPROVE' | 'DENY'; reason?: string },
+): Promise<RequestView> {
+  const request = await loadRequest(deps, requestId);
+  const approver = requireApprover(await loadTenant(deps, request.tenantId), caller);
+  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, {
+    actor: { kind: 'approver', id: caller.principal },
+    principal: caller.principal,
+    email: approver.email,
+    via: 'api',
+    sourceIp: caller.sourceIp,
+  });
+  return toView(updated, { isRequester: false });
+}
+
+/**
+ * The requester withdraws a request before access is granted.
+ * Commit first; then fail the waiting task with `RequestCancelled`, which the workflow catches.
+ * When no task waits (between stages, or while granting), the next workflow step finds CANCELLED.
+ */
+export async function cancelRequest(deps: Deps, caller: Caller, requestId: string): Promise<RequestView> {
+  const request = await loadRequest(deps, requestId);
+  if (request.requestedBy !== caller.principal) throw new ForbiddenError('Only the requester may cancel');
+  if (!canApply('cancel', request.status)) {
+    throw new ConflictError('Only a request not yet granted can be cancelled', { status: request.status });
+  }
+  const updated = await deps.requests.transition({
+    request,
+    action: 'cancel',
+    set: { endedAt: deps.clock.now().toISOString(), endReason: 'cancelled-by-requester' },
+    remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
+    audit: { type: 'RequestCancelled', requestId, actor: { kind: 'engineer', id: caller.principal }, sourceIp: caller.sourceIp },
+    nowMs: deps.clock.now().getTime(),
+  });
+  if (request.taskToken && request.openStage !== undefined) {
+    await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester');
+  }
+  return toView(updated, { isRequester: true });
+}

@@ -1,0 +1,116 @@
+import { ConflictError, ForbiddenError } from '../domain/errors';
+import { linkTokenHash, verifyLinkToken, type LinkClaims } from '../domain/link-token';
+import { SYSTEM_CHAIN } from '../domain/audit';
+import { toView, type AccessRequest, type RequestView } from '../domain/request';
+import { STAGE_STATUS } from '../domain/status';
+import { findApprover } from '../domain/tenant';
+import { decide, type Decider } from './decisions';
+import type { Deps } from './deps';
+
+/**
+ * Approval links. The token is the credential: it names the request, the stage and the approver
+ * it was sent to. Reading a link changes nothing; only `decideByLink` (a POST from the page)
+ * decides. Every way a link can be wrong ends in the same refusal, recorded as LinkRefused.
+ */
+export type LinkRefusal = 'invalid' | 'expired' | 'used' | 'not-allowed';
+
+export type LinkView =
+  | { ok: true; request: RequestView; stage: LinkClaims['stg']; email: string; deadline: string }
+  | { ok: false; refusal: LinkRefusal };
+
+export type LinkDecision =
+  | { ok: true; request: RequestView; stage: LinkClaims['stg'] }
+  | { ok: false; refusal: LinkRefusal; status?: string };
+
+interface Checked {
+  claims: LinkClaims;
+  request: AccessRequest;
+  hash: string;
+}
+
+async function check(deps: Deps, token: string, sourceIp: string | undefined): Promise<Checked | { refusal: LinkRefusal }> {
+  const nowMs = deps.clock.now().getTime();
+  const verdict = await verifyLinkToken(deps.signer, token, nowMs);
+  const claimed = verdict.claims?.rid;
+  const request = typeof claimed === 'string' && claimed.length <= 64 ? await deps.requests.get(claimed) : undefined;
+  const refuse = async (refusal: LinkRefusal, why: string) => {
+    await refusedAttempt(deps, request, why, sourceIp, nowMs);
+    return { refusal };
+  };
+  if (!verdict.ok) return refuse(verdict.reason === 'expired' ? 'expired' : 'invalid', verdict.reason);
+  if (!request) return refuse('invalid', 'unknown-request');
+  const { claims } = verdict;
+  const hash = linkTokenHash(token);
+  if (request.status !== STAGE_STATUS[claims.stg] || request.openStage !== claims.stg || !request.linkHashes?.includes(hash)) {
+    return refuse('used', `not-open-for-this-link (status ${request.status})`);
+  }
+  if (request.approvalDeadlineMs === undefined || request.approvalDeadlineMs <= nowMs) return refuse('expired', 'stage-deadline-passed');
+  return { claims, request, hash };
+}
+
+async function refusedAttempt(deps: Deps, request: AccessRequest | undefined, why: string, sourceIp: string | undefined, nowMs: number) {
+  await deps.audit.append(
+    request?.tenantId ?? SYSTEM_CHAIN,
+    { type: 'LinkRefused', requestId: request?.requestId, actor: { kind: 'anonymous', id: 'link-holder' }, sourceIp, details: { why } },
+    nowMs,
+  );
+}
+
+/** What the confirmation page shows. Changes no request; a refused link is audited. */
+export async function viewLink(deps: Deps, token: string, sourceIp?: string): Promise<LinkView> {
+  const checked = await check(deps, token, sourceIp);
+  if ('refusal' in checked) return { ok: false, refusal: checked.refusal };
+  return {
+    ok: true,
+    request: toView(checked.request, { isRequester: false }),
+    stage: checked.claims.stg,
+    email: checked.claims.em,
+    deadline: checked.request.approvalDeadline ?? '',
+  };
+}
+
+/**
+ * A decision posted from the confirmation page.
+ * 1. the link must verify and still be open (same checks as the page);
+ * 2. the email it was sent to must still belong to a manager (manager stage) or to one of the
+ *    tenant's approvers (customer stage) — someone removed since the email went out is refused;
+ * 3. the decision is the same conditional write as through the API, which also requires this
+ *    link's hash: a link works once, and only at its own stage.
+ */
+export async function decideByLink(
+  deps: Deps,
+  token: string,
+  body: { decision: 'APPROVE' | 'REJECT' | 'DENY'; reason?: string },
+  sourceIp?: string,
+): Promise<LinkDecision> {
+  const checked = await check(deps, token, sourceIp);
+  if ('refusal' in checked) return { ok: false, refusal: checked.refusal };
+  const { claims, request, hash } = checked;
+  const decider = await resolveDecider(deps, claims, request, hash, sourceIp);
+  if (!decider) {
+    await refusedAttempt(deps, request, 'approver-no-longer-eligible', sourceIp, deps.clock.now().getTime());
+    return { ok: false, refusal: 'not-allowed' };
+  }
+  try {
+    const updated = await decide(deps, request.requestId, claims.stg, body.decision, body.reason, decider);
+    return { ok: true, request: toView(updated, { isRequester: false }), stage: claims.stg };
+  } catch (error) {
+    if (error instanceof ConflictError || error instanceof ForbiddenError) {
+      await refusedAttempt(deps, request, `decision-refused: ${error.message}`, sourceIp, deps.clock.now().getTime());
+      const status = error.details?.status;
+      return { ok: false, refusal: error instanceof ForbiddenError ? 'not-allowed' : 'used', status: typeof status === 'string' ? status : undefined };
+    }
+    throw error;
+  }
+}
+
+async function resolveDecider(deps: Deps, claims: LinkClaims, request: AccessRequest, linkHash: string, sourceIp?: string): Promise<Decider | undefined> {
+  const email = claims.em.toLowerCase();
+  if (claims.stg === 'manager') {
+    const manager = deps.directory.managers.find((person) => person.email.toLowerCase() === email);
+    return manager && { actor: { kind: 'manager', id: manager.principal }, principal: manager.principal, email, via: 'link', sourceIp, linkHash };
+  }
+  const tenant = await deps.tenants.get(request.tenantId);
+  const approver = tenant && findApprover(tenant, { email });
+  return approver && { actor: { kind: 'approver', id: approver.principal ?? email }, principal: approver.principal, email, via: 'link', sourceIp, linkHash };
+}

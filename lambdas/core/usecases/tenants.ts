@@ -1,0 +1,96 @@
+import type { AuditEvent } from '../domain/audit';
+import { checkDurationWithin } from '../domain/duration';
+import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
+import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
+import type { Page } from '../ports';
+import { loadRequest, loadTenant, requireTenantAdmin } from './authorize';
+import type { Caller, Deps } from './deps';
+import { endAccess } from './workflow-steps';
+import { toView, type RequestView } from '../domain/request';
+
+/** The settings a tenant admin may read and change; the chain head and version stay server-side. */
+export type TenantSettings = Omit<Tenant, 'tenantId' | 'version' | 'auditSeq' | 'auditHead'>;
+
+export const settingsView = (tenant: Tenant) => {
+  const { auditSeq: _seq, auditHead: _head, ...view } = tenant;
+  return view;
+};
+
+export async function getTenant(deps: Deps, caller: Caller, tenantId: string) {
+  const tenant = await loadTenant(deps, tenantId);
+  requireTenantAdmin(tenant, caller);
+  return settingsView(tenant);
+}
+
+/**
+ * A tenant admin replaces the tenant's settings.
+ * The body carries the version it was based on (optimistic locking); the cap may not exceed the
+ * deployment's, approvers may not be empty while Lockbox is on, and an admin cannot remove
+ * themselves (a tenant must keep someone who can change it).
+ */
+export async function updateTenant(
+  deps: Deps,
+  caller: Caller,
+  tenantId: string,
+  body: TenantSettings & { version: number },
+) {
+  const tenant = await loadTenant(deps, tenantId);
+  requireTenantAdmin(tenant, caller);
+  if (body.version !== tenant.version) {
+    throw new ConflictError('The tenant changed since you read it; read it again', { version: tenant.version });
+  }
+  checkDurationWithin(body.maxAccessDuration, 'maxAccessDuration', deps.policy.durationFloor, deps.policy.durationCap);
+  checkDurationWithin(body.approvalTimeout, 'approvalTimeout', 'PT1S', 'P7D');
+  if (body.lockboxEnabled && body.approvers.length === 0) {
+    throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
+  }
+  if (!body.admins.includes(caller.principal)) {
+    throw new ValidationError('You cannot remove yourself from the admins', { field: 'admins' });
+  }
+  const { version: _version, ...settings } = body;
+  const updated = await deps.tenants.update(
+    { ...tenant, ...settings },
+    {
+      type: 'TenantUpdated',
+      actor: { kind: 'admin', id: caller.principal },
+      sourceIp: caller.sourceIp,
+      details: { changed: changedKeys(tenant, settings) },
+    },
+    deps.clock.now().getTime(),
+  );
+  return settingsView(updated);
+}
+
+const changedKeys = (before: Tenant, after: TenantSettings): string[] =>
+  (Object.keys(after) as (keyof TenantSettings)[]).filter(
+    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+  );
+
+export async function listAudit(
+  deps: Deps,
+  caller: Caller,
+  tenantId: string,
+  query: { from?: string; to?: string; limit: number; nextToken?: string },
+): Promise<Page<AuditEvent>> {
+  const tenant = await loadTenant(deps, tenantId);
+  if (!canReadAudit(tenant, caller.principal)) throw new ForbiddenError("You may not read this tenant's audit log");
+  return deps.audit.list(tenantId, query, query.limit, query.nextToken);
+}
+
+/** The customer (an approver or admin of the tenant) ends granted access before its window ends. */
+export async function revokeAccess(deps: Deps, caller: Caller, requestId: string, body: { reason?: string }): Promise<RequestView> {
+  const request = await loadRequest(deps, requestId);
+  const tenant = await loadTenant(deps, request.tenantId);
+  const approver = findApprover(tenant, { principal: caller.principal });
+  const admin = isTenantAdmin(tenant, caller.principal);
+  if (!approver && !admin) throw new ForbiddenError("Only the tenant's approvers or admins may revoke access");
+  if (request.status !== 'ACTIVE') throw new ConflictError('Only active access can be revoked', { status: request.status });
+  const ended = await endAccess(deps, requestId, {
+    reason: 'revoked-by-customer',
+    actor: { kind: approver ? 'approver' : 'admin', id: caller.principal },
+    sourceIp: caller.sourceIp,
+    note: body.reason,
+  });
+  if (ended.status !== 'REVOKED') throw new ConflictError('Access had already ended', { status: ended.status });
+  return toView(ended, { isRequester: false });
+}

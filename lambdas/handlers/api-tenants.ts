@@ -1,0 +1,16 @@
+import { deps, log } from '../core/container';
+import { apiHandler, json } from '../core/http/api';
+import * as schema from '../core/http/schemas';
+import { getTenant, listAudit, updateTenant } from '../core/usecases/tenants';
+
+/** `/tenants` routes (IAM-signed): a tenant's settings and its audit log. */
+export const handler = apiHandler(
+  {
+    'GET /tenants/{id}': async (http) => json(200, await getTenant(deps, http.caller(), http.path('id', schema.tenantId))),
+    'PUT /tenants/{id}': async (http) =>
+      json(200, await updateTenant(deps, http.caller(), http.path('id', schema.tenantId), http.body(schema.tenantBody))),
+    'GET /tenants/{id}/audit': async (http) =>
+      json(200, await listAudit(deps, http.caller(), http.path('id', schema.tenantId), http.query(schema.auditQuery))),
+  },
+  log,
+);

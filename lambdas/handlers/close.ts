@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { deps } from '../core/container';
+import { requestId, stepHandler } from '../core/http/step';
+import { closeRequest, failRequest, recordRevokeFailure } from '../core/usecases/workflow-steps';
+
+/** Step Functions' description of a caught error (`$.error` of a Catch). */
+const caught = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional();
+const describe = (error: z.infer<typeof caught>) => [error?.Error, error?.Cause].filter(Boolean).join(': ').slice(0, 500) || 'unknown';
+
+/**
+ * The ends of the workflow:
+ * - `outcome`: the request is closed (rejected, denied, expired, cancelled, failed); tell the engineer;
+ * - `failed`: a step kept failing before access was granted; take everything back, end FAILED;
+ * - `revoke-failed`: revoking kept failing; record it (the execution then fails and alarms).
+ */
+export const handler = stepHandler(
+  z.object({ requestId, kind: z.enum(['outcome', 'failed', 'revoke-failed']), error: caught }),
+  async ({ requestId, kind, error }) => {
+    switch (kind) {
+      case 'outcome':
+        return closeRequest(deps, requestId);
+      case 'failed':
+        return failRequest(deps, requestId, 'RequestFailed', describe(error));
+      case 'revoke-failed':
+        await recordRevokeFailure(deps, requestId, describe(error));
+        return { status: 'ACTIVE' };
+    }
+  },
+);
