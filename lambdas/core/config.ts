@@ -73,11 +73,20 @@ export const config = {
   stateMachineArn: () => read(ENV.stateMachineArn, text),
   senderEmail: () => read(ENV.senderEmail, z.email()),
   directory: () => read(ENV.directory, json(directorySchema)),
+  /** Each rule is read when first used: a function that never builds links needs no LINK_BASE_URL. */
   policy: () => ({
-    durationFloor: read(ENV.durationFloor, duration, 'PT15M'),
-    durationCap: read(ENV.durationCap, duration, 'PT4H'),
-    managerApprovalTimeout: read(ENV.managerApprovalTimeout, duration, 'PT12H'),
-    linkBaseUrl: read(ENV.linkBaseUrl, z.url().transform((url) => url.replace(/\/+$/, ''))),
+    get durationFloor() {
+      return read(ENV.durationFloor, duration, 'PT15M');
+    },
+    get durationCap() {
+      return read(ENV.durationCap, duration, 'PT4H');
+    },
+    get managerApprovalTimeout() {
+      return read(ENV.managerApprovalTimeout, duration, 'PT12H');
+    },
+    get linkBaseUrl() {
+      return read(ENV.linkBaseUrl, z.url().transform((url) => url.replace(/\/+$/, '')));
+    },
   }),
   linkSigner: () => read(ENV.linkSigner, z.enum(['kms', 'local'])),
   linkCurrentKey: () => read(ENV.linkCurrentKey, text),
