@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import aslValidator from 'asl-validator';
+import { DEFINITION_SUBSTITUTIONS, STATE_MACHINE_FILE } from '../../../lambdas/core/workflow-definition';
+
+/** Lint of the real ASL file: the rules of DESIGN §2 and security.md R-3.x, checked as data. */
+interface State {
+  Type: string;
+  Resource?: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: { Next: string }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[];
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  TimestampPath?: string;
+  Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
+}
+const text = readFileSync(join(__dirname, '../../..', STATE_MACHINE_FILE), 'utf8');
+const definition = JSON.parse(text) as { StartAt: string; TimeoutSeconds?: number; States: Record<string, State> };
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, state]) => state.Type === 'Task');
+const callbacks = tasks.filter(([, state]) => state.Resource?.endsWith('.waitForTaskToken'));
+const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+const successors = (state: State): string[] => [
+  ...(state.Next ? [state.Next] : []),
+  ...(state.Default ? [state.Default] : []),
+  ...(state.Choices ?? []).map((choice) => choice.Next),
+  ...(state.Catch ?? []).map((handler) => handler.Next),
+];
+
+function reachable(from: string[]): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...from];
+  while (queue.length) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    queue.push(...successors(definition.States[name]));
+  }
+  return seen;
+}
+
+describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
+  it('passes asl-validator', () => {
+    // asl-validator mutates its input: validate a copy.
+    const result = aslValidator(structuredClone(definition));
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses exactly the placeholders the deployment substitutes', () => {
+    const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+    expect([...placeholders].sort()).toEqual([...DEFINITION_SUBSTITUTIONS].sort());
+  });
+
+  it('is JSONPath only (no JSONata, no Assign variables)', () => {
+    expect(text).not.toMatch(/"QueryLanguage"|"Assign"|\{%/);
+  });
+
+  it('has a timeout for the whole execution and on every task', () => {
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    for (const [name, state] of tasks) {
+      expect({ name, timeout: state.TimeoutSeconds ?? state.TimeoutSecondsPath }).toEqual({ name, timeout: expect.anything() });
+    }
+  });
+
+  it('retries transient Lambda errors on every Lambda task', () => {
+    for (const [name, state] of tasks) {
+      const retried = new Set((state.Retry ?? []).flatMap((retry) => retry.ErrorEquals));
+      expect({ name, missing: LAMBDA_TRANSIENT.filter((error) => !retried.has(error)) }).toEqual({ name, missing: [] });
+    }
+  });
+
+  it('takes the callback timeouts from the execution input', () => {
+    expect(callbacks.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual(['$.timeouts.customerSeconds', '$.timeouts.managerSeconds']);
+  });
+
+  it('catches States.Timeout explicitly on every callback task and sends it to an expiry step', () => {
+    expect(callbacks).toHaveLength(2);
+    for (const [, state] of callbacks) {
+      const onTimeout = state.Catch?.find((handler) => handler.ErrorEquals.includes('States.Timeout'));
+      expect(onTimeout).toBeDefined();
+      const target = definition.States[onTimeout!.Next];
+      expect(target.Parameters?.FunctionName).toBe('${ExpireFunctionArn}');
+    }
+  });
+
+  it('catches a cancel (RequestCancelled) by name on every callback task', () => {
+    for (const [, state] of callbacks) {
+      expect(state.Catch?.some((handler) => handler.ErrorEquals.includes('RequestCancelled'))).toBe(true);
+    }
+  });
+
+  it('never passes the task token anywhere but to the notify function', () => {
+    for (const [, state] of states) {
+      if (JSON.stringify(state).includes('$$.Task.Token')) expect(state.Parameters?.FunctionName).toBe('${NotifyFunctionArn}');
+    }
+  });
+
+  it('waits for the access window with TimestampPath on accessExpiresAt', () => {
+    const waits = states.filter(([, state]) => state.Type === 'Wait');
+    expect(waits).toHaveLength(1);
+    expect(waits[0][1].TimestampPath).toMatch(/\.accessExpiresAt$/);
+    expect(definition.States[waits[0][1].Next!].Parameters?.FunctionName).toBe('${RevokeFunctionArn}');
+  });
+
+  it('retries the revoke with backoff, and no path from a failed revoke reaches Succeed', () => {
+    const [name, revoke] = tasks.find(([, state]) => state.Parameters?.FunctionName === '${RevokeFunctionArn}')!;
+    const retryAll = revoke.Retry?.find((retry) => retry.ErrorEquals.includes('States.ALL'));
+    expect(retryAll?.MaxAttempts).toBeGreaterThanOrEqual(3);
+    const onFailure = (revoke.Catch ?? []).map((handler) => handler.Next);
+    expect(onFailure.length).toBeGreaterThan(0);
+    const afterFailure = reachable(onFailure);
+    expect([...afterFailure].filter((state) => definition.States[state].Type === 'Succeed')).toEqual([]);
+    expect([...afterFailure].some((state) => definition.States[state].Type === 'Fail')).toBe(true);
+    expect(afterFailure.has(name)).toBe(false);
+  });
+
+  it('reaches every state from the start', () => {
+    expect([...reachable([definition.StartAt])].sort()).toEqual(Object.keys(definition.States).sort());
+  });
+
+  it('cannot reach the grant without passing the customer approval', () => {
+    const [customerStage] = callbacks.find(([, state]) => state.Parameters?.Payload?.stage === 'customer')!;
+    const [grant] = tasks.find(([, state]) => state.Parameters?.FunctionName === '${GrantFunctionArn}')!;
+    // Remove the customer stage and its expiry (which may resume a committed approval): grant becomes unreachable.
+    const guarded = new Set([customerStage, ...callbacks.flatMap(([, s]) => (s.Catch ?? []).filter((c) => c.ErrorEquals.includes('States.Timeout')).map((c) => c.Next))]);
+    const seen = new Set<string>();
+    const queue = [definition.StartAt];
+    while (queue.length) {
+      const current = queue.shift()!;
+      if (seen.has(current) || guarded.has(current)) continue;
+      seen.add(current);
+      queue.push(...successors(definition.States[current]));
+    }
+    expect(seen.has(grant)).toBe(false);
+  });
+});
