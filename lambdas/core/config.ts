@@ -58,6 +58,7 @@ export const ENV = {
   linkKmsKeys: 'LINK_KMS_KEYS',
   linkLocalKeys: 'LINK_LOCAL_KEYS',
   accessProvider: 'ACCESS_PROVIDER',
+  accessBoundaryArn: 'ACCESS_BOUNDARY_ARN',
   auditPublisher: 'AUDIT_PUBLISHER',
   auditBusName: 'AUDIT_BUS_NAME',
   auditLogFile: 'AUDIT_LOG_FILE',
@@ -95,6 +96,8 @@ export const config = {
   /** `{"<kid>": "<base64 secret of at least 32 bytes>"}` — local mode only. */
   linkLocalKeys: () => read(ENV.linkLocalKeys, json(z.record(z.string(), text))),
   accessProvider: () => read(ENV.accessProvider, z.enum(['local', 'iam'])),
+  /** The permissions boundary every `iam` access role carries. */
+  accessBoundaryArn: () => read(ENV.accessBoundaryArn, z.string().regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN')),
   auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
   auditBusName: () => read(ENV.auditBusName, text),
   auditLogFile: () => read(ENV.auditLogFile, text),

@@ -1,11 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgePublisher, FilePublisher } from './adapters/audit-publishers';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from './adapters/dynamo-store';
+import { IamAccessProvider } from './adapters/iam-access';
 import { LocalAccessProvider } from './adapters/local-access';
 import { SesMailer } from './adapters/ses-mailer';
 import { SfnWorkflow } from './adapters/sfn-workflow';
@@ -47,7 +49,7 @@ const accessProvider = once((): AccessProvider => {
   if (config.accessProvider() === 'local') {
     return new LocalAccessProvider(dynamo(), config.grantsTable(), () => systemClock.now());
   }
-  throw new Error('Configuration: the iam access provider is not part of this build yet (see README)');
+  return new IamAccessProvider(new IAMClient({}), { boundaryArn: config.accessBoundaryArn(), now: () => systemClock.now() });
 });
 
 const signer = once(() =>
