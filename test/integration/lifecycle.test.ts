@@ -1,0 +1,317 @@
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { verifyChain, SYSTEM_CHAIN, type AuditEvent } from '../../lambdas/core/domain/audit';
+import { ConflictError, ForbiddenError } from '../../lambdas/core/domain/errors';
+import { cancelRequest, decide, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
+import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
+import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
+import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
+import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
+import { createTables, startDynamoLocal, type DynamoLocal } from '../support/dynamodb-local';
+import { ALICE, BOB, CAROL, DAVE, ERIN, demoTenant } from '../support/fixtures';
+import { tableDefinitions } from '../support/tables';
+import { harness, linkIn, type Harness } from '../support/use-case-deps';
+
+/**
+ * The use cases on real DynamoDB Local tables: every transition really is one conditional
+ * transaction, races really have one winner, and the audit chain really verifies.
+ */
+jest.setTimeout(60_000);
+
+let dynamo: DynamoLocal;
+let h: Harness;
+let tableNames: ReturnType<typeof tableDefinitions>['names'];
+let run = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamoLocal();
+});
+afterAll(async () => dynamo?.stop());
+
+beforeEach(async () => {
+  const tables = tableDefinitions(`t${++run}`);
+  tableNames = tables.names;
+  await createTables(dynamo.client, tables.inputs);
+  h = harness(dynamo.doc, tables.names);
+  await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
+});
+
+const engineer = { principal: ALICE, sourceIp: '198.51.100.7' };
+const body = { tenantId: 'demo', ticketId: 'T-7', justification: 'Restore <b>backups</b>', accessLevel: 'ReadOnly', duration: 'PT1H' };
+
+async function auditOf(tenantId = 'demo'): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await listAudit(h.deps, { principal: CAROL }, tenantId, { limit: 7, nextToken });
+    events.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+const stored = async (requestId: string) =>
+  (await dynamo.doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
+
+/** Files a request and opens the manager stage, as the workflow would. */
+async function managerStage() {
+  const { request } = await createRequest(h.deps, engineer, body);
+  await openStage(h.deps, request.requestId, 'manager', 'task-token-manager');
+  return request.requestId;
+}
+
+async function customerStage() {
+  const requestId = await managerStage();
+  await decideAsManager(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' });
+  await openStage(h.deps, requestId, 'customer', 'task-token-customer');
+  return requestId;
+}
+
+describe('the lifecycle on DynamoDB Local', () => {
+  it('goes from request to COMPLETED with one audit event per step, and the chain verifies', async () => {
+    const requestId = await customerStage();
+    const customerEmails = h.outbox.filter((email) => email.subject.includes('awaits your approval') && !email.subject.includes('manager'));
+    expect(customerEmails.map((email) => email.to[0]).sort()).toEqual(['approver2@demo.example', 'approver@demo.example']);
+
+    const decided = await decideByLink(h.deps, linkIn(customerEmails.find((email) => email.to[0] === 'approver@demo.example')!), { decision: 'APPROVE' }, '192.0.2.1');
+    expect(decided).toMatchObject({ ok: true, request: { status: 'APPROVED', customerDecision: { by: CAROL, via: 'link' } } });
+
+    const granted = await grantAccess(h.deps, requestId);
+    expect(granted.status).toBe('ACTIVE');
+    h.clock.advance(3_600_000);
+    const ended = await endAccess(h.deps, requestId, { reason: 'window-ended' });
+    expect(ended).toMatchObject({ status: 'COMPLETED', endReason: 'window-ended' });
+
+    const grant = (await dynamo.doc.send(new GetCommand({ TableName: tableNames.grants, Key: { requestId } }))).Item!;
+    expect(grant.revokedAt).toBe(ended.endedAt);
+    expect(Date.parse(grant.revokedAt)).toBeGreaterThanOrEqual(Date.parse(grant.expiresAt));
+
+    const events = await auditOf();
+    expect(events.map((event) => event.type)).toEqual([
+      'RequestCreated',
+      'ManagersNotified',
+      'ManagerApproved',
+      'CustomerNotified',
+      'CustomerApproved',
+      'AccessGranted',
+      'AccessRevoked',
+    ]);
+    expect(verifyChain(events).ok).toBe(true);
+    expect(events.find((event) => event.type === 'RequestCreated')).toMatchObject({ actor: { kind: 'engineer', id: ALICE }, sourceIp: '198.51.100.7' });
+    expect(h.published.map((event) => event.seq)).toEqual(events.map((event) => event.seq));
+  });
+
+  it('never puts a task token into an email, a response or the audit log', async () => {
+    const requestId = await customerStage();
+    const everything = JSON.stringify([h.outbox, await auditOf(), await listRequests(h.deps, { principal: BOB }, { tenantId: 'demo', limit: 10 })]);
+    expect(everything).not.toContain('task-token-manager');
+    expect(everything).not.toContain('task-token-customer');
+    expect((await stored(requestId)).taskToken).toBe('task-token-customer');
+  });
+
+  it('escapes request values in the HTML part of emails', async () => {
+    await managerStage();
+    const html = h.outbox[0].html;
+    expect(html).toContain('Restore &#60;b&#62;backups&#60;/b&#62;');
+    expect(html).not.toContain('<b>backups');
+  });
+});
+
+describe('races have exactly one winner', () => {
+  it('concurrent approve and deny: one commits, the other gets CONFLICT, the item agrees', async () => {
+    const requestId = await customerStage();
+    const outcomes = await Promise.allSettled([
+      decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' }),
+      decideAsCustomer(h.deps, { principal: ERIN }, requestId, { decision: 'DENY', reason: 'not now' }),
+    ]);
+    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0].reason).toBeInstanceOf(ConflictError);
+    const item = await stored(requestId);
+    expect(item.status).toBe((won[0] as PromiseFulfilledResult<{ status: string }>).value.status);
+    expect((lost[0].reason as ConflictError).details?.status).toBe(item.status);
+    const decisions = (await auditOf()).filter((event) => ['CustomerApproved', 'CustomerDenied'].includes(event.type));
+    expect(decisions).toHaveLength(1);
+  });
+
+  it('approve racing the expiry: exactly one outcome, whichever it is, and the expiry step honours it', async () => {
+    for (let i = 0; i < 5; i++) {
+      const requestId = await customerStage();
+      const [approval, expiry] = await Promise.allSettled([
+        decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' }),
+        expireStage(h.deps, requestId, 'customer'),
+      ]);
+      const item = await stored(requestId);
+      expect(expiry.status).toBe('fulfilled');
+      expect((expiry as PromiseFulfilledResult<{ status: string }>).value.status).toBe(item.status);
+      if (approval.status === 'fulfilled') expect(item.status).toBe('APPROVED');
+      else expect([item.status, (approval.reason as ConflictError).details?.status]).toEqual(['EXPIRED', 'EXPIRED']);
+    }
+  });
+
+  it('a decision committed just before the timeout still stands when the task is gone (lost race)', async () => {
+    const requestId = await customerStage();
+    h.workflow.lostRace = true;
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    await expect(expireStage(h.deps, requestId, 'customer')).resolves.toEqual({ status: 'APPROVED' });
+  });
+
+  it('refuses a decision 0 ms after the deadline, inside the write', async () => {
+    const requestId = await customerStage();
+    const { approvalDeadlineMs } = await stored(requestId);
+    h.clock.set(approvalDeadlineMs - 1);
+    const request = await h.deps.requests.get(requestId);
+    h.clock.set(approvalDeadlineMs);
+    // The pure check passed at deadline−1 ms; the write itself is made at the deadline and must refuse it.
+    await expect(
+      h.deps.requests.transition({
+        request: request!,
+        action: 'customerApprove',
+        set: {},
+        require: { openStage: 'customer' },
+        audit: { type: 'CustomerApproved', actor: { kind: 'approver', id: CAROL } },
+        nowMs: approvalDeadlineMs,
+      }),
+    ).rejects.toThrow(ConflictError);
+    expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
+  });
+
+  it('serialises 20 concurrent requests of one tenant through the chain head without losing one', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createRequest(h.deps, { principal: i % 2 ? ALICE : DAVE }, { ...body, ticketId: `T-${i}` })),
+    );
+    expect(new Set(created.map((c) => c.request.requestId)).size).toBe(20);
+    const events = await auditOf();
+    expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(verifyChain(events).ok).toBe(true);
+  });
+});
+
+describe('separation of duties inside the write', () => {
+  it('refuses the manager who approved when they try the customer stage too, by API or link', async () => {
+    await h.seedTenant(demoTenant({ approvers: [{ email: 'bob@provider.example', principal: BOB }, { email: 'approver@demo.example', principal: CAROL }] }));
+    const requestId = await customerStage();
+    await expect(decideAsCustomer(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
+    // No link is even sent to someone who already acted.
+    expect(h.outbox.filter((email) => email.to[0] === 'bob@provider.example' && !email.subject.includes('manager'))).toHaveLength(0);
+    expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
+  });
+
+  it('refuses a write whose actor is already a party, even if the pure check was skipped', async () => {
+    const requestId = await customerStage();
+    const request = await h.deps.requests.get(requestId);
+    await expect(
+      decide(h.deps, requestId, 'customer', 'APPROVE', undefined, { actor: { kind: 'approver', id: 'x' }, email: 'ALICE@provider.example', via: 'api' }),
+    ).rejects.toThrow(ForbiddenError);
+    await expect(
+      h.deps.requests.transition({
+        request: request!,
+        action: 'customerApprove',
+        set: {},
+        require: { openStage: 'customer', separateFrom: [`principal:${BOB}`] },
+        audit: { type: 'CustomerApproved', actor: { kind: 'approver', id: BOB } },
+        nowMs: h.clock.now().getTime(),
+      }),
+    ).rejects.toThrow(ConflictError);
+  });
+});
+
+describe('approval links', () => {
+  it('GET changes nothing, however often; the link then works exactly once', async () => {
+    const requestId = await managerStage();
+    const token = linkIn(h.outbox[0]);
+    const before = await stored(requestId);
+    for (let i = 0; i < 5; i++) expect((await viewLink(h.deps, token)).ok).toBe(true);
+    expect(await stored(requestId)).toEqual(before);
+
+    await expect(decideByLink(h.deps, token, { decision: 'APPROVE' })).resolves.toMatchObject({ ok: true });
+    await expect(decideByLink(h.deps, token, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'used' });
+    const refused = (await auditOf()).filter((event) => event.type === 'LinkRefused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ requestId, actor: { kind: 'anonymous' } });
+  });
+
+  it('refuses a manager link at the customer stage (cross-stage) and records it', async () => {
+    const requestId = await managerStage();
+    const managerLink = linkIn(h.outbox[0]);
+    await decideAsManager(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' });
+    await openStage(h.deps, requestId, 'customer', 'tt');
+    await expect(decideByLink(h.deps, managerLink, { decision: 'APPROVE' })).resolves.toMatchObject({ ok: false });
+    expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
+    expect((await auditOf()).at(-1)).toMatchObject({ type: 'LinkRefused', requestId });
+  });
+
+  it('refuses a forged link naming no request, recording it on the system chain', async () => {
+    const forged = `${Buffer.from('{"rid":"nope"}').toString('base64url')}.${Buffer.alloc(32).toString('base64url')}`;
+    await expect(viewLink(h.deps, forged, '203.0.113.5')).resolves.toEqual({ ok: false, refusal: 'invalid' });
+    const events = (await h.deps.audit.list(SYSTEM_CHAIN, {}, 10)).items;
+    expect(events).toEqual([expect.objectContaining({ type: 'LinkRefused', sourceIp: '203.0.113.5' })]);
+  });
+
+  it('refuses a link after the stage deadline even though the item is still there', async () => {
+    await managerStage();
+    h.clock.advance(3_600_000);
+    await expect(viewLink(h.deps, linkIn(h.outbox[0]))).resolves.toEqual({ ok: false, refusal: 'expired' });
+  });
+
+  it('refuses a link of an approver removed after the email went out', async () => {
+    const requestId = await customerStage();
+    const erinLink = linkIn(h.outbox.find((email) => email.to[0] === 'approver2@demo.example')!);
+    const { tenantId: _id, auditSeq: _seq, auditHead: _head, ...settings } = (await h.deps.tenants.get('demo'))!;
+    await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvers: [{ email: 'approver@demo.example', principal: CAROL }] });
+    await expect(decideByLink(h.deps, erinLink, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'not-allowed' });
+    expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
+  });
+});
+
+describe('cancel, revoke, and bad input', () => {
+  it('cancel before grant fails the waiting task with RequestCancelled', async () => {
+    const requestId = await customerStage();
+    await expect(cancelRequest(h.deps, engineer, requestId)).resolves.toMatchObject({ status: 'CANCELLED' });
+    expect(h.workflow.delivered.at(-1)).toEqual({ token: 'task-token-customer', error: 'RequestCancelled' });
+    await expect(cancelRequest(h.deps, engineer, requestId)).rejects.toThrow(ConflictError);
+  });
+
+  it('a cancel that lands while access is being granted wins: the grant is taken back', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    const approved = await h.deps.requests.get(requestId);
+    const realGrant = h.deps.access.grant.bind(h.deps.access);
+    h.deps.access.grant = async (input) => {
+      const details = await realGrant(input);
+      await cancelRequest(h.deps, engineer, requestId);
+      return details;
+    };
+    await expect(grantAccess(h.deps, requestId)).resolves.toEqual({ status: 'CANCELLED' });
+    const grants = (await dynamo.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+    expect(grants).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
+    expect(approved?.status).toBe('APPROVED');
+  });
+
+  it('early revoke by the customer ends access at once; the window-end step then changes nothing', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    await grantAccess(h.deps, requestId);
+    await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, { reason: 'done' })).resolves.toMatchObject({ status: 'REVOKED', endReason: 'revoked-by-customer' });
+    await expect(endAccess(h.deps, requestId, { reason: 'window-ended' })).resolves.toMatchObject({ status: 'REVOKED' });
+    await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, {})).rejects.toThrow(ConflictError);
+    await expect(revokeAccess(h.deps, { principal: DAVE }, requestId, {})).rejects.toThrow(ForbiddenError);
+  });
+
+  it('a refused decision leaves the stored request exactly as it was', async () => {
+    const requestId = await managerStage();
+    const before = await stored(requestId);
+    await expect(decideAsManager(h.deps, { principal: DAVE }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ConflictError);
+    expect(await stored(requestId)).toEqual(before);
+  });
+
+  it('a tenant update based on a stale version is refused', async () => {
+    const settings = { ...demoTenant(), tenantId: undefined, version: 1 };
+    const { tenantId: _t, ...body1 } = settings;
+    await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...body1, displayName: 'Renamed' });
+    await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...body1, displayName: 'Again' })).rejects.toThrow(ConflictError);
+    expect((await auditOf()).map((event) => event.type)).toEqual(['TenantUpdated']);
+  });
+});
