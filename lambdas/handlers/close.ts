@@ -10,7 +10,7 @@ const describe = (error: z.infer<typeof caught>) => [error?.Error, error?.Cause]
 /**
  * The ends of the workflow:
  * - `outcome`: the request is closed (rejected, denied, expired, cancelled, failed); tell the engineer;
- * - `failed`: a step kept failing before access was granted; take everything back, end FAILED;
+ * - `failed`: a step kept failing before access was granted; take everything back, end FAILED, tell the engineer;
  * - `revoke-failed`: revoking kept failing; record it (the execution then fails and alarms).
  */
 export const handler = stepHandler(
@@ -20,7 +20,8 @@ export const handler = stepHandler(
       case 'outcome':
         return closeRequest(deps, requestId);
       case 'failed':
-        return failRequest(deps, requestId, 'RequestFailed', describe(error));
+        await failRequest(deps, requestId, 'RequestFailed', describe(error));
+        return closeRequest(deps, requestId);
       case 'revoke-failed':
         await recordRevokeFailure(deps, requestId, describe(error));
         return { status: 'ACTIVE' };

@@ -47,7 +47,9 @@ export async function createRequest(
       allowed: Object.keys(tenant.accessLevels),
     });
   }
-  checkDurationWithin(input.duration, 'duration', deps.policy.durationFloor, tenant.maxAccessDuration);
+  // The tenant's cap, but never above the deployment's (a tenant item edited by hand cannot widen it).
+  const cap = durationMs(tenant.maxAccessDuration, 'maxAccessDuration') <= durationMs(deps.policy.durationCap, 'durationCap') ? tenant.maxAccessDuration : deps.policy.durationCap;
+  checkDurationWithin(input.duration, 'duration', deps.policy.durationFloor, cap);
 
   const now = deps.clock.now();
   const { actor, keys } = engineerIdentity(engineer, caller);

@@ -85,12 +85,19 @@ export async function revokeAccess(deps: Deps, caller: Caller, requestId: string
   const admin = isTenantAdmin(tenant, caller.principal);
   if (!approver && !admin) throw new ForbiddenError("Only the tenant's approvers or admins may revoke access");
   if (request.status !== 'ACTIVE') throw new ConflictError('Only active access can be revoked', { status: request.status });
-  const ended = await endAccess(deps, requestId, {
-    reason: 'revoked-by-customer',
-    actor: { kind: approver ? 'approver' : 'admin', id: caller.principal },
-    sourceIp: caller.sourceIp,
-    note: body.reason,
-  });
+  const actor = { kind: approver ? ('approver' as const) : ('admin' as const), id: caller.principal };
+  let ended;
+  try {
+    ended = await endAccess(deps, requestId, { reason: 'revoked-by-customer', actor, sourceIp: caller.sourceIp, note: body.reason });
+  } catch (error) {
+    // The customer asked and it did not happen: that must be in their audit log, not only in ours.
+    await deps.audit.append(
+      request.tenantId,
+      { type: 'RevokeFailed', requestId, actor, sourceIp: caller.sourceIp, details: { cause: error instanceof Error ? error.name : 'unknown' } },
+      deps.clock.now().getTime(),
+    );
+    throw error;
+  }
   if (ended.status !== 'REVOKED') throw new ConflictError('Access had already ended', { status: ended.status });
   return toView(ended, { isRequester: false });
 }

@@ -224,7 +224,8 @@ export async function closeRequest(deps: Deps, requestId: string): Promise<StepR
 
 /**
  * The workflow could not go on before access was granted (notifications failed, a step kept
- * failing): takes back anything granted, ends the request FAILED, tells the engineer.
+ * failing): takes back anything granted and ends the request FAILED. The engineer is told by
+ * `closeRequest`, which the workflow runs next.
  */
 export async function failRequest(
   deps: Deps,
@@ -244,7 +245,6 @@ export async function failRequest(
       audit: { type, requestId, actor: SYSTEM, details: { cause } },
       nowMs: deps.clock.now().getTime(),
     });
-    await tellEngineer(deps, failed);
     return { status: failed.status };
   } catch (error) {
     if (error instanceof ConflictError) return { status: (await loadRequest(deps, requestId)).status };
