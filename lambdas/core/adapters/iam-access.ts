@@ -162,7 +162,11 @@ export class IamAccessProvider implements AccessProvider {
    */
   async revoke(request: AccessRequest, onStep?: OnRevokeStep): Promise<void> {
     const roleName = roleNameFor(request.requestId);
-    const run = async (step: RevokeStep, action: () => Promise<StepOutcome>) => onStep?.(step, await action());
+    const run = async (step: RevokeStep, action: () => Promise<StepOutcome>) => {
+      // Not `onStep?.(step, await action())`: an absent callback would skip the action itself.
+      const outcome = await action();
+      onStep?.(step, outcome);
+    };
 
     await run('deny-trust', () =>
       this.unlessGone(() =>
