@@ -49,7 +49,7 @@ const accessProvider = once((): AccessProvider => {
   if (config.accessProvider() === 'local') {
     return new LocalAccessProvider(dynamo(), config.grantsTable(), () => systemClock.now());
   }
-  return new IamAccessProvider(new IAMClient({}), { boundaryArn: config.accessBoundaryArn(), now: () => systemClock.now() });
+  return new IamAccessProvider(new IAMClient({}), { boundaryArn: config.accessBoundaryArn, now: () => systemClock.now() });
 });
 
 const signer = once(() =>

@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { IamAccessProvider, type RevokeStep, type StepOutcome } from '../../lambdas/core/adapters/iam-access';
+import { config, ENV, resetConfig } from '../../lambdas/core/config';
 import { ValidationError } from '../../lambdas/core/domain/errors';
 import type { PolicyDocument } from '../../lambdas/core/domain/iam-policies';
 import type { GrantInput } from '../../lambdas/core/ports';
@@ -59,7 +60,7 @@ let sleeps: number[];
 let now: Date;
 const provider = (retry?: { attempts: number; baseDelayMs: number; maxDelayMs: number }) =>
   new IamAccessProvider(new IAMClient({ region: 'us-east-1' }), {
-    boundaryArn: BOUNDARY,
+    boundaryArn: () => BOUNDARY,
     now: () => now,
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -602,6 +603,19 @@ describe('IamAccessProvider — repeats and partial failures against IAM state',
     expect(afterFirst?.boundary).toBe(BOUNDARY);
   });
 
+  it('revokes without any boundary configuration (only grant reads it)', async () => {
+    await provider().grant(grantInput());
+    const revokeOnly = new IamAccessProvider(new IAMClient({ region: 'us-east-1' }), {
+      boundaryArn: () => {
+        throw new Error('ACCESS_BOUNDARY_ARN is not set');
+      },
+      now: () => now,
+      sleep: async () => undefined,
+    });
+    await revokeOnly.revoke(request);
+    expect(fake.roles.size).toBe(0);
+  });
+
   it('revokes fully without a step callback too', async () => {
     await provider().grant(grantInput());
     await provider().revoke(request);
@@ -675,5 +689,23 @@ describe('IamAccessProvider — repeats and partial failures against IAM state',
     await provider().grant(grantInput());
     expect([...(fake.roles.get(ROLE_NAME)?.attached ?? [])]).toEqual([READ_ONLY, SUPPORT]);
     expect([...(fake.roles.get(ROLE_NAME)?.inline.keys() ?? [])]).toEqual(['lockbox-deny-after-expiry']);
+  });
+});
+
+describe('ACCESS_BOUNDARY_ARN', () => {
+  afterEach(() => {
+    delete process.env[ENV.accessBoundaryArn];
+    resetConfig();
+  });
+
+  it('is read as an IAM policy ARN', () => {
+    process.env[ENV.accessBoundaryArn] = BOUNDARY;
+    expect(config.accessBoundaryArn()).toBe(BOUNDARY);
+  });
+
+  it('fails loudly when missing or not a policy ARN', () => {
+    expect(() => config.accessBoundaryArn()).toThrow(/ACCESS_BOUNDARY_ARN is not set/);
+    process.env[ENV.accessBoundaryArn] = `arn:aws:iam::${ACCOUNT}:role/NotAPolicy`;
+    expect(() => config.accessBoundaryArn()).toThrow(/ACCESS_BOUNDARY_ARN is not valid/);
   });
 });

@@ -64,8 +64,11 @@ export interface RetryPolicy {
 }
 
 export interface IamAccessOptions {
-  /** The Lockbox permissions boundary every access role carries (R-2.8). */
-  boundaryArn: string;
+  /**
+   * The Lockbox permissions boundary every access role carries (R-2.8). Read only when granting,
+   * so functions that only revoke need no such configuration.
+   */
+  boundaryArn: () => string;
   now: () => Date;
   /** Injected so tests do not wait. */
   sleep?: (ms: number) => Promise<void>;
@@ -108,6 +111,7 @@ export class IamAccessProvider implements AccessProvider {
 
     const role = {
       roleName,
+      boundaryArn: this.options.boundaryArn(),
       trust: JSON.stringify(trustPolicy({ engineer, externalId, requestId: request.requestId, window })),
       tags: grantTags({ requestId: request.requestId, tenantId: tenant.tenantId, accessExpiresAt }),
       description: `Lockbox access for request ${request.requestId}, until ${accessExpiresAt}`,
@@ -211,7 +215,7 @@ export class IamAccessProvider implements AccessProvider {
             RoleName: role.roleName,
             Path: ROLE_PATH,
             AssumeRolePolicyDocument: role.trust,
-            PermissionsBoundary: this.options.boundaryArn,
+            PermissionsBoundary: role.boundaryArn,
             MaxSessionDuration: MAX_SESSION_SECONDS,
             Description: role.description,
             Tags: role.tags,
@@ -237,7 +241,7 @@ export class IamAccessProvider implements AccessProvider {
     }
     await this.retrying(() => this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: role.trust })));
     await this.retrying(() =>
-      this.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: this.options.boundaryArn })),
+      this.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: role.boundaryArn })),
     );
     await this.retrying(() =>
       this.iam.send(new UpdateRoleCommand({ RoleName, MaxSessionDuration: MAX_SESSION_SECONDS, Description: role.description })),
@@ -319,6 +323,7 @@ export class IamAccessProvider implements AccessProvider {
 
 interface RoleSpec {
   roleName: string;
+  boundaryArn: string;
   trust: string;
   tags: Tag[];
   description: string;
