@@ -71,6 +71,16 @@ const OUTCOMES: Record<string, { title: string; says: string }> = {
   COMPLETED: { title: 'access window ended', says: 'Your access window ended and access was revoked.' },
 };
 
+/** To the other recipients of a stage: someone already decided; their link no longer works. */
+export function alreadyDecidedEmail(request: AccessRequest, decision: { by: string; byEmail?: string; decision: string; at: string }): Omit<Email, 'to'> {
+  const verdict = decision.decision === 'APPROVE' ? 'approved' : decision.decision === 'REJECT' ? 'rejected' : 'denied';
+  return render(
+    `[${request.ticketId}] Access request already ${verdict}`,
+    `${decision.byEmail ?? decision.by} already ${verdict} this access request. You need not do anything; your link no longer works.`,
+    [...details(request), ['Decided at', decision.at]],
+  );
+}
+
 /** To the engineer: what became of their request. */
 export function outcomeEmail(request: AccessRequest): Omit<Email, 'to'> {
   const outcome = OUTCOMES[request.status] ?? { title: request.status.toLowerCase(), says: `Your access request is now ${request.status}.` };

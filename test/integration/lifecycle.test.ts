@@ -232,6 +232,23 @@ describe('approval links', () => {
     expect(refused[0]).toMatchObject({ requestId, actor: { kind: 'anonymous' } });
   });
 
+  it("tells the holder of another approver's link who decided, and emails the other approvers", async () => {
+    const requestId = await customerStage();
+    const erinLink = linkIn(h.outbox.find((email) => email.to[0] === 'approver2@demo.example')!);
+    const carolLink = linkIn(h.outbox.find((email) => email.to[0] === 'approver@demo.example')!);
+    await decideByLink(h.deps, carolLink, { decision: 'APPROVE' });
+    await expect(viewLink(h.deps, erinLink)).resolves.toEqual({
+      ok: false,
+      refusal: 'decided',
+      decided: { by: 'approver@demo.example', decision: 'APPROVE', at: expect.any(String) },
+    });
+    // Carol's own link, used, gets the generic refusal.
+    await expect(viewLink(h.deps, carolLink)).resolves.toEqual({ ok: false, refusal: 'used' });
+    const notice = h.outbox.filter((email) => email.subject === '[T-7] Access request already approved');
+    expect(notice.map((email) => email.to[0])).toEqual(['approver2@demo.example']);
+    expect((await stored(requestId)).status).toBe('APPROVED');
+  });
+
   it('refuses a manager link at the customer stage (cross-stage) and records it', async () => {
     const requestId = await managerStage();
     const managerLink = linkIn(h.outbox[0]);

@@ -47,6 +47,8 @@ export interface AccessRequest {
   approvalDeadlineMs?: number;
   taskToken?: string;
   linkHashes?: string[];
+  /** Hashes of the links that decided a stage, so a link's holder can be told "already decided by someone else". */
+  usedLinkHashes?: string[];
   /** While access is granted: the window's end (epoch ms), key of the reconciler's sparse index. */
   activeUntil?: number;
   outcomeNotifiedAt?: string;
@@ -61,6 +63,7 @@ const SERVER_ONLY = [
   'approvalDeadlineMs',
   'taskToken',
   'linkHashes',
+  'usedLinkHashes',
   'activeUntil',
   'activeGrant',
   'outcomeNotifiedAt',

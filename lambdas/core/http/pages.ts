@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { RequestView } from '../domain/request';
-import type { LinkRefusal } from '../usecases/links';
+import type { LinkRefusal, OtherDecision } from '../usecases/links';
 import { escapeHtml, remaining } from '../messages';
 
 /**
@@ -45,13 +45,21 @@ function detailList(request: RequestView): string {
   return `<dl>${rows.map(([label, value]) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>`;
 }
 
-export function confirmationPage(view: { request: RequestView; stage: 'manager' | 'customer'; email: string; deadline: string }, nowMs: number): APIGatewayProxyResult {
+/**
+ * The value the confirmation page's form carries back: derived from the link token, so a POST
+ * that did not come from the page (a scanner following the link, a forged form elsewhere) lacks
+ * it. It adds no secret — the token is the credential — it only proves the page was read.
+ */
+export const formValue = (token: string): string => createHash('sha256').update(`lockbox-approval-form\n${token}`).digest('base64url');
+
+export function confirmationPage(view: { request: RequestView; stage: 'manager' | 'customer'; email: string; deadline: string }, token: string, nowMs: number): APIGatewayProxyResult {
   const refuse = view.stage === 'manager' ? 'REJECT' : 'DENY';
   const deadlineMs = Date.parse(view.deadline);
   const body = `<p class="notice">A support engineer asks for access${view.stage === 'customer' ? ' to your tenant' : ''}. Nothing is granted unless you approve. This link was sent to ${escapeHtml(view.email)}.</p>
 ${detailList(view.request)}
 <p>Decide by <strong>${escapeHtml(view.deadline)}</strong> (in ${escapeHtml(remaining(deadlineMs, nowMs))}).</p>
 <form method="post">
+<input type="hidden" name="form" value="${formValue(token)}">
 <label for="reason">Reason (required to ${refuse === 'DENY' ? 'deny' : 'reject'})</label>
 <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
 <button class="approve" type="submit" name="decision" value="APPROVE">Approve</button>
@@ -68,6 +76,12 @@ export function decidedPage(request: RequestView, stage: 'manager' | 'customer')
       : 'Access is granted now and revoked automatically when the window ends.'
     : 'Nothing is granted. The engineer is told your reason.';
   return page(200, approved ? 'Approved' : 'Refused', `<p>Your decision on ${escapeHtml(request.ticketId)} is recorded. ${next}</p>`);
+}
+
+/** A genuine link whose stage someone else decided first: say who, so the approver need not wonder. */
+export function alreadyDecidedPage(decided: OtherDecision): APIGatewayProxyResult {
+  const verdict = decided.decision === 'APPROVE' ? 'approved' : decided.decision === 'REJECT' ? 'rejected' : 'denied';
+  return page(409, 'Already decided', `<p>${escapeHtml(decided.by)} already ${verdict} this request at ${escapeHtml(decided.at)}. Nothing was changed, and you need not do anything.</p>`);
 }
 
 /** The same answer for every refused link, so a refusal tells an attacker nothing. */

@@ -79,6 +79,7 @@ export const tenantBody = z.strictObject({
 });
 
 export const linkForm = z.strictObject({
+  form: z.string().max(64),
   decision: z.enum(['APPROVE', 'REJECT', 'DENY']),
   reason: z.string().trim().max(1000).optional().transform((text) => (text ? text : undefined)),
 });

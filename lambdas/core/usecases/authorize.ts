@@ -53,6 +53,12 @@ export function canViewRequest(deps: Deps, request: AccessRequest, tenant: Tenan
   );
 }
 
+/** Who is asked to decide at a stage: the managers, or the tenant's approvers. */
+export async function stageRecipients(deps: Deps, request: AccessRequest, stage: 'manager' | 'customer'): Promise<{ email: string; principal?: string }[]> {
+  if (stage === 'manager') return deps.directory.managers;
+  return (await loadTenant(deps, request.tenantId)).approvers;
+}
+
 /** Audit actor and separation-of-duties keys of the engineer who files a request. */
 export const engineerIdentity = (engineer: Person, caller: Caller) => ({
   actor: { kind: 'engineer', id: caller.principal } satisfies Actor,

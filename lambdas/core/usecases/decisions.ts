@@ -3,7 +3,8 @@ import { ConflictError, ForbiddenError } from '../domain/errors';
 import { identityKeys } from '../domain/principals';
 import { isSeparate, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
 import { canApply, type Action, type Stage } from '../domain/status';
-import { loadRequest, loadTenant, requireApprover, requireManager } from './authorize';
+import { alreadyDecidedEmail } from '../messages';
+import { loadRequest, loadTenant, requireApprover, requireManager, stageRecipients } from './authorize';
 import type { Caller, Deps } from './deps';
 
 export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
@@ -67,7 +68,10 @@ export async function decide(
   const updated = await deps.requests.transition({
     request,
     action,
-    set: stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] },
+    set: {
+      ...(stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] }),
+      ...(decider.linkHash ? { usedLinkHashes: [...(request.usedLinkHashes ?? []), decider.linkHash] } : {}),
+    },
     remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
     require: { openStage: stage, separateFrom: keys, linkHash: decider.linkHash },
     addParties: keys,
@@ -81,7 +85,26 @@ export async function decide(
     nowMs,
   });
   await deliver(deps, request.taskToken, updated);
+  await tellTheOthers(deps, updated, stage, keys);
   return updated;
+}
+
+/** The stage's other recipients learn that someone already decided, so nobody acts on a stale email. */
+async function tellTheOthers(deps: Deps, request: AccessRequest, stage: Stage, deciderKeys: string[]): Promise<void> {
+  const decision = stage === 'manager' ? request.managerDecision : request.customerDecision;
+  if (!decision) return;
+  const others = (await stageRecipients(deps, request, stage)).filter(
+    (person) => !identityKeys(person.principal, person.email).some((key) => deciderKeys.includes(key)),
+  );
+  await Promise.all(
+    others.map(async (person) => {
+      try {
+        await deps.mailer.send({ to: [person.email], ...alreadyDecidedEmail(request, decision) });
+      } catch (error) {
+        deps.log.error('already-decided email failed', { requestId: request.requestId, error: String(error) });
+      }
+    }),
+  );
 }
 
 async function deliver(deps: Deps, taskToken: string | undefined, request: AccessRequest): Promise<void> {

@@ -12,15 +12,22 @@ import type { Deps } from './deps';
  * it was sent to. Reading a link changes nothing; only `decideByLink` (a POST from the page)
  * decides. Every way a link can be wrong ends in the same refusal, recorded as LinkRefused.
  */
-export type LinkRefusal = 'invalid' | 'expired' | 'used' | 'not-allowed';
+export type LinkRefusal = 'invalid' | 'expired' | 'used' | 'not-allowed' | 'decided';
+
+/** Told only to the holder of a genuine link: who decided the stage before them. */
+export interface OtherDecision {
+  by: string;
+  decision: string;
+  at: string;
+}
 
 export type LinkView =
   | { ok: true; request: RequestView; stage: LinkClaims['stg']; email: string; deadline: string }
-  | { ok: false; refusal: LinkRefusal };
+  | { ok: false; refusal: LinkRefusal; decided?: OtherDecision };
 
 export type LinkDecision =
   | { ok: true; request: RequestView; stage: LinkClaims['stg'] }
-  | { ok: false; refusal: LinkRefusal; status?: string };
+  | { ok: false; refusal: LinkRefusal; decided?: OtherDecision };
 
 interface Checked {
   claims: LinkClaims;
@@ -28,7 +35,7 @@ interface Checked {
   hash: string;
 }
 
-async function check(deps: Deps, token: string, sourceIp: string | undefined): Promise<Checked | { refusal: LinkRefusal }> {
+async function check(deps: Deps, token: string, sourceIp: string | undefined): Promise<Checked | { refusal: LinkRefusal; decided?: OtherDecision }> {
   const nowMs = deps.clock.now().getTime();
   const verdict = await verifyLinkToken(deps.signer, token, nowMs);
   const claimed = verdict.claims?.rid;
@@ -42,6 +49,11 @@ async function check(deps: Deps, token: string, sourceIp: string | undefined): P
   const { claims } = verdict;
   const hash = linkTokenHash(token);
   if (request.status !== STAGE_STATUS[claims.stg] || request.openStage !== claims.stg || !request.linkHashes?.includes(hash)) {
+    const decided = decidedByOther(request, claims.stg, hash);
+    if (decided) {
+      await refusedAttempt(deps, request, 'stage-already-decided', sourceIp, nowMs);
+      return { refusal: 'decided', decided };
+    }
     return refuse('used', `not-open-for-this-link (status ${request.status})`);
   }
   if (request.approvalDeadlineMs === undefined || request.approvalDeadlineMs <= nowMs) return refuse('expired', 'stage-deadline-passed');
@@ -59,7 +71,7 @@ async function refusedAttempt(deps: Deps, request: AccessRequest | undefined, wh
 /** What the confirmation page shows. Changes no request; a refused link is audited. */
 export async function viewLink(deps: Deps, token: string, sourceIp?: string): Promise<LinkView> {
   const checked = await check(deps, token, sourceIp);
-  if ('refusal' in checked) return { ok: false, refusal: checked.refusal };
+  if ('refusal' in checked) return { ok: false, refusal: checked.refusal, decided: checked.decided };
   return {
     ok: true,
     request: toView(checked.request, { isRequester: false }),
@@ -84,7 +96,7 @@ export async function decideByLink(
   sourceIp?: string,
 ): Promise<LinkDecision> {
   const checked = await check(deps, token, sourceIp);
-  if ('refusal' in checked) return { ok: false, refusal: checked.refusal };
+  if ('refusal' in checked) return { ok: false, refusal: checked.refusal, decided: checked.decided };
   const { claims, request, hash } = checked;
   const decider = await resolveDecider(deps, claims, request, hash, sourceIp);
   if (!decider) {
@@ -97,11 +109,20 @@ export async function decideByLink(
   } catch (error) {
     if (error instanceof ConflictError || error instanceof ForbiddenError) {
       await refusedAttempt(deps, request, `decision-refused: ${error.message}`, sourceIp, deps.clock.now().getTime());
-      const status = error.details?.status;
-      return { ok: false, refusal: error instanceof ForbiddenError ? 'not-allowed' : 'used', status: typeof status === 'string' ? status : undefined };
+      if (error instanceof ForbiddenError) return { ok: false, refusal: 'not-allowed' };
+      // Lost the race to another decision: the page says who decided, as it would a moment later.
+      const decided = decidedByOther((await deps.requests.get(request.requestId)) ?? request, claims.stg, hash);
+      return decided ? { ok: false, refusal: 'decided', decided } : { ok: false, refusal: 'used' };
     }
     throw error;
   }
+}
+
+/** The stage's decision, if someone decided it with another link or through the API. */
+function decidedByOther(request: AccessRequest, stage: LinkClaims['stg'], hash: string): OtherDecision | undefined {
+  const decision = stage === 'manager' ? request.managerDecision : request.customerDecision;
+  if (!decision || request.usedLinkHashes?.includes(hash)) return undefined;
+  return { by: decision.byEmail ?? decision.by, decision: decision.decision, at: decision.at };
 }
 
 async function resolveDecider(deps: Deps, claims: LinkClaims, request: AccessRequest, linkHash: string, sourceIp?: string): Promise<Decider | undefined> {

@@ -6,7 +6,7 @@ import { identityKeys } from '../domain/principals';
 import { accessWindow, isSeparate, type AccessRequest } from '../domain/request';
 import { isTerminal, STAGE_STATUS, type Stage, type Status } from '../domain/status';
 import { approvalRequestEmail, outcomeEmail } from '../messages';
-import { loadRequest, loadTenant } from './authorize';
+import { loadRequest, loadTenant, stageRecipients } from './authorize';
 import type { Deps } from './deps';
 
 /**
@@ -42,7 +42,7 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
   }
   const nowMs = deps.clock.now().getTime();
   const deadlineMs = nowMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
-  const recipients = (await recipientsOf(deps, request, stage)).filter((person) =>
+  const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
     isSeparate(request, identityKeys(person.principal, person.email)),
   );
   const links = await Promise.all(
@@ -91,11 +91,6 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
   if (!sent.includes(true)) {
     throw new NotificationFailed(`No ${stage} approver could be notified for ${requestId}`);
   }
-}
-
-async function recipientsOf(deps: Deps, request: AccessRequest, stage: Stage) {
-  if (stage === 'manager') return deps.directory.managers;
-  return (await loadTenant(deps, request.tenantId)).approvers;
 }
 
 /**

@@ -8,6 +8,7 @@ import { demoTenant, pendingRequest } from '../../support/fixtures';
 import { handler as notify } from '../../../lambdas/handlers/notify';
 import { handler as approvals } from '../../../lambdas/handlers/api-approvals';
 import { handler as close } from '../../../lambdas/handlers/close';
+import { formValue } from '../../../lambdas/core/http/pages';
 
 setLambdaEnv();
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -121,8 +122,17 @@ describe('/approvals/{token}', () => {
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
+  it('refuses a POST without the confirmation page form value (a scanner, a forged form) with 400 and changes nothing', async () => {
+    for (const body of ['decision=APPROVE', 'decision=APPROVE&form=', `decision=APPROVE&form=${'x'.repeat(43)}`, 'decision=APPROVE&form=%C3%A9%C3%A9']) {
+      const response = await call('POST', 'whatever', body);
+      expect(response.statusCode).toBe(400);
+    }
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
   it('refuses a deny without a reason with 400 and changes nothing', async () => {
-    const response = await call('POST', 'whatever', 'decision=DENY&reason=');
+    const response = await call('POST', 'whatever', `decision=DENY&reason=&form=${formValue('whatever')}`);
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('reason');
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
