@@ -112,5 +112,6 @@ export interface GrantInput {
 /** Real access to the tenant. Both calls are idempotent: a repeat converges on the same result. */
 export interface AccessProvider {
   grant(input: GrantInput): Promise<AccessDetails>;
-  revoke(request: AccessRequest): Promise<void>;
+  /** `onStep` hears each step as it completes, for the audit event (e.g. the `iam` provider's five steps). */
+  revoke(request: AccessRequest, onStep?: (step: string, outcome: 'done' | 'already-done') => void): Promise<void>;
 }

@@ -97,6 +97,7 @@ describe('the lifecycle on DynamoDB Local', () => {
     ]);
     expect(verifyChain(events).ok).toBe(true);
     expect(events.find((event) => event.type === 'RequestCreated')).toMatchObject({ actor: { kind: 'engineer', id: ALICE }, sourceIp: '198.51.100.7' });
+    expect(events.at(-1)?.details).toEqual({ reason: 'window-ended', steps: ['mark-grant-revoked: done'] });
     expect(h.published.map((event) => event.seq)).toEqual(events.map((event) => event.seq));
   });
 
@@ -314,6 +315,22 @@ describe('cancel, revoke, and bad input', () => {
     await expect(endAccess(h.deps, requestId, { reason: 'window-ended' })).resolves.toMatchObject({ status: 'REVOKED' });
     await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, {})).rejects.toThrow(ConflictError);
     await expect(revokeAccess(h.deps, { principal: DAVE }, requestId, {})).rejects.toThrow(ForbiddenError);
+  });
+
+  it('a revoke that fails part-way is audited with the steps done, leaves access ACTIVE, and completes when run again', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    await grantAccess(h.deps, requestId);
+    const realRevoke = h.deps.access.revoke.bind(h.deps.access);
+    h.deps.access.revoke = async (request, onStep) => {
+      onStep?.('deny-trust', 'done');
+      throw Object.assign(new Error('throttled'), { name: 'Throttling' });
+    };
+    await expect(revokeAccess(h.deps, { principal: CAROL }, requestId, {})).rejects.toThrow('Revoke incomplete after: deny-trust: done');
+    expect((await stored(requestId)).status).toBe('ACTIVE');
+    expect((await auditOf()).at(-1)).toMatchObject({ type: 'RevokeFailed', actor: { kind: 'approver', id: CAROL }, details: { completedSteps: ['deny-trust: done'], cause: 'Throttling' } });
+    h.deps.access.revoke = realRevoke;
+    await expect(revokeAccess(h.deps, { principal: CAROL }, requestId, {})).resolves.toMatchObject({ status: 'REVOKED' });
   });
 
   it('a refused decision leaves the stored request exactly as it was', async () => {

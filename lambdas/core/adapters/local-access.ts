@@ -44,7 +44,7 @@ export class LocalAccessProvider implements AccessProvider {
     return { provider: 'local', grantId: request.requestId, principal: request.requestedBy, accessLevel: request.accessLevel };
   }
 
-  async revoke(request: AccessRequest): Promise<void> {
+  async revoke(request: AccessRequest, onStep?: (step: string, outcome: 'done' | 'already-done') => void): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
@@ -55,9 +55,11 @@ export class LocalAccessProvider implements AccessProvider {
           ExpressionAttributeValues: { ':now': this.now().toISOString() },
         }),
       );
+      onStep?.('mark-grant-revoked', 'done');
     } catch (error) {
       // Never granted, or revoked already: revoke is idempotent.
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      onStep?.('mark-grant-revoked', 'already-done');
     }
   }
 

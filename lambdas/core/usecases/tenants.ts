@@ -5,7 +5,7 @@ import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domai
 import type { Page } from '../ports';
 import { loadRequest, loadTenant, requireTenantAdmin } from './authorize';
 import type { Caller, Deps } from './deps';
-import { endAccess } from './workflow-steps';
+import { endAccess, RevokeIncomplete } from './workflow-steps';
 import { toView, type RequestView } from '../domain/request';
 
 /** The settings a tenant admin may read and change; the chain head and version stay server-side. */
@@ -93,7 +93,13 @@ export async function revokeAccess(deps: Deps, caller: Caller, requestId: string
     // The customer asked and it did not happen: that must be in their audit log, not only in ours.
     await deps.audit.append(
       request.tenantId,
-      { type: 'RevokeFailed', requestId, actor, sourceIp: caller.sourceIp, details: { cause: error instanceof Error ? error.name : 'unknown' } },
+      {
+        type: 'RevokeFailed',
+        requestId,
+        actor,
+        sourceIp: caller.sourceIp,
+        details: { completedSteps: error instanceof RevokeIncomplete ? error.steps : [], cause: describeCause(error) },
+      },
       deps.clock.now().getTime(),
     );
     throw error;
@@ -101,3 +107,8 @@ export async function revokeAccess(deps: Deps, caller: Caller, requestId: string
   if (ended.status !== 'REVOKED') throw new ConflictError('Access had already ended', { status: ended.status });
   return toView(ended, { isRequester: false });
 }
+
+const describeCause = (error: unknown): string => {
+  const cause = error instanceof RevokeIncomplete ? error.cause : error;
+  return cause instanceof Error ? cause.name : 'unknown';
+};

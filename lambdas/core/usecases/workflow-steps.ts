@@ -20,6 +20,17 @@ export interface StepResult {
 
 const SYSTEM = { kind: 'system', id: 'lockbox-workflow' } as const;
 
+/** The access provider failed part-way through a revoke; `steps` says what it had done. Running it again finishes. */
+export class RevokeIncomplete extends Error {
+  override name = 'RevokeIncomplete';
+  constructor(
+    readonly steps: string[],
+    cause: unknown,
+  ) {
+    super(`Revoke incomplete after: ${steps.join(', ') || 'no step'}`, { cause });
+  }
+}
+
 /** Thrown when no approver could be emailed; the workflow retries the stage, then fails the request. */
 export class NotificationFailed extends Error {
   override name = 'NotificationFailed';
@@ -174,7 +185,12 @@ export async function endAccess(
 ): Promise<AccessRequest> {
   const request = await loadRequest(deps, requestId);
   if (request.status !== 'ACTIVE') return request;
-  await deps.access.revoke(request);
+  const steps: string[] = [];
+  try {
+    await deps.access.revoke(request, (step, outcome) => steps.push(`${step}: ${outcome}`));
+  } catch (error) {
+    throw new RevokeIncomplete(steps, error);
+  }
   const early = how.reason === 'revoked-by-customer';
   let ended: AccessRequest;
   try {
@@ -188,7 +204,7 @@ export async function endAccess(
         requestId,
         actor: early ? how.actor : SYSTEM,
         sourceIp: early ? how.sourceIp : undefined,
-        details: { reason: how.reason, ...(early && how.note ? { note: how.note } : {}) },
+        details: { reason: how.reason, steps, ...(early && how.note ? { note: how.note } : {}) },
       },
       nowMs: deps.clock.now().getTime(),
     });
