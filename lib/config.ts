@@ -1,0 +1,213 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../lambdas/core/domain/duration';
+import type { LockboxProps } from './lockbox-props';
+import { DEFAULTS } from './lockbox-props';
+
+/**
+ * The deployment's configuration: read from CDK context or a JSON file, validated with zod at
+ * synth time. A wrong or missing value stops the synth with a message that names the key.
+ * No aws-cdk-lib import here, so the validation tests stay fast.
+ */
+
+/** Context keys (cdk.json, `-c key=value`). */
+export const CONTEXT = {
+  /** The whole configuration inline (object, or JSON text from `-c`); wins over the files. */
+  config: 'lockbox:config',
+  /** The configuration file. */
+  configFile: 'lockbox:configFile',
+  /** Used when the configuration file does not exist, so a clean clone synthesizes. */
+  exampleFile: 'lockbox:exampleConfigFile',
+  stackName: 'lockbox:stackName',
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const PRINCIPAL_SHAPE =
+  /^arn:aws[a-z-]*:(iam::\d{12}:(user|role)\/[\w+=,.@/-]+\*?|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/([\w+=,.@-]+\*?|\*))$/;
+const PRINCIPAL_MESSAGE =
+  'must be an IAM user or role ARN, or an STS assumed-role session ARN (arn:aws:sts::<account>:assumed-role/<role>/<session>)';
+
+const principal = z.string().regex(PRINCIPAL_SHAPE, PRINCIPAL_MESSAGE);
+/** Managers, approvers, admins and auditors are matched exactly by the handlers: no wildcard. */
+const exactPrincipal = principal.refine((arn) => !arn.endsWith('*'), 'must be an exact principal ARN: only engineers may end in *');
+const email = z.email('must be an email address');
+const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'must be an ISO-8601 duration such as PT2H or P1D');
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+
+const tenantSchema = z.strictObject({
+  tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (at most 63)'),
+  displayName: z.string().trim().min(1, 'must not be empty').max(200),
+  lockboxEnabled: z.boolean().optional(),
+  approvers: z.array(z.strictObject({ email, principal: exactPrincipal.optional() })).min(1, 'needs at least one approver').max(50),
+  admins: z.array(exactPrincipal).min(1, 'needs at least one admin').max(50),
+  auditors: z.array(exactPrincipal).max(50).optional(),
+  maxAccessDuration: duration.optional(),
+  approvalTimeout: duration.optional(),
+  accessLevels: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'access level names are letters, digits and dashes'),
+      z.strictObject({
+        description: z.string().max(500).optional(),
+        managedPolicyArns: z
+          .array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, 'must be an IAM managed policy ARN'))
+          .max(10)
+          .optional(),
+      }),
+    )
+    .refine((levels) => Object.keys(levels).length > 0, 'needs at least one access level'),
+  accessTarget: z
+    .strictObject({
+      accountId: accountId.optional(),
+      externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]').optional(),
+    })
+    .optional(),
+});
+
+const configSchema = z
+  .strictObject({
+    providerAccount: accountId,
+    engineers: z.array(z.strictObject({ principal, email: email.optional() })).min(1, 'needs at least one engineer'),
+    managers: z.array(z.strictObject({ principal: exactPrincipal, email })).min(1, 'needs at least one manager'),
+    email: z.strictObject({
+      sender: email,
+      identity: z
+        .string()
+        .regex(/^([^@\s]+@)?[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'must be the verified SES identity: an email address or a domain')
+        .optional(),
+      createIdentity: z.boolean().optional(),
+    }),
+    tenants: z.array(tenantSchema).optional(),
+    durations: z.strictObject({ floor: duration.optional(), cap: duration.optional() }).optional(),
+    approvalTimeouts: z.strictObject({ manager: duration.optional(), customer: duration.optional() }).optional(),
+    alarms: z
+      .strictObject({
+        email: email.optional(),
+        topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN').optional(),
+      })
+      .optional(),
+    accessProvider: z.enum(['iam'], 'must be "iam": the only access provider that runs on AWS').optional(),
+    linkBaseUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
+    linkKeyIds: z
+      .array(z.string().regex(/^[a-z0-9]{1,8}$/, 'must be 1-8 lower-case letters or digits'))
+      .min(1, 'needs at least one key id')
+      .max(3)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a key id')
+      .optional(),
+    apiPrincipals: z.array(principal).max(50).optional(),
+    webAclArn: z.string().regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/, 'must be a regional WAFv2 web ACL ARN').optional(),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const ms = (text: string) => parseDuration(text) ?? 0;
+
+    // The API's resource policy and the directory name the provider's own people.
+    const foreign = (arn: string) => arn.split(':')[4] !== config.providerAccount;
+    config.engineers.forEach((person, i) => {
+      if (foreign(person.principal)) issue(['engineers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
+    });
+    config.managers.forEach((person, i) => {
+      if (foreign(person.principal)) issue(['managers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
+    });
+
+    const identity = config.email.identity;
+    if (identity && identity.includes('@') && identity.toLowerCase() !== config.email.sender.toLowerCase()) {
+      issue(['email', 'identity'], 'an email identity must be the sender itself; use the domain to authorize other addresses');
+    }
+    if (identity && !identity.includes('@') && !config.email.sender.toLowerCase().endsWith(`@${identity.toLowerCase()}`)) {
+      issue(['email', 'sender'], `must be an address of the identity's domain ${identity}`);
+    }
+
+    const floor = config.durations?.floor ?? DEFAULTS.durationFloor;
+    const cap = config.durations?.cap ?? DEFAULTS.durationCap;
+    if (ms(floor) <= 0) issue(['durations', 'floor'], 'must be longer than zero');
+    if (ms(floor) > ms(cap)) issue(['durations', 'floor'], `must not be longer than durations.cap (${cap})`);
+    if (ms(cap) > ms(DEFAULTS.durationLimit)) issue(['durations', 'cap'], `must be at most ${DEFAULTS.durationLimit}`);
+    const timeouts = { manager: config.approvalTimeouts?.manager, customer: config.approvalTimeouts?.customer };
+    for (const [stage, value] of Object.entries(timeouts)) {
+      if (value !== undefined && (ms(value) < 60_000 || ms(value) > ms(DEFAULTS.approvalTimeoutLimit))) {
+        issue(['approvalTimeouts', stage], `must be between PT1M and ${DEFAULTS.approvalTimeoutLimit}`);
+      }
+    }
+
+    const seen = new Set<string>();
+    (config.tenants ?? []).forEach((tenant, i) => {
+      if (seen.has(tenant.tenantId)) issue(['tenants', i, 'tenantId'], `repeats tenant ${tenant.tenantId}`);
+      seen.add(tenant.tenantId);
+      if (tenant.maxAccessDuration && (ms(tenant.maxAccessDuration) < ms(floor) || ms(tenant.maxAccessDuration) > ms(cap))) {
+        issue(['tenants', i, 'maxAccessDuration'], `must be between durations.floor (${floor}) and durations.cap (${cap})`);
+      }
+      if (tenant.approvalTimeout && (ms(tenant.approvalTimeout) < 60_000 || ms(tenant.approvalTimeout) > ms(DEFAULTS.approvalTimeoutLimit))) {
+        issue(['tenants', i, 'approvalTimeout'], `must be between PT1M and ${DEFAULTS.approvalTimeoutLimit}`);
+      }
+    });
+
+    // The directory travels in one Lambda environment variable; Lambda allows 4 KB for all of them.
+    const size = Buffer.byteLength(JSON.stringify({ engineers: config.engineers, managers: config.managers }));
+    if (size > DEFAULTS.directoryMaxBytes) {
+      issue(['engineers'], `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use role patterns ending in * for engineers)`);
+    }
+  });
+
+/** `managers[0].email` */
+const keyOf = (path: PropertyKey[]) =>
+  path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), '');
+
+/** Validates a configuration object; throws a ConfigError listing every problem by key. */
+export function parseConfig(raw: unknown, source: string): LockboxProps {
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = keyOf(issue.path);
+    // An unknown key is reported on its parent; name the key itself.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((name) => `  - ${key ? `${key}.` : ''}${name}: is not a known key`).join('\n');
+    }
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    return `  - ${key || '(top level)'}: ${missing ? 'is required' : issue.message}`;
+  });
+  throw new ConfigError(`Lockbox configuration from ${source} is not valid:\n${lines.join('\n')}`);
+}
+
+/**
+ * Finds the configuration: inline context `lockbox:config`, else the file `lockbox:configFile`
+ * (default `lockbox.config.json`), else the example file (with a warning), so `cdk synth` works
+ * on a clean clone.
+ */
+export function loadConfig(
+  context: (key: string) => unknown,
+  options: { cwd?: string; warn?: (message: string) => void } = {},
+): { config: LockboxProps; source: string } {
+  const cwd = options.cwd ?? process.cwd();
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+
+  const inline = context(CONTEXT.config);
+  if (inline !== undefined) {
+    const source = `context ${CONTEXT.config}`;
+    return { config: parseConfig(typeof inline === 'string' ? parseJson(inline, source) : inline, source), source };
+  }
+  const file = String(context(CONTEXT.configFile) ?? 'lockbox.config.json');
+  if (existsSync(resolve(cwd, file))) return { config: parseConfig(readJson(cwd, file), file), source: file };
+
+  const example = String(context(CONTEXT.exampleFile) ?? 'lockbox.config.example.json');
+  if (!existsSync(resolve(cwd, example))) {
+    throw new ConfigError(`Lockbox configuration: neither ${file} nor ${example} exists (copy ${example} to ${file})`);
+  }
+  warn(`Lockbox: ${file} not found, synthesizing with ${example} (example values: copy it to ${file} and edit it before deploying).`);
+  return { config: parseConfig(readJson(cwd, example), example), source: example };
+}
+
+function readJson(cwd: string, file: string): unknown {
+  return parseJson(readFileSync(resolve(cwd, file), 'utf8'), file);
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(`Lockbox configuration from ${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}
