@@ -61,6 +61,8 @@ export interface RequestStore {
     nextToken?: string,
   ): Promise<Page<AccessRequest>>;
   listByStatus(status: Status, filter: { createdAfter?: string }, limit: number, nextToken?: string): Promise<Page<AccessRequest>>;
+  /** Requests still ACTIVE whose window ended at or before `nowMs` (the sparse active-grants index). */
+  listOverdueGrants(nowMs: number, limit: number): Promise<AccessRequest[]>;
 }
 
 export interface TenantStore {
@@ -114,4 +116,6 @@ export interface AccessProvider {
   grant(input: GrantInput): Promise<AccessDetails>;
   /** `onStep` hears each step as it completes, for the audit event (e.g. the `iam` provider's five steps). */
   revoke(request: AccessRequest, onStep?: (step: string, outcome: 'done' | 'already-done') => void): Promise<void>;
+  /** Request ids whose provider-side access outlived its expiry (a role left behind), for the reconciler. */
+  listExpired(nowMs: number): Promise<string[]>;
 }

@@ -6,6 +6,8 @@ import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
 import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
 import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
+import { reconcile } from '../../lambdas/core/usecases/reconcile';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoLocal, type DynamoLocal } from '../support/dynamodb-local';
 import { ALICE, BOB, CAROL, DAVE, ERIN, demoTenant } from '../support/fixtures';
 import { tableDefinitions } from '../support/tables';
@@ -322,7 +324,7 @@ describe('cancel, revoke, and bad input', () => {
     await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
     await grantAccess(h.deps, requestId);
     const realRevoke = h.deps.access.revoke.bind(h.deps.access);
-    h.deps.access.revoke = async (request, onStep) => {
+    h.deps.access.revoke = async (_request, onStep) => {
       onStep?.('deny-trust', 'done');
       throw Object.assign(new Error('throttled'), { name: 'Throttling' });
     };
@@ -347,5 +349,48 @@ describe('cancel, revoke, and bad input', () => {
     await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...body1, displayName: 'Renamed' });
     await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...body1, displayName: 'Again' })).rejects.toThrow(ConflictError);
     expect((await auditOf()).map((event) => event.type)).toEqual(['TenantUpdated']);
+  });
+});
+
+describe('the reconciler', () => {
+  const grants = async () => (await dynamo.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+
+  it('has nothing to do when the workflow did its job', async () => {
+    await customerStage();
+    await expect(reconcile(h.deps)).resolves.toEqual({ windowsEnded: [], leftoversRevoked: [], redelivered: [], failed: [] });
+  });
+
+  it('ends a grant whose window passed while the workflow did not revoke it', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    await grantAccess(h.deps, requestId);
+    h.clock.advance(3_599_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ windowsEnded: [] });
+    h.clock.advance(1_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ windowsEnded: [requestId] });
+    expect(await stored(requestId)).toMatchObject({ status: 'COMPLETED', endReason: 'window-ended' });
+    expect(await stored(requestId)).not.toHaveProperty('activeGrant');
+    expect(await grants()).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
+  });
+
+  it('revokes provider-side access left behind by a request that already ended', async () => {
+    const requestId = await managerStage();
+    await cancelRequest(h.deps, engineer, requestId);
+    const past = new Date(h.clock.now().getTime() - 1000).toISOString();
+    await dynamo.doc.send(new PutCommand({ TableName: tableNames.grants, Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past } }));
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ leftoversRevoked: [requestId] });
+    expect(await grants()).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
+    expect((await auditOf()).at(-1)).toMatchObject({ type: 'AccessRevoked', actor: { id: 'lockbox-reconciler' }, details: { reason: 'left-over-after-end', status: 'CANCELLED' } });
+  });
+
+  it('delivers again a decision committed minutes ago whose workflow did not move on', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    h.workflow.delivered.length = 0;
+    h.clock.advance(60_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ redelivered: [] });
+    h.clock.advance(120_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ redelivered: [requestId] });
+    expect(h.workflow.delivered).toEqual([{ token: 'task-token-customer', output: { status: 'APPROVED' } }]);
   });
 });

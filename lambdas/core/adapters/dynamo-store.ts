@@ -290,6 +290,19 @@ export class DynamoRequestStore implements RequestStore {
     return this.query(REQUEST_INDEXES.byStatus, 'status', status, filter, limit, nextToken);
   }
 
+  async listOverdueGrants(nowMs: number, limit: number): Promise<AccessRequest[]> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.requests,
+        IndexName: REQUEST_INDEXES.byActiveUntil,
+        KeyConditionExpression: 'activeGrant = :active AND activeUntil <= :now',
+        ExpressionAttributeValues: { ':active': ACTIVE_GRANT, ':now': nowMs },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map(fromRequestItem);
+  }
+
   private async query(
     index: string,
     partitionKey: 'tenantId' | 'status',

@@ -11,6 +11,8 @@ import {
   GetRolePolicyCommand,
   IAMServiceException,
   ListAttachedRolePoliciesCommand,
+  ListRoleTagsCommand,
+  ListRolesCommand,
   ListRolePoliciesCommand,
   MalformedPolicyDocumentException,
   NoSuchEntityException,
@@ -291,6 +293,28 @@ export class IamAccessProvider implements AccessProvider {
       throw error;
     }
     return names;
+  }
+
+  /**
+   * Roles under `/lockbox/` whose `lockbox:expires-at` tag has passed: access that outlived its
+   * window (a revoke that never ran). ListRoles carries no tags, so each role's are read.
+   */
+  async listExpired(nowMs: number): Promise<string[]> {
+    const expired: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.retrying(() => this.iam.send(new ListRolesCommand({ PathPrefix: ROLE_PATH, Marker: marker })));
+      for (const role of page.Roles ?? []) {
+        const tags = await this.retrying(() => this.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName })));
+        const tag = (key: string) => tags.Tags?.find((candidate) => candidate.Key === key)?.Value;
+        const expiresAt = Date.parse(tag('lockbox:expires-at') ?? '');
+        const requestId = tag('lockbox:request-id');
+        // A role without readable tags is not ours to judge: it stays for a human to look at.
+        if (requestId && Number.isFinite(expiresAt) && expiresAt <= nowMs) expired.push(requestId);
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return expired;
   }
 
   /** Runs a revoke call; the role or policy being gone already counts as done. */

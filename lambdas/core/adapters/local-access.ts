@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccessDetails, AccessRequest } from '../domain/request';
 import type { AccessProvider, GrantInput } from '../ports';
 
@@ -61,6 +61,25 @@ export class LocalAccessProvider implements AccessProvider {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
       onStep?.('mark-grant-revoked', 'already-done');
     }
+  }
+
+  /** Grants past their expiry and not revoked. A scan: the local table is small. */
+  async listExpired(nowMs: number): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'attribute_not_exists(revokedAt) AND expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': new Date(nowMs).toISOString() },
+          ExclusiveStartKey: start,
+        }),
+      );
+      ids.push(...(page.Items ?? []).map((item) => String(item.requestId)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   private async find(requestId: string): Promise<GrantRecord | undefined> {
