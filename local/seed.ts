@@ -1,0 +1,57 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Directory } from '../lambdas/core/domain/principals';
+import type { Tenant } from '../lambdas/core/domain/tenant';
+
+/**
+ * The demo world of local mode: a provider with two support engineers and a support manager, and a
+ * customer tenant `demo` with two approvers. The provider side is deployment configuration
+ * (`LOCKBOX_DIRECTORY`); the tenant is an item of the Tenants table, written once (a data
+ * directory keeps the tenant as its admin last saved it).
+ */
+export const PERSONAS = {
+  alice: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/alice', email: 'alice@provider.example', role: 'support engineer (requester)' },
+  dave: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/dave', email: 'dave@provider.example', role: 'support engineer (requester)' },
+  bob: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportManager/bob', email: 'bob@provider.example', role: 'support manager' },
+  carol: { principal: 'arn:aws:iam::222222222222:user/carol', email: 'approver@demo.example', role: 'customer approver and tenant admin of "demo"' },
+  erin: { principal: 'arn:aws:iam::222222222222:user/erin', email: 'approver2@demo.example', role: 'customer approver of "demo"' },
+} as const;
+
+export const DIRECTORY: Directory = {
+  engineers: [
+    { principal: PERSONAS.alice.principal, email: PERSONAS.alice.email },
+    { principal: PERSONAS.dave.principal, email: PERSONAS.dave.email },
+  ],
+  managers: [{ principal: PERSONAS.bob.principal, email: PERSONAS.bob.email }],
+};
+
+export const DEMO_TENANT: Tenant = {
+  tenantId: 'demo',
+  displayName: 'Demo Customer Ltd',
+  lockboxEnabled: true,
+  approvers: [
+    { email: PERSONAS.carol.email, principal: PERSONAS.carol.principal },
+    { email: PERSONAS.erin.email, principal: PERSONAS.erin.principal },
+  ],
+  admins: [PERSONAS.carol.principal],
+  auditors: [],
+  maxAccessDuration: 'PT4H',
+  approvalTimeout: 'PT10M',
+  accessLevels: {
+    ReadOnly: { description: 'Read-only access to the tenant', managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+  },
+  accessTarget: { accountId: '222222222222', externalId: 'lockbox-demo' },
+  version: 1,
+};
+
+/** Writes the demo tenant unless it exists. Returns true when it was written. */
+export async function seed(client: DynamoDBClient, tenantsTable: string): Promise<boolean> {
+  const doc = DynamoDBDocumentClient.from(client);
+  try {
+    await doc.send(new PutCommand({ TableName: tenantsTable, Item: DEMO_TENANT, ConditionExpression: 'attribute_not_exists(tenantId)' }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import { PRINCIPAL_HEADER } from './gateway';
+import { startLocal } from './local-mode';
+import { PERSONAS } from './seed';
+
+/**
+ * `npm start` — Lockbox local mode.
+ *
+ *   npm start [-- --port 3000] [--data DIR] [--quiet]
+ *
+ * Environment: PORT (default 3000), MANAGER_APPROVAL_TIMEOUT (default PT10M), DURATION_CAP.
+ * Ctrl-C stops everything, DynamoDB Local's java process included.
+ */
+const USAGE = `Usage: npm start -- [--port N] [--data DIR] [--quiet]
+  --port N     port of the local API on localhost (default: $PORT or 3000; 0 = any free port)
+  --data DIR   keep data in DIR between runs (default: in memory, gone when stopped)
+  --quiet      do not log each API call`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      data: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = Number(values.port ?? process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Not a port: ${values.port ?? process.env.PORT}\n${USAGE}`);
+
+  const local = await startLocal({
+    port,
+    data: values.data,
+    log: values.quiet ? undefined : (line) => console.log(`  ${new Date().toISOString().slice(11, 23)} ${line}`),
+  });
+
+  // tsx relays the terminal's Ctrl-C to this process, which also gets it from the terminal: a
+  // repeat within a second is the same Ctrl-C. A later one stops at once (DynamoDB Local is still
+  // killed by the exit hook), and so does a stop that hangs.
+  let stoppingSince: number | undefined;
+  const stop = (signal: string) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 1000) return;
+      console.log('Stopping now.');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    setTimeout(() => {
+      console.error('Stopping took too long; exiting.');
+      process.exit(1);
+    }, 15_000).unref();
+    console.log(`\n${signal}: stopping Lockbox local mode...`);
+    local.stop().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  console.log(`Lockbox local mode ready on ${local.url}`);
+  console.log(
+    [
+      `  started in ${(local.timings.total / 1000).toFixed(1)} s (${Object.entries(local.timings)
+        .filter(([name]) => name !== 'total')
+        .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)}`)
+        .join(', ')}); data ${local.dataDir ? `in ${local.dataDir}` : 'in memory (gone when stopped)'}${local.resumed.length ? `; ${local.resumed.length} request(s) in flight picked up again` : ''}`,
+      '',
+      `  LOCAL MODE IS NOT FOR PRODUCTION. The ${PRINCIPAL_HEADER} header names the caller and is believed:`,
+      '  it is a local-mode convenience standing in for the AWS_IAM signature API Gateway checks on AWS.',
+      '',
+      `Personas (send as ${PRINCIPAL_HEADER}):`,
+      ...Object.entries(PERSONAS).map(([name, persona]) => `  ${name.padEnd(6)} ${persona.principal.padEnd(62)} ${persona.email.padEnd(24)} ${persona.role}`),
+      '',
+      'URLs:',
+      `  API          ${local.url}/requests, ${local.url}/tenants/demo, ${local.url}/approvals/{token}`,
+      `  overview     ${local.url}/_local`,
+      `  outbox       ${local.url}/_local/outbox       (every email; open an approval link from here)`,
+      `  grants       ${local.url}/_local/grants`,
+      `  audit events ${local.url}/_local/events`,
+      `  executions   ${local.url}/_local/executions   (and /_local/executions/<request id>)`,
+      '',
+      'Walk through one request: npm run demo      Stop: Ctrl-C',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`Lockbox local mode could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
