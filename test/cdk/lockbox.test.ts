@@ -1,0 +1,471 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { AUDIT_EVENT_SOURCE } from '../../lambdas/core/adapters/audit-publishers';
+import { ENV } from '../../lambdas/core/config';
+import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../../lambdas/core/workflow-definition';
+import { parseConfig } from '../../lib/config';
+import type { LockboxFunctionName } from '../../lib/lockbox';
+import type { LockboxFunction } from '../../lib/lockbox-function';
+import { LockboxStack } from '../../lib/lockbox-stack';
+
+/** A deployment with one seeded tenant; bundling skipped so synth is fast. */
+const config = parseConfig(
+  {
+    providerAccount: '111111111111',
+    engineers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*' }],
+    managers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportManager/mallory', email: 'mallory@provider.example' }],
+    email: { sender: 'lockbox@provider.example', identity: 'provider.example' },
+    tenants: [
+      {
+        tenantId: 'acme',
+        displayName: 'Acme',
+        approvers: [{ email: 'alice@acme.example', principal: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' }],
+        admins: ['arn:aws:iam::222222222222:user/bob'],
+        accessLevels: { 'read-only': { managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] } },
+      },
+    ],
+    alarms: { email: 'oncall@provider.example' },
+  },
+  'test',
+);
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+const stack = new LockboxStack(app, 'Test', { config });
+const { lockbox } = stack;
+let template: Template;
+let resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; Metadata?: any }>;
+
+beforeAll(() => {
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
+
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: unknown;
+}
+
+const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const getAtt = (construct: IConstruct, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId(construct), attribute] });
+const actions = (statement: Statement) => [statement.Action].flat();
+const resourcesOf = (statement: Statement) => [statement.Resource].flat();
+const functionNames = () => Object.keys(lockbox.functions) as LockboxFunctionName[];
+
+/** Every statement of the policies attached to a role. */
+function statementsOfRole(roleId: string): Statement[] {
+  return Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+const statementsOf = (fn: LockboxFunction) => statementsOfRole(logicalId(fn.role));
+const allows = (fn: LockboxFunction, action: string) =>
+  statementsOf(fn).filter((statement) => statement.Effect === 'Allow' && actions(statement).includes(action));
+const environmentOf = (fn: LockboxFunction): Record<string, any> => resources[logicalId(fn.fn)].Properties.Environment.Variables;
+const whoMay = (action: string) => functionNames().filter((name) => allows(lockbox.functions[name], action).length > 0);
+
+describe('API', () => {
+  const methods = () => lockbox.api.methods.map((method) => ({ method, route: `${method.httpMethod} ${method.resource.path}` }));
+
+  it('serves exactly the routes the handlers route on, with path parameters {id} and {token}', () => {
+    expect(methods().map(({ route }) => route).sort()).toEqual(
+      [
+        'POST /requests',
+        'GET /requests',
+        'GET /requests/{id}',
+        'POST /requests/{id}/manager-decision',
+        'POST /requests/{id}/customer-decision',
+        'POST /requests/{id}/cancel',
+        'POST /requests/{id}/revoke',
+        'GET /tenants/{id}',
+        'PUT /tenants/{id}',
+        'GET /tenants/{id}/audit',
+        'GET /approvals/{token}',
+        'HEAD /approvals/{token}',
+        'POST /approvals/{token}',
+      ].sort(),
+    );
+  });
+
+  it('sends each route to its handler through a Lambda proxy integration', () => {
+    const owner = (path: string) =>
+      path.startsWith('/requests') ? lockbox.functions.apiRequests : path.startsWith('/tenants') ? lockbox.functions.apiTenants : lockbox.functions.apiApprovals;
+    for (const { method } of methods()) {
+      const integration = resources[logicalId(method)].Properties.Integration;
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(integration.Uri)).toContain(JSON.stringify(getAtt(owner(method.resource.path).fn)));
+    }
+  });
+
+  it('requires AWS_IAM on every /requests and /tenants method', () => {
+    const signed = methods().filter(({ route }) => !route.includes('/approvals'));
+    expect(signed).toHaveLength(10);
+    for (const { method } of signed) expect(resources[logicalId(method)].Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('leaves GET, HEAD and POST /approvals/{token} open (the token is the credential) and throttles them', () => {
+    const open = methods().filter(({ route }) => route.includes('/approvals/{token}'));
+    expect(open.map(({ method }) => method.httpMethod).sort()).toEqual(['GET', 'HEAD', 'POST']);
+    for (const { method } of open) expect(resources[logicalId(method)].Properties.AuthorizationType).toBe('NONE');
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith(
+        ['GET', 'HEAD', 'POST'].map((httpMethod) =>
+          Match.objectLike({ HttpMethod: httpMethod, ResourcePath: '/~1approvals~1{token}', ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 }),
+        ),
+      ),
+    });
+  });
+
+  it('lets only configured principals through its resource policy, and leaves /approvals open', () => {
+    const principals = [
+      'arn:aws:iam::111111111111:role/SupportEngineer',
+      'arn:aws:iam::111111111111:role/SupportManager',
+      'arn:aws:iam::222222222222:role/Approver',
+      'arn:aws:iam::222222222222:user/bob',
+    ];
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Principal: { AWS: '*' }, Resource: 'execute-api:/*/*/approvals/*' }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Resource: 'execute-api:/*',
+            Condition: { ArnLike: { 'aws:PrincipalArn': Match.arrayWith(principals) } },
+          }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            NotResource: 'execute-api:/*/*/approvals/*',
+            Condition: { ArnNotLike: { 'aws:PrincipalArn': Match.arrayWith(principals) } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('validates request bodies with models generated from the handlers’ schemas', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+    const create = methods().find(({ route }) => route === 'POST /requests')!.method;
+    const { RequestModels, RequestValidatorId } = resources[logicalId(create)].Properties;
+    expect(RequestValidatorId).toBeDefined();
+    const modelId = RequestModels['application/json'].Ref;
+    expect(resources[modelId].Properties.Schema).toMatchObject({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      type: 'object',
+      required: expect.arrayContaining(['tenantId', 'ticketId', 'justification', 'accessLevel', 'duration']),
+      additionalProperties: false,
+    });
+  });
+
+  it('has a traced stage whose access log names the route template, never the path with its token', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ Format: Match.stringLikeRegexp('\\$context\\.resourcePath') }),
+      MethodSettings: Match.arrayWith([Match.objectLike({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]),
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(stage.Properties.AccessLogSetting.Format).not.toContain('$context.path');
+  });
+});
+
+describe('tables', () => {
+  const tables = () => ({ Requests: lockbox.requestsTable, Tenants: lockbox.tenantsTable, Audit: lockbox.auditTable });
+
+  it.each(['Requests', 'Tenants', 'Audit'] as const)('%s: on demand, PITR, deletion protection, customer-managed key, retained', (name) => {
+    const table = resources[logicalId(tables()[name])];
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(lockbox.dataKey) },
+    });
+  });
+
+  it.each(['Requests', 'Tenants', 'Audit'] as const)('%s is found by local mode by its aws:cdk:path', (name) => {
+    expect(resources[logicalId(tables()[name])].Metadata['aws:cdk:path']).toBe(`Test/Lockbox/${name}/Resource`);
+  });
+
+  it('gives Requests the indexes the store queries', () => {
+    expect(resources[logicalId(lockbox.requestsTable)].Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({ IndexName: 'byTenant', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+      expect.objectContaining({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+      expect.objectContaining({ IndexName: 'byActiveUntil', KeySchema: [{ AttributeName: 'activeGrant', KeyType: 'HASH' }, { AttributeName: 'activeUntil', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+    ]);
+  });
+
+  it('keys Audit by tenant and sequence number, without TTL', () => {
+    expect(resources[logicalId(lockbox.auditTable)].Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
+    });
+    expect(resources[logicalId(lockbox.auditTable)].Properties.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('encrypts with a rotating, retained key', () => {
+    const key = resources[logicalId(lockbox.dataKey)];
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('explicitly denies every function changing or deleting audit items', () => {
+    for (const name of functionNames()) {
+      expect(statementsOf(lockbox.functions[name])).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
+          Resource: getAtt(lockbox.auditTable),
+        }),
+      );
+    }
+  });
+
+  it('allows only puts (and, for the audit API, queries) on Audit', () => {
+    for (const name of functionNames()) {
+      const onAudit = statementsOf(lockbox.functions[name]).filter(
+        (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(logicalId(lockbox.auditTable)),
+      );
+      const expected = name === 'apiTenants' ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
+      expect(onAudit.flatMap(actions).sort()).toEqual(expected);
+    }
+  });
+
+  it('lets only api-requests create requests and query their indexes', () => {
+    expect(whoMay('dynamodb:PutItem').filter((name) => allows(lockbox.functions[name], 'dynamodb:PutItem').some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable))))).toEqual(['apiRequests']);
+    const [query] = allows(lockbox.functions.apiRequests, 'dynamodb:Query').filter((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)));
+    expect(JSON.stringify(query.Resource)).toContain('/index/byTenant');
+    expect(JSON.stringify(query.Resource)).not.toContain('/index/*');
+  });
+});
+
+describe('state machine', () => {
+  const definition = readFileSync(join(__dirname, '..', '..', STATE_MACHINE_FILE), 'utf8');
+  const machine = () => resources[logicalId(lockbox.stateMachine)].Properties;
+
+  it('is a Standard workflow, traced, logging ALL without execution data', () => {
+    expect(machine()).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+  });
+
+  it('substitutes every placeholder of the ASL file, and nothing else', () => {
+    const placeholders = new Set([...definition.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+    expect(placeholders.size).toBeGreaterThan(0);
+    expect(Object.keys(machine().DefinitionSubstitutions).sort()).toEqual([...placeholders].sort());
+  });
+
+  it('substitutes each placeholder with the ARN of its Lambda', () => {
+    for (const [fn, placeholder] of Object.entries(WORKFLOW_FUNCTIONS)) {
+      expect(machine().DefinitionSubstitutions[placeholder]).toEqual(getAtt(lockbox.functions[fn as WorkflowFunction].fn));
+    }
+  });
+
+  it('may invoke exactly its five Lambdas', () => {
+    const invoke = statementsOfRole(logicalId(lockbox.stateMachine.role)).filter((statement) => actions(statement).some((a) => a.startsWith('lambda:')));
+    expect(invoke).toHaveLength(1);
+    expect(actions(invoke[0])).toEqual(['lambda:InvokeFunction']);
+    expect(resourcesOf(invoke[0])).toEqual(
+      (Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunction[]).map((fn) => getAtt(lockbox.functions[fn].fn)),
+    );
+  });
+
+  it('lets api-requests start executions and settle tasks, on exactly this machine', () => {
+    const states = statementsOf(lockbox.functions.apiRequests).filter((statement) => actions(statement).some((a) => a.startsWith('states:')));
+    expect(states).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
+        Resource: { Ref: logicalId(lockbox.stateMachine) },
+      }),
+    ]);
+  });
+
+  it('lets only api-requests, api-approvals and notify touch executions; the last two only SendTaskSuccess', () => {
+    const touching = functionNames().filter((name) => statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))));
+    expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'notify']);
+    for (const name of ['apiApprovals', 'notify'] as const) {
+      const states = statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
+      expect(states.flatMap(actions)).toEqual(['states:SendTaskSuccess']);
+    }
+  });
+
+  it('gives notify the machine’s ARN built from its fixed name (no dependency cycle)', () => {
+    const arn = environmentOf(lockbox.functions.notify)[ENV.stateMachineArn];
+    expect(JSON.stringify(arn)).toContain(`:stateMachine:${machine().StateMachineName}`);
+    expect(allows(lockbox.functions.notify, 'states:SendTaskSuccess')[0].Resource).toEqual(arn);
+  });
+});
+
+describe('functions', () => {
+  it('run Node 22 on arm64 with active tracing and their own log group', () => {
+    for (const name of functionNames()) {
+      const fn = lockbox.functions[name];
+      expect(resources[logicalId(fn.fn)].Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: logicalId(fn.logGroup) } },
+        Role: getAtt(fn.role),
+      });
+      expect(resources[logicalId(fn.logGroup)].Properties.RetentionInDays).toBe(365);
+    }
+  });
+
+  it('have one role each', () => {
+    const roles = new Set(functionNames().map((name) => resources[logicalId(lockbox.functions[name].fn)].Properties.Role['Fn::GetAtt'][0]));
+    expect(roles.size).toBe(functionNames().length);
+  });
+
+  it.each([
+    [ENV.requestsTable, 'dynamodb:GetItem', () => lockbox.requestsTable.tableArn],
+    [ENV.tenantsTable, 'dynamodb:GetItem', () => lockbox.tenantsTable.tableArn],
+    [ENV.auditTable, 'dynamodb:PutItem', () => lockbox.auditTable.tableArn],
+    [ENV.stateMachineArn, 'states:SendTaskSuccess', undefined],
+    [ENV.senderEmail, 'ses:SendEmail', undefined],
+    [ENV.linkKmsKeys, undefined, undefined],
+    [ENV.auditBusName, 'events:PutEvents', () => lockbox.auditBus.eventBusArn],
+    [ENV.accessProvider, 'iam:DeleteRole', undefined],
+  ])('set %s exactly where they grant its resource', (envName, action, arn) => {
+    for (const name of functionNames()) {
+      const fn = lockbox.functions[name];
+      const hasEnv = envName in environmentOf(fn);
+      const grants = action
+        ? allows(fn, action).filter((s) => !arn || JSON.stringify(s.Resource).includes(JSON.stringify(stack.resolve(arn()))))
+        : statementsOf(fn).filter((s) => actions(s).some((a) => a === 'kms:GenerateMac' || a === 'kms:VerifyMac'));
+      expect({ name, hasGrant: grants.length > 0 }).toEqual({ name, hasGrant: hasEnv });
+    }
+  });
+
+  it('let only notify GenerateMac and only api-approvals VerifyMac, on the HMAC link key', () => {
+    expect(whoMay('kms:GenerateMac')).toEqual(['notify']);
+    expect(whoMay('kms:VerifyMac')).toEqual(['apiApprovals']);
+    const key = lockbox.linkKeys.k1;
+    expect(allows(lockbox.functions.notify, 'kms:GenerateMac')[0].Resource).toEqual(getAtt(key));
+    expect(allows(lockbox.functions.apiApprovals, 'kms:VerifyMac')[0].Resource).toEqual(getAtt(key));
+    expect(resources[logicalId(key)].Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    for (const fn of [lockbox.functions.notify, lockbox.functions.apiApprovals]) {
+      expect(environmentOf(fn)).toMatchObject({ [ENV.linkSigner]: 'kms', [ENV.linkCurrentKey]: 'k1' });
+    }
+  });
+
+  it('never allow a wildcard action on iam, dynamodb or kms', () => {
+    const everyStatement = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((statement) => statement.Effect === 'Allow');
+    const wild = everyStatement.flatMap(actions).filter((action) => action === '*' || /^(iam|dynamodb|kms):.*\*/.test(action));
+    expect(wild).toEqual([]);
+  });
+
+  it('manage access roles only under /lockbox/, and only grant may create them', () => {
+    expect(whoMay('iam:CreateRole')).toEqual(['grant']);
+    expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'grant', 'revoke']);
+    for (const name of whoMay('iam:DeleteRole')) {
+      for (const statement of statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('iam:')))) {
+        expect(stack.resolve(statement.Resource)).toEqual({
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/lockbox/*']],
+        });
+      }
+      expect(environmentOf(lockbox.functions[name])[ENV.accessProvider]).toBe('iam');
+    }
+  });
+
+  it('send email only as the configured SES identity, from the functions that email', () => {
+    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiRequests', 'close', 'grant', 'notify', 'revoke']);
+    for (const name of whoMay('ses:SendEmail')) {
+      const [statement] = allows(lockbox.functions[name], 'ses:SendEmail');
+      expect(actions(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+      expect(JSON.stringify(statement.Resource)).toContain(':identity/provider.example');
+    }
+  });
+
+  it('give notify the API stage URL as the base of approval links', () => {
+    expect(environmentOf(lockbox.functions.notify)[ENV.linkBaseUrl]).toEqual({
+      'Fn::Join': ['', ['https://', { Ref: logicalId(lockbox.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/v1']],
+    });
+  });
+
+  it('carry the directory of engineers and managers as JSON', () => {
+    const directory = JSON.parse(environmentOf(lockbox.functions.apiRequests)[ENV.directory]);
+    expect(directory).toEqual({ engineers: config.engineers, managers: config.managers });
+  });
+});
+
+describe('audit bus', () => {
+  it('publishes only to the audit bus, which archives every Lockbox audit event', () => {
+    for (const name of functionNames()) {
+      expect(environmentOf(lockbox.functions[name])).toMatchObject({ [ENV.auditPublisher]: 'eventbridge', [ENV.auditBusName]: { Ref: logicalId(lockbox.auditBus) } });
+      expect(allows(lockbox.functions[name], 'events:PutEvents').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditBus)]);
+    }
+    template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: getAtt(lockbox.auditBus),
+      EventPattern: { source: [AUDIT_EVENT_SOURCE] },
+    });
+  });
+});
+
+describe('alarms', () => {
+  const alarmsOn = (metricName: string) =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties.MetricName === metricName);
+
+  it('alarm on failed, timed-out and aborted executions (a revoke that keeps failing ends in Fail)', () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      const [alarm] = alarmsOn(metric);
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(lockbox.stateMachine) } }],
+        AlarmActions: [{ Ref: logicalId(lockbox.alarmTopic) }],
+      });
+    }
+  });
+
+  it('alarm on errors and throttles of every function', () => {
+    for (const metric of ['Errors', 'Throttles']) {
+      const names = alarmsOn(metric).map((alarm) => alarm.Properties.Dimensions[0].Value.Ref);
+      expect(names.sort()).toEqual(functionNames().map((name) => logicalId(lockbox.functions[name].fn)).sort());
+    }
+  });
+
+  it('send alarms to an encrypted topic with the configured email subscribed', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(lockbox.dataKey) });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@provider.example' });
+  });
+});
+
+describe('tenant seeding', () => {
+  it('puts each configured tenant once, only if absent', () => {
+    const [seed] = Object.values(template.findResources('Custom::AWS'));
+    const create = JSON.parse(stack.resolve(seed.Properties.Create)['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'TABLE')).join(''));
+    expect(create).toMatchObject({
+      service: 'DynamoDB',
+      action: 'PutItem',
+      parameters: { TableName: 'TABLE', ConditionExpression: 'attribute_not_exists(tenantId)' },
+      ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
+    });
+    expect(create.parameters.Item).toMatchObject({
+      tenantId: { S: 'acme' },
+      version: { N: '1' },
+      lockboxEnabled: { BOOL: true },
+      maxAccessDuration: { S: 'PT4H' },
+      approvalTimeout: { S: 'PT12H' },
+      approvers: { L: [{ M: { email: { S: 'alice@acme.example' }, principal: { S: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' } } }] },
+    });
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged AwsSolutions finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+});
