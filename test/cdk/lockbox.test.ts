@@ -39,6 +39,7 @@ let template: Template;
 let resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; Metadata?: any }>;
 
 beforeAll(() => {
+  // Also refuses a template with a dependency cycle ("Template is undeployable").
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
 }, 120_000);
