@@ -150,32 +150,7 @@ export class Lockbox extends Construct {
     this.functions = this.createFunctions();
     this.wireFunctions(props, constructedStateMachineArn);
 
-    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
-      // The vended-logs prefix keeps CloudWatch Logs' resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      retention: LOG_RETENTION,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'AccessRequest', {
-      stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(join(PROJECT_ROOT, STATE_MACHINE_FILE)),
-      definitionSubstitutions: Object.fromEntries(
-        Object.entries(WORKFLOW_FUNCTIONS).map(([fn, placeholder]) => [placeholder, this.functions[fn as WorkflowFunction].fn.functionArn]),
-      ),
-      // Task tokens and emails pass through the states: log every event, never its data.
-      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
-    });
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: (Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunction[]).map((fn) => this.functions[fn].fn.functionArn),
-      }),
-    );
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing support no resource-level permissions.',
-    });
+    this.stateMachine = this.createStateMachine(stateMachineName);
     this.functions.apiRequests.useStateMachine(this.stateMachine.stateMachineArn, [
       'states:StartExecution',
       'states:SendTaskSuccess',
@@ -263,6 +238,34 @@ export class Lockbox extends Construct {
     for (const fn of [revoke, close]) {
       fn.useAccessProvider(accessProvider, 'revoke').useSender(sender, this.senderIdentityArn).useSettings(directory);
     }
+  }
+
+  /** The access-request workflow from the ASL file, invoking exactly its five Lambdas. */
+  private createStateMachine(stateMachineName: string): sfn.StateMachine {
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
+      // The vended-logs prefix keeps CloudWatch Logs' resource policy small.
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention: LOG_RETENTION,
+    });
+    const workflowFunctions = Object.entries(WORKFLOW_FUNCTIONS).map(([fn, placeholder]) => ({
+      placeholder,
+      arn: this.functions[fn as WorkflowFunction].fn.functionArn,
+    }));
+    const machine = new sfn.StateMachine(this, 'AccessRequest', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(join(PROJECT_ROOT, STATE_MACHINE_FILE)),
+      definitionSubstitutions: Object.fromEntries(workflowFunctions.map(({ placeholder, arn }) => [placeholder, arn])),
+      // Task tokens and emails pass through the states: log every event, never its data.
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: workflowFunctions.map(({ arn }) => arn) }));
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing support no resource-level permissions.',
+    });
+    return machine;
   }
 
   private createApi(props: LockboxProps): apigw.RestApi {
