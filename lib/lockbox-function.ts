@@ -19,11 +19,13 @@ export const PROJECT_ROOT = join(__dirname, '..');
  * - `readWrite`: create, change and read items (Requests, by api-requests);
  * - `readUpdate`: read and change existing items, never create or delete (Requests from the
  *   workflow, Tenants: settings and the audit chain head);
+ * - `queryUpdate`: the same, and query indexes (Requests, by the reconciler);
  * - `append` / `appendRead`: conditional puts only, for the append-only Audit table.
  */
 export const TABLE_ACCESS = {
   readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   readUpdate: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  queryUpdate: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   append: ['dynamodb:PutItem'],
   appendRead: ['dynamodb:PutItem', 'dynamodb:Query'],
 } as const;
@@ -51,6 +53,8 @@ const IAM_REVOKE_ACTIONS = [
   'iam:DeleteRolePolicy',
   'iam:DeleteRole',
 ];
+/** The reconciler also finds roles that outlived their window (`listExpired`). */
+const IAM_RECONCILE_ACTIONS = ['iam:ListRoles', 'iam:ListRoleTags', ...IAM_REVOKE_ACTIONS];
 /** Granting also creates, tags, reads and converges the role (and revokes after a lost race). */
 const IAM_GRANT_ACTIONS = [
   'iam:CreateRole',
@@ -213,17 +217,18 @@ export class LockboxFunction extends Construct {
 
   /**
    * THE place where the access provider is wired: `ACCESS_PROVIDER` and what the provider may do.
-   * `iam` manages per-request roles under `/lockbox/` only, and `revoke` cannot create or attach.
+   * `iam` manages per-request roles under `/lockbox/` only; `revoke` and `reconcile` cannot
+   * create or attach (`reconcile` may also list the roles and their tags).
    * Left for issue 6 (the IAM provider): `ACCESS_BOUNDARY_ARN` and the boundary policy itself,
    * `iam:CreateRole` only with that boundary (condition `iam:PermissionsBoundary`),
    * `iam:PutRolePermissionsBoundary` under the same condition, and denies on removing it.
    */
-  useAccessProvider(provider: 'iam', mode: 'grant' | 'revoke'): this {
+  useAccessProvider(provider: 'iam', mode: 'grant' | 'revoke' | 'reconcile'): this {
     this.fn.addEnvironment(ENV.accessProvider, provider);
     const rolePath = `role${ROLE_PATH}*`;
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: mode === 'grant' ? IAM_GRANT_ACTIONS : IAM_REVOKE_ACTIONS,
+        actions: { grant: IAM_GRANT_ACTIONS, revoke: IAM_REVOKE_ACTIONS, reconcile: IAM_RECONCILE_ACTIONS }[mode],
         resources: [Stack.of(this).formatArn({ service: 'iam', region: '', resource: rolePath })],
       }),
     );

@@ -7,10 +7,14 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -34,7 +38,9 @@ export const APPROVAL_THROTTLE = { rateLimit: 10, burstLimit: 20 };
 const LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
 type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals';
-export type LockboxFunctionName = ApiFunction | WorkflowFunction;
+export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
+/** How often the reconciler sweeps (R-3.9: at most every 5 minutes). */
+export const RECONCILE_EVERY = Duration.minutes(5);
 
 /** Handler file, construct id and what each function is for. */
 const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
@@ -46,7 +52,22 @@ const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; desc
   grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(60) },
   revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(60) },
   close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(60) },
+  reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.minutes(4) },
 };
+
+/** A schedule target that may invoke the function itself only (CDK's grantInvoke adds every version, `:*`). */
+class InvokeUnqualified extends schedulerTargets.LambdaInvoke {
+  constructor(
+    private readonly target: lambda.IFunction,
+    props: schedulerTargets.ScheduleTargetBaseProps,
+  ) {
+    super(target, props);
+  }
+
+  protected override addTargetActionToRole(role: iam.IRole): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.target.functionArn] }));
+  }
+}
 
 /**
  * Lockbox on AWS: tables, functions, the access-request workflow, the API, the audit bus,
@@ -69,6 +90,8 @@ export class Lockbox extends Construct {
   readonly functions: Readonly<Record<LockboxFunctionName, LockboxFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly api: apigw.RestApi;
+  /** Dead-letter queue of the reconciler's schedule (invocations the scheduler could not deliver). */
+  readonly reconcilerDeadLetterQueue: sqs.Queue;
   readonly alarmTopic: sns.ITopic;
   readonly alarms: readonly cloudwatch.Alarm[];
 
@@ -157,6 +180,8 @@ export class Lockbox extends Construct {
       'states:SendTaskFailure',
     ]);
     this.functions.apiApprovals.useStateMachine(this.stateMachine.stateMachineArn, ['states:SendTaskSuccess']);
+    this.functions.reconcile.useStateMachine(this.stateMachine.stateMachineArn, ['states:SendTaskSuccess']);
+    this.reconcilerDeadLetterQueue = this.scheduleReconciler();
 
     this.api = this.createApi(props);
     // Not this.api.url: the stage depends on the API functions, api-requests on the state
@@ -192,7 +217,7 @@ export class Lockbox extends Construct {
 
   /** Environment and grants of each function, as docs/architecture.md lists them. */
   private wireFunctions(props: LockboxProps, constructedStateMachineArn: string) {
-    const { apiRequests, apiTenants, apiApprovals, notify, expire, grant, revoke, close } = this.functions;
+    const { apiRequests, apiTenants, apiApprovals, notify, expire, grant, revoke, close, reconcile } = this.functions;
     const directory = {
       [ENV.directory]: JSON.stringify({
         engineers: props.engineers.map(({ principal, email }) => (email ? { principal, email } : { principal })),
@@ -238,6 +263,37 @@ export class Lockbox extends Construct {
     for (const fn of [revoke, close]) {
       fn.useAccessProvider(accessProvider, 'revoke').useSender(sender, this.senderIdentityArn).useSettings(directory);
     }
+    reconcile
+      .useTable(ENV.requestsTable, this.requestsTable, 'queryUpdate', [REQUEST_INDEXES.byActiveUntil, REQUEST_INDEXES.byStatus])
+      .useAccessProvider(accessProvider, 'reconcile')
+      .useSender(sender, this.senderIdentityArn)
+      .useSettings(directory);
+  }
+
+  /**
+   * EventBridge Scheduler runs the reconciler every 5 minutes (it is independent of the workflow
+   * it repairs). Invocations the scheduler cannot deliver land in a dead-letter queue, alarmed.
+   */
+  private scheduleReconciler(): sqs.Queue {
+    const deadLetters = new sqs.Queue(this, 'ReconcilerDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: "This queue IS a dead-letter queue: the reconciler schedule's (EventBridge Scheduler), which cdk-nag does not recognise as one.",
+    });
+    new scheduler.Schedule(this, 'ReconcileSchedule', {
+      description: 'Lockbox reconciler: ends overdue grants, revokes left-over access, re-delivers stranded decisions',
+      schedule: scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
+      target: new InvokeUnqualified(this.functions.reconcile.fn, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 2,
+        maxEventAge: RECONCILE_EVERY,
+      }),
+    });
+    return deadLetters;
   }
 
   /** The access-request workflow from the ASL file, invoking exactly its five Lambdas. */
@@ -487,7 +543,13 @@ export class Lockbox extends Construct {
           alarm(`${id}Throttles`, fn.fn.metricThrottles({ period }), `The ${handler} function was throttled.`),
         ];
       }),
-      // No DLQ alarms: every invocation is synchronous (API Gateway, Step Functions), so no DLQ exists.
+      // The only asynchronous invocation is the reconciler's schedule, so its queue is the only DLQ.
+      alarm('ReconcilerDeadLetters', this.reconcilerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'The scheduler could not invoke the reconciler: check the messages in its dead-letter queue.'),
+      alarm(
+        'ReconcilerActions',
+        new cloudwatch.Metric({ namespace: 'Lockbox', metricName: 'LockboxReconcilerActions', statistic: 'Sum', period }),
+        'The reconciler had to repair requests the workflow missed (overdue grants, left-over roles, undelivered decisions): find out why in its log.',
+      ),
     ];
   }
 

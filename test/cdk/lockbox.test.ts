@@ -290,10 +290,10 @@ describe('state machine', () => {
     ]);
   });
 
-  it('lets only api-requests, api-approvals and notify touch executions; the last two only SendTaskSuccess', () => {
+  it('lets only api-requests, api-approvals, notify and the reconciler touch executions; all but the first only SendTaskSuccess', () => {
     const touching = functionNames().filter((name) => statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))));
-    expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'notify']);
-    for (const name of ['apiApprovals', 'notify'] as const) {
+    expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'notify', 'reconcile']);
+    for (const name of ['apiApprovals', 'notify', 'reconcile'] as const) {
       const states = statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
       expect(states.flatMap(actions)).toEqual(['states:SendTaskSuccess']);
     }
@@ -369,7 +369,8 @@ describe('functions', () => {
 
   it('manage access roles only under /lockbox/, and only grant may create them', () => {
     expect(whoMay('iam:CreateRole')).toEqual(['grant']);
-    expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'grant', 'revoke']);
+    expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'grant', 'reconcile', 'revoke']);
+    expect(whoMay('iam:ListRoles')).toEqual(['reconcile']);
     for (const name of whoMay('iam:DeleteRole')) {
       for (const statement of statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('iam:')))) {
         expect(stack.resolve(statement.Resource)).toEqual({
@@ -381,7 +382,7 @@ describe('functions', () => {
   });
 
   it('send email only as the configured SES identity, from the functions that email', () => {
-    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiRequests', 'close', 'grant', 'notify', 'revoke']);
+    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiRequests', 'close', 'grant', 'notify', 'reconcile', 'revoke']);
     for (const name of whoMay('ses:SendEmail')) {
       const [statement] = allows(lockbox.functions[name], 'ses:SendEmail');
       expect(actions(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
@@ -398,6 +399,31 @@ describe('functions', () => {
   it('carry the directory of engineers and managers as JSON', () => {
     const directory = JSON.parse(environmentOf(lockbox.functions.apiRequests)[ENV.directory]);
     expect(directory).toEqual({ engineers: config.engineers, managers: config.managers });
+  });
+});
+
+describe('reconciler', () => {
+  it('runs every 5 minutes from EventBridge Scheduler, with a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({
+        Arn: getAtt(lockbox.functions.reconcile.fn),
+        DeadLetterConfig: { Arn: getAtt(lockbox.reconcilerDeadLetterQueue) },
+      }),
+    });
+  });
+
+  it('lets the scheduler invoke the reconciler function only', () => {
+    const [schedule] = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    const invoke = statementsOfRole(schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]).filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invoke.map((s) => s.Resource)).toEqual([getAtt(lockbox.functions.reconcile.fn)]);
+  });
+
+  it('queries only the active-grants and status indexes of Requests, and creates nothing', () => {
+    const [query] = allows(lockbox.functions.reconcile, 'dynamodb:Query').filter((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)));
+    const indexes = JSON.stringify(query.Resource).match(/index\/\w+/g);
+    expect(indexes).toEqual(['index/byActiveUntil', 'index/byStatus']);
+    expect(allows(lockbox.functions.reconcile, 'dynamodb:PutItem').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditTable)]);
   });
 });
 
@@ -434,6 +460,14 @@ describe('alarms', () => {
       const names = alarmsOn(metric).map((alarm) => alarm.Properties.Dimensions[0].Value.Ref);
       expect(names.sort()).toEqual(functionNames().map((name) => logicalId(lockbox.functions[name].fn)).sort());
     }
+  });
+
+  it('alarm when the reconciler had to repair something, and on its dead letters', () => {
+    expect(alarmsOn('LockboxReconcilerActions')[0].Properties).toMatchObject({ Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible')[0].Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(lockbox.reconcilerDeadLetterQueue, 'QueueName') }],
+    });
   });
 
   it('send alarms to an encrypted topic with the configured email subscribed', () => {
