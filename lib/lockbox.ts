@@ -253,7 +253,10 @@ export class Lockbox extends Construct {
         [ENV.managerApprovalTimeout]: props.approvalTimeouts?.manager ?? DEFAULTS.managerApprovalTimeout,
       });
     apiTenants.useSettings(durations);
-    apiApprovals.useLinkKeys('verify', this.linkKeys, currentLinkKey).useSettings(directory);
+    apiApprovals
+      .useLinkKeys('verify', this.linkKeys, currentLinkKey)
+      .useSender(sender, this.senderIdentityArn)
+      .useSettings(directory);
     notify
       .useStateMachine(constructedStateMachineArn, ['states:SendTaskSuccess'])
       .useLinkKeys('sign', this.linkKeys, currentLinkKey)

@@ -382,7 +382,7 @@ describe('functions', () => {
   });
 
   it('send email only as the configured SES identity, from the functions that email', () => {
-    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiRequests', 'close', 'grant', 'notify', 'reconcile', 'revoke']);
+    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiApprovals', 'apiRequests', 'close', 'grant', 'notify', 'reconcile', 'revoke']);
     for (const name of whoMay('ses:SendEmail')) {
       const [statement] = allows(lockbox.functions[name], 'ses:SendEmail');
       expect(actions(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
