@@ -75,7 +75,7 @@ export const deps: Deps = Object.defineProperties({} as Deps, {
   tenants: { get: once(() => new DynamoTenantStore(dynamo(), config.tables(), auditLog())) },
   audit: { get: auditLog },
   mailer: { get: once(() => new SesMailer(new SESClient({}), config.senderEmail())) },
-  workflow: { get: once(() => new SfnWorkflow(new SFNClient({}), config.stateMachineArn())) },
+  workflow: { get: once(() => new SfnWorkflow(new SFNClient({}), config.stateMachineArn)) },
   access: { get: accessProvider },
   signer: { get: signer },
   directory: { get: config.directory },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deps } from '../core/container';
 import { requestId, stepHandler } from '../core/http/step';
 import { grantAccess } from '../core/usecases/workflow-steps';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deps } from '../core/container';
 import { requestId, stage, stepHandler } from '../core/http/step';
 import { openStage } from '../core/usecases/workflow-steps';

@@ -15,16 +15,17 @@ import type { Workflow } from '../ports';
  * carries only the id and the callback timeouts — no table names, ARNs or personal data.
  */
 export class SfnWorkflow implements Workflow {
+  /** The ARN is read only to start executions: settling a task needs only its token. */
   constructor(
     private readonly sfn: SFNClient,
-    private readonly stateMachineArn: string,
+    private readonly stateMachineArn: () => string,
   ) {}
 
   async start(requestId: string, timeouts: { managerSeconds: number; customerSeconds: number }): Promise<void> {
     try {
       await this.sfn.send(
         new StartExecutionCommand({
-          stateMachineArn: this.stateMachineArn,
+          stateMachineArn: this.stateMachineArn(),
           name: requestId,
           input: JSON.stringify(executionInput(requestId, timeouts)),
         }),

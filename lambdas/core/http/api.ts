@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LockboxError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import type { Caller, Logger } from '../usecases/deps';
 

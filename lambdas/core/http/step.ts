@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A workflow Lambda: validates the state machine's payload, runs one step, returns its result.

@@ -28,7 +28,7 @@ beforeEach(() => {
 });
 
 describe('SfnWorkflow', () => {
-  const workflow = new SfnWorkflow(new SFNClient({ region: 'eu-west-1' }), ARN);
+  const workflow = new SfnWorkflow(new SFNClient({ region: 'eu-west-1' }), () => ARN);
 
   it('starts the execution named by the request id, with only the id and timeouts as input', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'x', startDate: new Date() });

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: figures for the things whose speed or size matters, measured on this machine.
+ * Prints a table; asserts nothing (tests check behaviour, not timings).
+ *
+ * - link tokens: issue + verify per second (local HMAC signer)
+ * - audit chain: events hashed per second, and verifying a 10,000-event chain
+ * - DynamoDB Local: latency of one status change (ONE TransactWriteItems of 3 items plus the head read)
+ * - the per-tenant audit chain under contention: requests filed per second by N concurrent
+ *   engineers on ONE tenant (every write of a tenant moves its chain head) vs on N tenants
+ * - handler bundles: size of each Lambda as esbuild bundles it (minified, AWS SDK external)
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { build } from 'esbuild';
+import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../lambdas/core/adapters/dynamo-store';
+import { LocalSigner } from '../lambdas/core/adapters/signers';
+import { chainEvent, EMPTY_CHAIN, verifyChain, type AuditEvent } from '../lambdas/core/domain/audit';
+import { issueLinkToken, verifyLinkToken } from '../lambdas/core/domain/link-token';
+import type { Deps } from '../lambdas/core/usecases/deps';
+import { createRequest } from '../lambdas/core/usecases/requests';
+import { ensureTables, startDynamoDbLocal } from '../local/dynamodb';
+import { deployedTables } from '../local/schema';
+import { DIRECTORY } from '../local/seed';
+import { LOCAL_TABLE_NAMES } from '../local/tables';
+
+const ROOT = resolve(__dirname, '..');
+const rows: [string, string][] = [];
+const report = (name: string, value: string) => {
+  rows.push([name, value]);
+  console.log(`${name.padEnd(58)} ${value}`);
+};
+
+async function perSecond(seconds: number, work: () => Promise<unknown> | unknown): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let count = 0;
+  while (performance.now() < end) {
+    await work();
+    count++;
+  }
+  return count / seconds;
+}
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+
+async function domain() {
+  const signer = new LocalSigner('k1', { k1: randomBytes(32) });
+  const expiresAtMs = Date.now() + 3_600_000;
+  const rate = await perSecond(1, async () => {
+    const token = await issueLinkToken(signer, { requestId: 'req-0123456789abcdef0123456789abcdef', stage: 'customer', email: 'approver@demo.example', expiresAtMs });
+    await verifyLinkToken(signer, token, Date.now());
+  });
+  report('link token issue + verify', `${Math.round(rate).toLocaleString('en')} /s`);
+
+  const events: AuditEvent[] = [];
+  let head = EMPTY_CHAIN;
+  const started = performance.now();
+  for (let i = 0; i < 10_000; i++) {
+    const event = chainEvent({ type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { i } }, 'demo', head, new Date().toISOString(), `e${i}`);
+    events.push(event);
+    head = { seq: event.seq, hash: event.hash };
+  }
+  report('audit events chained (hash of canonical JSON)', `${Math.round(10_000 / ((performance.now() - started) / 1000)).toLocaleString('en')} /s`);
+  const verifyStarted = performance.now();
+  if (!verifyChain(events).ok) throw new Error('chain did not verify');
+  report('verify a 10,000-event chain', `${Math.round(performance.now() - verifyStarted)} ms`);
+}
+
+async function database() {
+  const dynamo = await startDynamoDbLocal({});
+  await dynamo.ready;
+  try {
+    const { tables } = await deployedTables(ROOT);
+    await ensureTables(dynamo.client, tables);
+    const doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
+    const names = { requests: LOCAL_TABLE_NAMES.Requests, tenants: LOCAL_TABLE_NAMES.Tenants, audit: LOCAL_TABLE_NAMES.Audit };
+    // One set of stores is one process (a Lambda container, or local mode); several sets race like several Lambdas.
+    const depsOfOneProcess = () => {
+      const chain = new DynamoAuditLog(doc, names, { publish: async () => undefined });
+      return {
+        clock: { now: () => new Date() },
+        requests: new DynamoRequestStore(doc, names, chain),
+        tenants: new DynamoTenantStore(doc, names, chain),
+        audit: chain,
+        workflow: { start: async () => undefined },
+        directory: DIRECTORY,
+        policy: { durationFloor: 'PT1S', durationCap: 'PT4H', managerApprovalTimeout: 'PT1H', linkBaseUrl: 'http://localhost' },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      } as unknown as Deps;
+    };
+    const deps = depsOfOneProcess();
+    const tenant = (tenantId: string) => ({
+      tenantId,
+      displayName: tenantId,
+      lockboxEnabled: true,
+      approvers: [{ email: 'approver@demo.example' }],
+      admins: ['arn:aws:iam::222222222222:user/carol'],
+      auditors: [],
+      maxAccessDuration: 'PT4H',
+      approvalTimeout: 'PT1H',
+      accessLevels: { ReadOnly: {} },
+      version: 1,
+    });
+    const tenants = Array.from({ length: 50 }, (_, i) => `bench-${i}`);
+    await Promise.all(tenants.map((id) => doc.send(new PutCommand({ TableName: names.tenants, Item: tenant(id) }))));
+    const engineer = { principal: DIRECTORY.engineers[0].principal };
+    const file = (tenantId: string, i: number, using = deps) =>
+      createRequest(using, engineer, { tenantId, ticketId: `B-${i}`, justification: 'bench', accessLevel: 'ReadOnly', duration: 'PT1H' });
+    const rate = async (count: number, work: (i: number) => Promise<unknown>) => {
+      const started = performance.now();
+      await Promise.all(Array.from({ length: count }, (_, i) => work(i)));
+      return (count / ((performance.now() - started) / 1000)).toFixed(0);
+    };
+
+    const latencies: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = performance.now();
+      await file('bench-0', i);
+      latencies.push(performance.now() - started);
+    }
+    report('file a request, sequential (head read + 3-item transaction)', `p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+
+    for (const concurrency of [10, 50]) {
+      const processes = Array.from({ length: concurrency }, depsOfOneProcess);
+      const queued = await rate(concurrency, (i) => file('bench-1', 1000 + concurrency + i));
+      const racing = await rate(concurrency, (i) => file('bench-2', 2000 + concurrency + i, processes[i]));
+      const spread = await rate(concurrency, (i) => file(tenants[i], 3000 + concurrency + i));
+      report(`${concurrency} concurrent requests, one tenant: one process / ${concurrency} racing`, `${queued} /s / ${racing} /s`);
+      report(`${concurrency} concurrent requests over ${concurrency} tenants, one process`, `${spread} /s`);
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+async function bundles() {
+  const dir = join(ROOT, 'lambdas', 'handlers');
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.ts')).sort();
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: files.map((file) => join(dir, file)),
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    write: false,
+    outdir: 'out',
+    logLevel: 'silent',
+  });
+  for (const file of result.outputFiles) {
+    report(`bundle ${file.path.split('/').pop()} (minified, SDK external)`, `${(file.contents.length / 1024).toFixed(1)} KiB`);
+  }
+}
+
+async function main() {
+  console.log(`Lockbox benchmarks — node ${process.version}, ${new Date().toISOString()}\n`);
+  await domain();
+  await database();
+  await bundles();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
