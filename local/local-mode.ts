@@ -36,6 +36,8 @@ export interface LocalOptions {
   managerApprovalTimeout?: string;
   /** The deployment's longest access duration. @default $DURATION_CAP or PT4H */
   durationCap?: string;
+  /** How often the reconciler runs. @default 60 */
+  reconcileEverySeconds?: number;
   /** One line per API call; none when absent. */
   log?: (line: string) => void;
 }
@@ -179,6 +181,13 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       'api-approvals': (event: APIGatewayProxyEvent) => loaded['api-approvals']!.invoke(event),
     };
 
+    // The reconciler, on a timer as EventBridge Scheduler runs it on AWS (there every 5 minutes).
+    const reconcileEvery = (options.reconcileEverySeconds ?? 60) * 1000;
+    const reconciler = setInterval(() => {
+      loaded.reconcile?.invoke(scheduledEvent()).catch((error: unknown) => console.error(`local mode: the reconciler failed: ${String(error)}`));
+    }, reconcileEvery);
+    cleanups.push(async () => clearInterval(reconciler));
+
     const resumed = dataDir ? await resumeInFlight({ dynamo: dynamo.client, sfn, stateMachineArn: STATE_MACHINE_ARN, functions: loaded }) : { requests: [], stop: async () => undefined };
     cleanups.push(() => resumed.stop());
 
@@ -206,6 +215,19 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     throw error;
   }
 }
+
+/** What EventBridge Scheduler passes a scheduled Lambda target. */
+const scheduledEvent = () => ({
+  version: '0',
+  id: randomBytes(16).toString('hex'),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.scheduler',
+  account: LOCAL_ACCOUNT,
+  time: new Date().toISOString(),
+  region: LOCAL_REGION,
+  resources: [],
+  detail: {},
+});
 
 function assertOk(part: string, ok: boolean): void {
   if (!ok) throw new Error(`${part} did not answer at start-up`);

@@ -43,7 +43,7 @@ export async function deployedTables(root: string): Promise<TableSchema> {
 
 async function synthesize(root: string): Promise<CloudFormationTemplate> {
   const stackFile = join(root, STACK_FILE);
-  if (!existsSync(stackFile)) return TEMPORARY_TEMPLATE;
+  if (!existsSync(stackFile)) throw new Error(`${STACK_FILE} not found: local mode creates its tables from the CDK stack`);
   // Required by path so that aws-cdk-lib is loaded only on a cache miss.
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { LockboxStack } = require(stackFile) as { LockboxStack: new (scope: unknown, id: string, props: unknown) => { stackName: string } };
@@ -84,44 +84,3 @@ async function sourcesHash(root: string): Promise<string> {
   }
   return hash.digest('hex');
 }
-
-/** Until lib/lockbox-stack.ts exists: the tables of docs/architecture.md, as CDK would write them. */
-const TEMPORARY_TEMPLATE: CloudFormationTemplate = {
-  Resources: {
-    Requests: {
-      Type: 'AWS::DynamoDB::Table',
-      Metadata: { 'aws:cdk:path': 'Lockbox/Lockbox/Requests/Resource' },
-      Properties: {
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
-        AttributeDefinitions: [
-          { AttributeName: 'requestId', AttributeType: 'S' },
-          { AttributeName: 'tenantId', AttributeType: 'S' },
-          { AttributeName: 'createdAt', AttributeType: 'S' },
-          { AttributeName: 'status', AttributeType: 'S' },
-          { AttributeName: 'activeGrant', AttributeType: 'S' },
-          { AttributeName: 'activeUntil', AttributeType: 'N' },
-        ],
-        GlobalSecondaryIndexes: [
-          { IndexName: 'byTenant', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-          { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-          { IndexName: 'byActiveUntil', KeySchema: [{ AttributeName: 'activeGrant', KeyType: 'HASH' }, { AttributeName: 'activeUntil', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-        ],
-      },
-    },
-    Tenants: {
-      Type: 'AWS::DynamoDB::Table',
-      Metadata: { 'aws:cdk:path': 'Lockbox/Lockbox/Tenants/Resource' },
-      Properties: { BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'tenantId', AttributeType: 'S' }] },
-    },
-    Audit: {
-      Type: 'AWS::DynamoDB::Table',
-      Metadata: { 'aws:cdk:path': 'Lockbox/Lockbox/Audit/Resource' },
-      Properties: {
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
-        AttributeDefinitions: [{ AttributeName: 'tenantId', AttributeType: 'S' }, { AttributeName: 'seq', AttributeType: 'N' }],
-      },
-    },
-  },
-};
