@@ -119,21 +119,17 @@ export class LocalGateway {
       return finish(result.status);
     }
 
-    const match = matchRoute(path);
-    if (!match) {
-      send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'NOT_FOUND', message: `No route for ${path}` } }));
-      return finish(404);
-    }
-    if (!match.route.methods.includes(method)) {
-      send(res, 405, { 'content-type': 'application/json', allow: match.route.methods.join(', ') }, JSON.stringify({ error: { code: 'NOT_FOUND', message: `No route for ${method} ${match.route.resource}` } }));
-      return finish(405);
-    }
-    const principal = headerValue(req.headers[PRINCIPAL_HEADER]);
-    if (!match.route.public && !principal) {
-      // What API Gateway answers an unsigned call to an AWS_IAM route.
-      send(res, 403, { 'content-type': 'application/json', 'x-amzn-errortype': 'MissingAuthenticationTokenException' }, JSON.stringify({ message: `Missing Authentication Token (local mode: name the caller in the ${PRINCIPAL_HEADER} header)` }));
+    // API Gateway answers an unknown route or method, and an unsigned call to an AWS_IAM route,
+    // with 403 "Missing Authentication Token"; local mode adds a hint beside the message.
+    const missingToken = (hint: string) => {
+      send(res, 403, { 'content-type': 'application/json', 'x-amzn-errortype': 'MissingAuthenticationTokenException' }, JSON.stringify({ message: 'Missing Authentication Token', localMode: hint }));
       return finish(403);
-    }
+    };
+    const match = matchRoute(path);
+    if (!match) return missingToken(`no route ${method} ${path}`);
+    if (!match.route.methods.includes(method)) return missingToken(`${match.route.resource} takes ${match.route.methods.join(', ')}`);
+    const principal = headerValue(req.headers[PRINCIPAL_HEADER]);
+    if (!match.route.public && !principal) return missingToken(`name the caller in the ${PRINCIPAL_HEADER} header`);
     const fn = this.functions?.[match.route.handler];
     if (!fn) {
       send(res, 503, { 'content-type': 'application/json', 'retry-after': '1' }, JSON.stringify({ message: 'Lockbox local mode is starting' }));
@@ -145,9 +141,10 @@ export class LocalGateway {
       result = (await fn(event)) as APIGatewayProxyResult;
       if (!result || typeof result.statusCode !== 'number') throw new Error('the handler returned no statusCode');
     } catch (error) {
-      // API Gateway's answer to a failed or malformed Lambda proxy response.
-      this.options.log?.(`  handler ${match.route.handler} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-      send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      // API Gateway's answer to a failed or malformed Lambda proxy response, in the API's error
+      // shape as the deployed gateway response (DEFAULT_5XX) writes it.
+      console.error(`local gateway: ${match.route.handler} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal server error' } }));
       return finish(502);
     }
     const headers: Record<string, string | string[]> = {};

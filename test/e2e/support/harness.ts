@@ -181,14 +181,14 @@ export class LocalLockbox {
   };
 
   /** Polls until the request is in one of `statuses` (bounded). */
-  async waitForStatus(requestId: string, statuses: string[], timeoutMs = 15_000): Promise<any> {
-    return waitFor(`${requestId} in ${statuses.join('|')}`, () => this.request(requestId), (request) => statuses.includes(request.status), timeoutMs);
+  async waitForStatus(requestId: string, statuses: string[], timeoutMs = 15_000, intervalMs = 100): Promise<any> {
+    return waitFor(`${requestId} in ${statuses.join('|')}`, () => this.request(requestId), (request) => statuses.includes(request.status), timeoutMs, intervalMs);
   }
 
   /** Polls until the stage is open (notify stored its token, links sent): the request shows its deadline. */
-  async waitForStage(requestId: string, stage: 'manager' | 'customer', timeoutMs = 10_000): Promise<any> {
+  async waitForStage(requestId: string, stage: 'manager' | 'customer', timeoutMs = 10_000, intervalMs = 100): Promise<any> {
     const status = stage === 'manager' ? 'PENDING_MANAGER_APPROVAL' : 'PENDING_CUSTOMER_APPROVAL';
-    return waitFor(`${requestId} ${stage} stage open`, () => this.request(requestId), (request) => request.status === status && Boolean(request.approvalDeadline), timeoutMs);
+    return waitFor(`${requestId} ${stage} stage open`, () => this.request(requestId), (request) => request.status === status && Boolean(request.approvalDeadline), timeoutMs, intervalMs);
   }
 
   async outbox(): Promise<Mail[]> {
@@ -242,8 +242,8 @@ export class LocalLockbox {
   }
 
   /** Waits for the request's execution to end; returns it (status, output, history). */
-  async waitForExecution(requestId: string, timeoutMs = 15_000): Promise<any> {
-    return waitFor(`execution ${requestId} ended`, () => this.execution(requestId), (execution) => execution.status && execution.status !== 'RUNNING', timeoutMs);
+  async waitForExecution(requestId: string, timeoutMs = 15_000, intervalMs = 100): Promise<any> {
+    return waitFor(`execution ${requestId} ended`, () => this.execution(requestId), (execution) => execution.status && execution.status !== 'RUNNING', timeoutMs, intervalMs);
   }
 
   /** The audit log of `demo`, every page, as its approver carol reads it. */
