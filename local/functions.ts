@@ -15,13 +15,14 @@ export interface LocalFunctionInfo {
   invoke: Invoke;
 }
 
-/** Seconds an invocation may run, like the functions' timeout on AWS. */
-const TIMEOUT_SECONDS = 30;
+/** When the deployment names no timeout for a function (CDK's house default). */
+const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export const functionName = (handler: string) => `lockbox-${handler}`;
 export const functionArn = (handler: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName(handler)}`;
 
-export function loadFunctions(bundles: Record<string, string>): Record<string, LocalFunctionInfo> {
+/** `timeouts`: seconds per handler, as deployed; an invocation's context counts down from it. */
+export function loadFunctions(bundles: Record<string, string>, timeouts: Record<string, number>): Record<string, LocalFunctionInfo> {
   return Object.fromEntries(
     Object.entries(bundles).map(([handler, file]) => {
       const loaded = require(file) as { handler?: (event: unknown, context: unknown) => Promise<unknown> };
@@ -30,7 +31,7 @@ export function loadFunctions(bundles: Record<string, string>): Record<string, L
       const name = functionName(handler);
       const arn = functionArn(handler);
       const invoke: Invoke = (event) => {
-        const deadline = Date.now() + TIMEOUT_SECONDS * 1000;
+        const deadline = Date.now() + (timeouts[handler] ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
         const requestId = randomUUID();
         const context = {
           callbackWaitsForEmptyEventLoop: true,

@@ -13,7 +13,7 @@ import { functionArn, loadFunctions, type LocalFunctionInfo } from './functions'
 import { LocalGateway } from './gateway';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 import { resumeInFlight } from './resume';
-import { deployedTables } from './schema';
+import { deployment, type Deployment } from './schema';
 import { DIRECTORY, seed } from './seed';
 import { startSes } from './ses';
 import { LocalStepFunctions } from './stepfunctions';
@@ -51,6 +51,8 @@ export interface LocalMode {
   timings: Record<string, number>;
   /** Requests found in flight in the data directory and picked up again. */
   resumed: string[];
+  /** Where local mode and the deployment differ in a way it cannot stand in for (printed at start). */
+  warnings: string[];
   stop(): Promise<void>;
 }
 
@@ -101,9 +103,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     );
     const substitutions = Object.fromEntries(Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]));
 
-    const [bundles, schema, ses, definitionText] = await Promise.all([
+    const [bundles, deployed, ses, definitionText] = await Promise.all([
       phase('bundle', bundleHandlers(ROOT)),
-      phase('schema', deployedTables(ROOT)),
+      phase('schema', deployment(ROOT)),
       phase('ses', startSes()),
       readFile(join(ROOT, STATE_MACHINE_FILE), 'utf8'),
     ]);
@@ -152,11 +154,15 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 
     await phase('dynamodb', dynamo.ready);
-    await phase('tables', ensureTables(dynamo.client, [...schema.tables, GRANTS_TABLE]));
+    const warnings = environmentDrift(deployed);
+    await phase('tables', ensureTables(dynamo.client, [...deployed.tables, GRANTS_TABLE]));
     await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
 
     process.setSourceMapsEnabled(true);
-    Object.assign(loaded, loadFunctions(bundles.files));
+    Object.assign(
+      loaded,
+      loadFunctions(bundles.files, Object.fromEntries(Object.entries(deployed.functions).map(([handler, fn]) => [handler, fn.timeoutSeconds]))),
+    );
     cleanups.push(async () => {
       // A later start in this process must load fresh handlers (their clients hold old endpoints).
       for (const file of Object.values(bundles.files)) delete require.cache[file];
@@ -208,12 +214,34 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       dataDir,
       timings,
       resumed: resumed.requests,
+      warnings,
       stop: () => (stopping ??= cleanUp()),
     };
   } catch (error) {
     await cleanUp();
     throw error;
   }
+}
+
+/**
+ * Variables the deployment gives its functions that local mode replaces on purpose; any other
+ * variable a deployed function gets must be set here too, or local mode no longer runs what is
+ * deployed.
+ */
+const REPLACED_LOCALLY: Record<string, string> = {
+  NODE_OPTIONS: 'source maps are enabled in process',
+  [ENV.auditBusName]: `audit events go to ${ENV.auditLogFile} (${ENV.auditPublisher}=file)`,
+  [ENV.linkKmsKeys]: `links are signed with ${ENV.linkLocalKeys} (${ENV.linkSigner}=local)`,
+  [ENV.accessBoundaryArn]: `the local access provider grants nothing in IAM (${ENV.accessProvider}=local)`,
+};
+
+function environmentDrift(deployed: Deployment): string[] {
+  const warnings: string[] = [];
+  for (const [handler, fn] of Object.entries(deployed.functions)) {
+    const missing = fn.environment.filter((name) => !(name in REPLACED_LOCALLY) && process.env[name] === undefined);
+    if (missing.length) warnings.push(`the deployed ${handler} function gets ${missing.join(', ')}, which local mode does not set`);
+  }
+  return warnings;
 }
 
 /** What EventBridge Scheduler passes a scheduled Lambda target. */

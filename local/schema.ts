@@ -8,37 +8,64 @@ import { DIRECTORY } from './seed';
 import { tablesFromTemplate, type CloudFormationTemplate } from './tables';
 
 /**
- * The deployed table schema, read from the CDK app: `LockboxStack` is synthesized in process with
- * bundling skipped, and its `AWS::DynamoDB::Table` resources become CreateTable inputs.
+ * What local mode takes from the deployment, read from the CDK app: `LockboxStack` is synthesized
+ * in process with bundling skipped; its `AWS::DynamoDB::Table` resources become CreateTable inputs
+ * and its `AWS::Lambda::Function` resources give each function's timeout and the names of the
+ * environment variables it is given.
  *
  * Loading aws-cdk-lib and synthesizing costs seconds, so the result is cached in `.lockbox-local/`
  * under a hash of every source file the stack module imports (found by esbuild) and the lock file
  * (the aws-cdk-lib version): changing any of them synthesizes again.
  */
-const CACHE_FILE = join('.lockbox-local', 'tables.json');
+const CACHE_FILE = join('.lockbox-local', 'deployment.json');
 const STACK_FILE = join('lib', 'lockbox-stack.ts');
+const CACHE_VERSION = 2;
 
-export interface TableSchema {
+export interface DeployedFunction {
+  timeoutSeconds: number;
+  /** Names of the variables the deployment sets for the function. */
+  environment: string[];
+}
+
+export interface Deployment {
   tables: CreateTableCommandInput[];
+  /** By handler name (`api-requests`, `notify`...). */
+  functions: Record<string, DeployedFunction>;
   /** 'cache' when the previous synthesis still matched the sources. */
   source: 'synth' | 'cache';
 }
 
-export async function deployedTables(root: string): Promise<TableSchema> {
-  const key = await sourcesHash(root);
+export async function deployment(root: string): Promise<Deployment> {
+  const key = `${CACHE_VERSION}:${await sourcesHash(root)}`;
   const cacheFile = join(root, CACHE_FILE);
   try {
-    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { key: string; tables: CreateTableCommandInput[] };
-    if (cached.key === key) return { tables: cached.tables, source: 'cache' };
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Omit<Deployment, 'source'> & { key: string };
+    if (cached.key === key) return { tables: cached.tables, functions: cached.functions, source: 'cache' };
   } catch {
     // no cache yet, or unreadable: synthesize
   }
-  const tables = tablesFromTemplate(await synthesize(root));
+  const template = await synthesize(root);
+  const found = { tables: tablesFromTemplate(template), functions: functionsFromTemplate(template) };
   await mkdir(join(root, '.lockbox-local'), { recursive: true });
   const temporary = `${cacheFile}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify({ key, tables }, null, 2));
+  await writeFile(temporary, JSON.stringify({ key, ...found }, null, 2));
   await rename(temporary, cacheFile);
-  return { tables, source: 'synth' };
+  return { ...found, source: 'synth' };
+}
+
+/** `Lockbox/Lockbox/ApiRequests/Function/Resource` → `api-requests`, the handler file's name. */
+function functionsFromTemplate(template: CloudFormationTemplate): Record<string, DeployedFunction> {
+  const functions: Record<string, DeployedFunction> = {};
+  for (const resource of Object.values(template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const match = /\/([A-Za-z0-9]+)\/Function\/Resource$/.exec(String(resource.Metadata?.['aws:cdk:path'] ?? ''));
+    if (!match) continue;
+    const handler = match[1].replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase();
+    const properties = resource.Properties ?? {};
+    const variables = (properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    functions[handler] = { timeoutSeconds: Number(properties.Timeout ?? 3), environment: Object.keys(variables).sort() };
+  }
+  return functions;
 }
 
 async function synthesize(root: string): Promise<CloudFormationTemplate> {

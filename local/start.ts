@@ -75,6 +75,7 @@ async function main(): Promise<void> {
         .filter(([name]) => name !== 'total')
         .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)}`)
         .join(', ')}); data ${local.dataDir ? `in ${local.dataDir}` : 'in memory (gone when stopped)'}${local.resumed.length ? `; ${local.resumed.length} request(s) in flight picked up again` : ''}`,
+      ...local.warnings.map((warning) => `  WARNING: ${warning}`),
       '',
       `  LOCAL MODE IS NOT FOR PRODUCTION. The ${PRINCIPAL_HEADER} header names the caller and is believed:`,
       '  it is a local-mode convenience standing in for the AWS_IAM signature API Gateway checks on AWS.',

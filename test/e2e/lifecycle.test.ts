@@ -21,6 +21,12 @@ afterEach(async () => {
   await lockbox.checkInvariants();
 });
 
+describe('local mode', () => {
+  it('gives the handlers every variable the deployed functions get (read from the synthesized stack)', () => {
+    expect(lockbox.startupWarnings()).toEqual([]);
+  });
+});
+
 describe('the happy path', () => {
   it('goes through both approvals by link to COMPLETED, and the grant ends at accessExpiresAt', async () => {
     const created = await lockbox.create('alice', { duration: 'PT2S' });

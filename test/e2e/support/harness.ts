@@ -111,6 +111,12 @@ export class LocalLockbox {
     clearTimeout(timer);
   }
 
+  /** What local mode warned about at start-up (where it cannot stand in for the deployment). */
+  startupWarnings(): string[] {
+    const banner = this.output().split('Personas')[0];
+    return banner.split('\n').filter((line) => line.includes('WARNING:')).map((line) => line.trim());
+  }
+
   /** The last lines local mode printed (for failure messages). */
   log(): string {
     return this.output();
