@@ -3,13 +3,16 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { deps, log } from '../core/container';
 import { rawBody } from '../core/http/api';
-import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, page, refusalPage } from '../core/http/pages';
+import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, noDecision, notFromPage, page, reasonNeeded, refusalPage } from '../core/http/pages';
 import { linkForm } from '../core/http/schemas';
 import { decideByLink, viewLink, type LinkDecision, type LinkView } from '../core/usecases/links';
 
 /**
- * `/approvals/{token}` (public: the token is the credential). GET and HEAD show the confirmation
- * page and change nothing; only a POST of the page's form decides.
+ * `/approvals/{token}` (public: the token is the credential).
+ * - GET and HEAD show the confirmation page and change nothing, whoever asks and however often
+ *   (mail scanners fetch links before people do). HEAD is GET without the body.
+ * - POST decides, and only with the form value of the confirmation page: a POST without it is
+ *   refused before the token is even looked at. Then a decision, and a reason to deny or reject.
  */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .handler(async (event) => {
@@ -19,21 +22,15 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       case 'GET':
       case 'HEAD': {
         const view = await viewLink(deps, token, sourceIp);
-        if (!view.ok) return refused(view);
-        const result = confirmationPage(view, token, deps.clock.now().getTime());
+        const result = view.ok ? confirmationPage(view, token, deps.clock.now().getTime()) : refused(view);
         return event.httpMethod === 'HEAD' ? { ...result, body: '' } : result;
       }
       case 'POST': {
-        const form = linkForm.safeParse(Object.fromEntries(new URLSearchParams(rawBody(event))));
-        if (!form.success) {
-          return page(400, 'Choose Approve or Deny', '<p>The form was incomplete. Go back to the page, and to deny or reject give a reason.</p>');
-        }
-        if (!sameValue(form.data.form, formValue(token))) {
-          return page(400, 'Use the buttons on the page', '<p>This decision did not come from the confirmation page. Open the link from your email and choose there.</p>');
-        }
-        if (form.data.decision !== 'APPROVE' && !form.data.reason) {
-          return page(400, 'A reason is needed', '<p>To deny or reject, give a reason: the engineer is told it. Go back and fill it in.</p>');
-        }
+        const fields = Object.fromEntries(new URLSearchParams(rawBody(event)));
+        if (typeof fields.form !== 'string' || !sameValue(fields.form, formValue(token))) return notFromPage();
+        const form = linkForm.safeParse(fields);
+        if (!form.success) return noDecision();
+        if (form.data.decision !== 'APPROVE' && !form.data.reason) return reasonNeeded();
         const result = await decideByLink(deps, token, form.data, sourceIp);
         return result.ok ? decidedPage(result.request, result.stage) : refused(result);
       }
@@ -43,7 +40,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   })
   .onError(async (request) => {
     log.error('approval link failed', { error: String(request.error) });
-    request.response = page(500, 'Something went wrong', '<p>Nothing was changed. Try again in a minute.</p>');
+    request.response = page(500, 'Something went wrong', '<p>Nothing was changed. Try again in a minute: open the link from your email again.</p>');
   });
 
 const refused = (result: Extract<LinkView | LinkDecision, { ok: false }>) =>
