@@ -343,10 +343,13 @@ describe('on a phone', () => {
     const desktop = await browser.newPage({ width: 1280, height: 900 });
     await desktop.goto(link);
     await desktop.screenshot({ path: join(ARTIFACTS, 'approval-page-desktop.png'), fullPage: true });
+    const mailClient = await browser.newPage({ width: 720, height: 900 }); // a blank page: no CSP of ours
+    await mailClient.setContent(mail.html);
+    await mailClient.screenshot({ path: join(ARTIFACTS, 'approval-email.png'), fullPage: true });
 
     // Looking changed nothing: the link still works.
     expect(await lockbox.request(requestId)).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: before.version });
-    await Promise.all([phone.close(), desktop.close()]);
+    await Promise.all([phone.close(), desktop.close(), mailClient.close()]);
   });
 });
 
