@@ -61,7 +61,7 @@ afterAll(async () => {
 
 afterEach(() => {
   // No console error, page error or dialog on any page a test opened.
-  expect(browser.takeProblems()).toEqual([]);
+  expect(browser?.takeProblems() ?? []).toEqual([]);
 });
 
 // ---- helpers ---------------------------------------------------------------------------------
