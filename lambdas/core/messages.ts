@@ -169,7 +169,7 @@ export function approvalRequestEmail(request: AccessRequest, stage: Stage, linkU
   }
   rows.push(['Decide by', `${utc(deadlineMs)} (expires in ${remaining(deadlineMs, nowMs)})`], ['Request id', request.requestId]);
   return render({
-    subject: `[${request.ticketId}] ${manager ? 'Manager approval' : 'Approval'} needed: ${requesterName(request)} asks for ${request.accessLevel} access to ${request.tenantId}`,
+    subject: `[${request.ticketId}] Access request awaits your ${manager ? 'manager ' : ''}approval: ${requesterName(request)} asks for ${request.accessLevel} access to ${request.tenantId}`,
     headline: manager ? 'Manager approval needed' : 'Your approval is needed',
     intro: [
       asks(request, manager ? `the customer tenant ${request.tenantId}` : `your tenant ${request.tenantId}`),
@@ -198,7 +198,7 @@ export function alreadyDecidedEmail(
   if (decision.reason) rows.push(['Reason', decision.reason]);
   rows.push(['Request id', request.requestId]);
   return render({
-    subject: `[${request.ticketId}] Already ${verdict} by ${who}: no action needed`,
+    subject: `[${request.ticketId}] Access request already ${verdict} by ${who}: no action needed`,
     headline: `Already ${verdict}: no action needed`,
     intro: [`${who} ${verdict} this access request before you. You need not do anything, and the link you were sent no longer works.`],
     rows,

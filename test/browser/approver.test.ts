@@ -189,8 +189,8 @@ describe('approving from the email', () => {
     expect(granted.subject).toBe(`[${ticketId}] Access granted: ReadOnly on demo until ${active.accessExpiresAt.slice(0, 19).replace('T', ' ')} UTC`);
 
     // The other approver is told, and her own link now says who decided, changing nothing.
-    const told = await mailTo(EMAIL.erin, requestId, (candidate) => candidate.subject.includes('Already approved'));
-    expect(told.subject).toBe(`[${ticketId}] Already approved by ${EMAIL.carol}: no action needed`);
+    const told = await mailTo(EMAIL.erin, requestId, (candidate) => candidate.subject.includes('already approved'));
+    expect(told.subject).toBe(`[${ticketId}] Access request already approved by ${EMAIL.carol}: no action needed`);
     const erinsLink = await lockbox.linkFor(EMAIL.erin, requestId, 'customer');
     expect((await page.goto(erinsLink))?.status()).toBe(409);
     expect(await headingOf(page)).toBe('Already decided');

@@ -247,7 +247,7 @@ describe('approval links', () => {
     });
     // Carol's own link, used, gets the generic refusal.
     await expect(viewLink(h.deps, carolLink)).resolves.toEqual({ ok: false, refusal: 'used' });
-    const notice = h.outbox.filter((email) => email.subject === '[T-7] Access request already approved');
+    const notice = h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
     expect(notice.map((email) => email.to[0])).toEqual(['approver2@demo.example']);
     expect((await stored(requestId)).status).toBe('APPROVED');
   });

@@ -74,7 +74,7 @@ describe('approval request emails', () => {
   it('asks a customer approver: who, which tenant, ticket, justification, level, duration, the deadline in UTC and relative, one button', () => {
     const mail = approvalRequestEmail(atCustomer(), 'customer', LINK, DEADLINE, NOW);
     expectWellFormed(mail);
-    expect(mail.subject).toBe('[T-42] Approval needed: alice asks for ReadOnly access to demo');
+    expect(mail.subject).toBe('[T-42] Access request awaits your approval: alice asks for ReadOnly access to demo');
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain('alice (role SupportEngineer, AWS account 111111111111) asks for ReadOnly access to your tenant demo for 1 h (PT1H).');
       expect(part).toContain('Investigate failing backups');
@@ -96,7 +96,7 @@ describe('approval request emails', () => {
   it('asks a manager for the manager stage, naming the customer tenant', () => {
     const mail = approvalRequestEmail(pendingRequest(), 'manager', LINK, DEADLINE, NOW);
     expectWellFormed(mail);
-    expect(mail.subject).toBe('[T-42] Manager approval needed: alice asks for ReadOnly access to demo');
+    expect(mail.subject).toBe('[T-42] Access request awaits your manager approval: alice asks for ReadOnly access to demo');
     expectInBothParts(mail, 'Manager approval needed', 'to the customer tenant demo for 1 h (PT1H)', "the customer's approvers are asked only after you approve", 'the Approve and Reject buttons');
     expect(mail.text).not.toContain('Approved by manager');
     expectSelfContained(mail.html, LINK);
@@ -120,12 +120,12 @@ describe('approval request emails', () => {
     expect(mail.html).toContain(`href="${escapeHtml(`${LINK}"><script>`)}"`);
     // The text part shows the same values as they are: plain text needs no escaping.
     expect(mail.text).toContain(`Justification:       ${HOSTILE}`);
-    expect(mail.subject).toBe('[T-<b>1</b>] Approval needed: alice asks for Read<i>Only</i> access to demo');
+    expect(mail.subject).toBe('[T-<b>1</b>] Access request awaits your approval: alice asks for Read<i>Only</i> access to demo');
   });
 
   it('keeps the subject on one line whatever the ticket id holds', () => {
     const mail = approvalRequestEmail(pendingRequest({ ticketId: 'T-1\r\nBcc: victim@example.com' }), 'manager', LINK, DEADLINE, NOW);
-    expect(mail.subject).toBe('[T-1 Bcc: victim@example.com] Manager approval needed: alice asks for ReadOnly access to demo');
+    expect(mail.subject).toBe('[T-1 Bcc: victim@example.com] Access request awaits your manager approval: alice asks for ReadOnly access to demo');
   });
 
   it('keeps a justification of several lines readable in both parts', () => {
@@ -143,7 +143,7 @@ describe('already-decided emails', () => {
   ])('tells the other approvers that %s was decided by someone else, and that they need do nothing', (decision, verdict) => {
     const mail = alreadyDecidedEmail(atCustomer(), { by: CAROL, byEmail: 'approver@demo.example', decision, at: '2026-11-29T10:04:00.000Z', reason: decision === 'APPROVE' ? undefined : 'Out of <hours>' });
     expectWellFormed(mail);
-    expect(mail.subject).toBe(`[T-42] Already ${verdict} by approver@demo.example: no action needed`);
+    expect(mail.subject).toBe(`[T-42] Access request already ${verdict} by approver@demo.example: no action needed`);
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain(`approver@demo.example ${verdict} this access request before you`);
       expect(part).toContain('the link you were sent no longer works');
