@@ -21,7 +21,7 @@ import { issueLinkToken, verifyLinkToken } from '../lambdas/core/domain/link-tok
 import type { Deps } from '../lambdas/core/usecases/deps';
 import { createRequest } from '../lambdas/core/usecases/requests';
 import { ensureTables, startDynamoDbLocal } from '../local/dynamodb';
-import { deployedTables } from '../local/schema';
+import { deployment } from '../local/schema';
 import { DIRECTORY } from '../local/seed';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
 
@@ -71,7 +71,7 @@ async function database() {
   const dynamo = await startDynamoDbLocal({});
   await dynamo.ready;
   try {
-    const { tables } = await deployedTables(ROOT);
+    const { tables } = await deployment(ROOT);
     await ensureTables(dynamo.client, tables);
     const doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
     const names = { requests: LOCAL_TABLE_NAMES.Requests, tenants: LOCAL_TABLE_NAMES.Tenants, audit: LOCAL_TABLE_NAMES.Audit };
