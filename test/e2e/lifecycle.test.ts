@@ -304,7 +304,7 @@ describe('load', () => {
           as: engineers[i % 2],
           json: { tenantId: 'demo', ticketId: `LOAD-${i}`, justification: 'Load test', accessLevel: 'ReadOnly', duration, idempotencyKey: `load-${run}-${i}` },
         });
-        expect([200, 201]).toContain(response.status);
+        if (![200, 201].includes(response.status)) throw new Error(`LOAD-${i}: ${response.status} ${response.text} after retries`);
         return response.body;
       }),
     );
@@ -313,13 +313,10 @@ describe('load', () => {
 
     const decide = async (id: string, stage: 'manager' | 'customer', as: 'bob' | 'carol' | 'erin') => {
       const response = await lockbox.callRetrying('POST', `/requests/${id}/${stage}-decision`, { as, json: { decision: 'APPROVE' } });
-      if (response.status === 409) {
-        // A retried decision whose first attempt committed: the request has moved on from the stage.
-        const moved = stage === 'manager' ? response.body.error.details.status !== 'PENDING_MANAGER_APPROVAL' : response.body.error.details.status !== 'PENDING_CUSTOMER_APPROVAL';
-        expect(moved).toBe(true);
-      } else {
-        expect(response.status).toBe(200);
-      }
+      const pending = stage === 'manager' ? 'PENDING_MANAGER_APPROVAL' : 'PENDING_CUSTOMER_APPROVAL';
+      // 409 is fine only for a retried decision whose first attempt committed: the request moved on.
+      const accepted = response.status === 200 || (response.status === 409 && response.body.error?.details?.status !== pending);
+      if (!accepted) throw new Error(`${id} ${stage} decision: ${response.status} ${response.text}`);
     };
     await Promise.all(
       ids.map(async (id, i) => {
@@ -331,10 +328,10 @@ describe('load', () => {
       }),
     );
     const finished = await Promise.all(ids.map((id) => lockbox.waitForStatus(id, ['COMPLETED', 'FAILED', 'EXPIRED'], 60_000, 500)));
-    expect(finished.map((request) => request.status)).toEqual(ids.map(() => 'COMPLETED'));
+    expect(finished.filter((request) => request.status !== 'COMPLETED')).toEqual([]);
 
     const executions = await Promise.all(ids.map((id) => lockbox.waitForExecution(id, 30_000, 500)));
-    expect(executions.map((execution) => execution.status)).toEqual(ids.map(() => 'SUCCEEDED'));
+    expect(executions.filter((execution) => execution.status !== 'SUCCEEDED').map((execution) => ({ name: execution.name, status: execution.status, error: execution.error, cause: execution.cause }))).toEqual([]);
     const grants = (await lockbox.grants()).filter((grant) => ids.includes(grant.requestId));
     expect(grants).toHaveLength(count);
     expect(grants.every((grant) => grant.revokedAt)).toBe(true);

