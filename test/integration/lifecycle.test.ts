@@ -1,4 +1,4 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { verifyChain, SYSTEM_CHAIN, type AuditEvent } from '../../lambdas/core/domain/audit';
 import { ConflictError, ForbiddenError } from '../../lambdas/core/domain/errors';
 import { cancelRequest, decide, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
@@ -7,10 +7,9 @@ import { createRequest, listRequests } from '../../lambdas/core/usecases/request
 import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
 import { reconcile } from '../../lambdas/core/usecases/reconcile';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createTables, startDynamoLocal, type DynamoLocal } from '../support/dynamodb-local';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, CAROL, DAVE, ERIN, demoTenant } from '../support/fixtures';
-import { tableDefinitions } from '../support/tables';
+import { freshTables, type TableNames } from '../support/tables';
 import { harness, linkIn, type Harness } from '../support/use-case-deps';
 
 /**
@@ -19,21 +18,22 @@ import { harness, linkIn, type Harness } from '../support/use-case-deps';
  */
 jest.setTimeout(60_000);
 
-let dynamo: DynamoLocal;
+let dynamo: DynamoDbLocal;
+let doc: DynamoDBDocumentClient;
 let h: Harness;
-let tableNames: ReturnType<typeof tableDefinitions>['names'];
+let tableNames: TableNames;
 let run = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynamoLocal();
+  dynamo = await startDynamoDbLocal({});
+  await dynamo.ready;
+  doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
 });
 afterAll(async () => dynamo?.stop());
 
 beforeEach(async () => {
-  const tables = tableDefinitions(`t${++run}`);
-  tableNames = tables.names;
-  await createTables(dynamo.client, tables.inputs);
-  h = harness(dynamo.doc, tables.names);
+  tableNames = await freshTables(dynamo.client, `t${++run}`);
+  h = harness(doc, tableNames);
   await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
 });
 
@@ -52,7 +52,7 @@ async function auditOf(tenantId = 'demo'): Promise<AuditEvent[]> {
 }
 
 const stored = async (requestId: string) =>
-  (await dynamo.doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
+  (await doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
 
 /** Files a request and opens the manager stage, as the workflow would. */
 async function managerStage() {
@@ -83,7 +83,7 @@ describe('the lifecycle on DynamoDB Local', () => {
     const ended = await endAccess(h.deps, requestId, { reason: 'window-ended' });
     expect(ended).toMatchObject({ status: 'COMPLETED', endReason: 'window-ended' });
 
-    const grant = (await dynamo.doc.send(new GetCommand({ TableName: tableNames.grants, Key: { requestId } }))).Item!;
+    const grant = (await doc.send(new GetCommand({ TableName: tableNames.grants, Key: { requestId } }))).Item!;
     expect(grant.revokedAt).toBe(ended.endedAt);
     expect(Date.parse(grant.revokedAt)).toBeGreaterThanOrEqual(Date.parse(grant.expiresAt));
 
@@ -304,7 +304,7 @@ describe('cancel, revoke, and bad input', () => {
       return details;
     };
     await expect(grantAccess(h.deps, requestId)).resolves.toEqual({ status: 'CANCELLED' });
-    const grants = (await dynamo.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+    const grants = (await doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
     expect(grants).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
     expect(approved?.status).toBe('APPROVED');
   });
@@ -353,7 +353,7 @@ describe('cancel, revoke, and bad input', () => {
 });
 
 describe('the reconciler', () => {
-  const grants = async () => (await dynamo.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+  const grants = async () => (await doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
 
   it('has nothing to do when the workflow did its job', async () => {
     await customerStage();
@@ -377,7 +377,7 @@ describe('the reconciler', () => {
     const requestId = await managerStage();
     await cancelRequest(h.deps, engineer, requestId);
     const past = new Date(h.clock.now().getTime() - 1000).toISOString();
-    await dynamo.doc.send(new PutCommand({ TableName: tableNames.grants, Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past } }));
+    await doc.send(new PutCommand({ TableName: tableNames.grants, Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past } }));
     await expect(reconcile(h.deps)).resolves.toMatchObject({ leftoversRevoked: [requestId] });
     expect(await grants()).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
     expect((await auditOf()).at(-1)).toMatchObject({ type: 'AccessRevoked', actor: { id: 'lockbox-reconciler' }, details: { reason: 'left-over-after-end', status: 'CANCELLED' } });

@@ -1,40 +1,31 @@
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { resolve } from 'node:path';
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTables } from '../../local/dynamodb';
+import { deployment } from '../../local/schema';
+import { GRANTS_TABLE, LOCAL_TABLE_NAMES } from '../../local/tables';
 
-/** The tables of docs/architecture.md, named with a prefix. */
-export function tableDefinitions(prefix: string): { names: { requests: string; tenants: string; audit: string; grants: string }; inputs: CreateTableCommandInput[] } {
-  const names = { requests: `${prefix}-Requests`, tenants: `${prefix}-Tenants`, audit: `${prefix}-Audit`, grants: `${prefix}-Grants` };
-  const S = 'S' as const;
-  const N = 'N' as const;
-  const all = { ProjectionType: 'ALL' as const };
+export interface TableNames {
+  requests: string;
+  tenants: string;
+  audit: string;
+  grants: string;
+}
+
+/**
+ * A fresh set of the deployed tables (as the CDK stack defines them, read the way local mode reads
+ * them) plus local mode's Grants table, every name prefixed so each test starts empty.
+ */
+let deployed: ReturnType<typeof deployment> | undefined;
+
+export async function freshTables(client: DynamoDBClient, prefix: string): Promise<TableNames> {
+  deployed ??= deployment(resolve(__dirname, '../..'));
+  const { tables } = await deployed;
+  const renamed = (table: CreateTableCommandInput): CreateTableCommandInput => ({ ...table, TableName: `${prefix}-${table.TableName}` });
+  await ensureTables(client, [...tables, GRANTS_TABLE].map(renamed));
   return {
-    names,
-    inputs: [
-      {
-        TableName: names.requests,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
-        AttributeDefinitions: [
-          { AttributeName: 'requestId', AttributeType: S },
-          { AttributeName: 'tenantId', AttributeType: S },
-          { AttributeName: 'createdAt', AttributeType: S },
-          { AttributeName: 'status', AttributeType: S },
-          { AttributeName: 'activeGrant', AttributeType: S },
-          { AttributeName: 'activeUntil', AttributeType: N },
-        ],
-        GlobalSecondaryIndexes: [
-          { IndexName: 'byTenant', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: all },
-          { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: all },
-          { IndexName: 'byActiveUntil', KeySchema: [{ AttributeName: 'activeGrant', KeyType: 'HASH' }, { AttributeName: 'activeUntil', KeyType: 'RANGE' }], Projection: all },
-        ],
-      },
-      { TableName: names.tenants, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'tenantId', AttributeType: S }] },
-      {
-        TableName: names.audit,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
-        AttributeDefinitions: [{ AttributeName: 'tenantId', AttributeType: S }, { AttributeName: 'seq', AttributeType: N }],
-      },
-      { TableName: names.grants, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'requestId', AttributeType: S }] },
-    ],
+    requests: `${prefix}-${LOCAL_TABLE_NAMES.Requests}`,
+    tenants: `${prefix}-${LOCAL_TABLE_NAMES.Tenants}`,
+    audit: `${prefix}-${LOCAL_TABLE_NAMES.Audit}`,
+    grants: `${prefix}-${LOCAL_TABLE_NAMES.Grants}`,
   };
 }
