@@ -73,17 +73,18 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
     client,
     ready,
     stop: async () => {
-      process.removeListener('exit', killChild);
       client.destroy();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
         });
-        child.kill('SIGTERM');
-      });
+      }
+      process.removeListener('exit', killChild); // only once java is gone
     },
   };
 }

@@ -8,7 +8,8 @@ import { PERSONAS } from './seed';
  *
  *   npm start [-- --port 3000] [--data DIR] [--quiet]
  *
- * Environment: PORT (default 3000), MANAGER_APPROVAL_TIMEOUT (default PT10M), DURATION_CAP.
+ * Environment: PORT (default 3000), MANAGER_APPROVAL_TIMEOUT (default PT10M), DURATION_CAP;
+ * LOCKBOX_LOCAL_PARENT_PID (for test harnesses: stop when that process is gone).
  * Ctrl-C stops everything, DynamoDB Local's java process included.
  */
 const USAGE = `Usage: npm start -- [--port N] [--data DIR] [--quiet]
@@ -67,6 +68,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by a test harness: stop when it is gone, so nothing outlives a crashed test run.
+  const parent = Number(process.env.LOCKBOX_LOCAL_PARENT_PID);
+  if (parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        stop('parent process gone');
+      }
+    }, 2000).unref();
+  }
 
   console.log(`Lockbox local mode ready on ${local.url}`);
   console.log(

@@ -336,7 +336,8 @@ export class LocalStepFunctions {
       this.release(record);
       record.settle?.reject(new TaskError('States.Runtime', 'Local mode stopped'));
     }
-    await Promise.all([...this.executions.values()].map((execution) => execution.done));
+    // Bounded: a run stuck in the runner must not keep local mode from stopping.
+    await Promise.race([Promise.all([...this.executions.values()].map((execution) => execution.done)), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     if (this.server) {
       this.server.closeAllConnections();
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));

@@ -68,8 +68,11 @@ export class LocalLockbox {
     const node = existsSync(localNode) ? localNode : process.execPath;
     const child = spawn(node, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', '--quiet'], {
       cwd: ROOT,
-      env: { ...process.env, ...env, PORT: '' },
+      env: { ...process.env, ...env, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, with DynamoDB Local's java in it: if it does not stop by itself,
+      // the whole group is killed, and no java outlives the tests.
+      detached: true,
     });
     let output = '';
     const keep = (chunk: Buffer) => {
@@ -103,12 +106,22 @@ export class LocalLockbox {
 
   /** Stops it as Ctrl-C does; the child must exit by itself, DynamoDB Local included. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGINT');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGINT');
+      const timer = setTimeout(() => this.killGroup(), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.killGroup(); // anything left in its group (nothing, when it stopped cleanly)
+  }
+
+  private killGroup(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
   }
 
   /** What local mode warned about at start-up (where it cannot stand in for the deployment). */
