@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -25,6 +25,7 @@ import { REQUEST_INDEXES } from '../lambdas/core/adapters/dynamo-store';
 import { ENV } from '../lambdas/core/config';
 import * as schema from '../lambdas/core/http/schemas';
 import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../lambdas/core/workflow-definition';
+import { AccessBoundary, accessBoundaryArn } from './access-boundary';
 import { LockboxFunction, PROJECT_ROOT } from './lockbox-function';
 import { principalArnPatterns, tenantItem, toItem } from './lockbox-helpers';
 import { DEFAULTS, type LockboxProps } from './lockbox-props';
@@ -92,12 +93,22 @@ export class Lockbox extends Construct {
   readonly api: apigw.RestApi;
   /** Dead-letter queue of the reconciler's schedule (invocations the scheduler could not deliver). */
   readonly reconcilerDeadLetterQueue: sqs.Queue;
+  readonly reconcileSchedule: scheduler.Schedule;
   readonly alarmTopic: sns.ITopic;
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** The permissions boundary of every access role (`/lockbox/<stack>-AccessBoundary`). */
+  readonly accessBoundary: AccessBoundary;
+  /**
+   * Where Lockbox's log groups live: `/lockbox/<stack>/<stack id's UUID>/…`. One prefix, so the
+   * access boundary can deny them all with one pattern; the UUID, so a stack created again under
+   * the same name does not collide with the retained groups of the one before.
+   */
+  private readonly logPrefix: string;
 
   constructor(scope: Construct, id: string, props: LockboxProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.logPrefix = `/lockbox/${stack.stackName}/${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
 
     this.dataKey = new kms.Key(this, 'DataKey', {
       description: 'Lockbox: tables and alarm topic',
@@ -181,7 +192,7 @@ export class Lockbox extends Construct {
     ]);
     this.functions.apiApprovals.useStateMachine(this.stateMachine.stateMachineArn, ['states:SendTaskSuccess']);
     this.functions.reconcile.useStateMachine(this.stateMachine.stateMachineArn, ['states:SendTaskSuccess']);
-    this.reconcilerDeadLetterQueue = this.scheduleReconciler();
+    [this.reconcilerDeadLetterQueue, this.reconcileSchedule] = this.scheduleReconciler();
 
     this.api = this.createApi(props);
     // Not this.api.url: the stage depends on the API functions, api-requests on the state
@@ -192,6 +203,7 @@ export class Lockbox extends Construct {
     this.alarmTopic = this.createAlarmTopic(props);
     this.alarms = this.createAlarms();
     this.seedTenants(props);
+    this.accessBoundary = this.createAccessBoundary(stateMachineName);
   }
 
   private table(id: string, partitionKey: dynamodb.Attribute, sortKey?: dynamodb.Attribute): dynamodb.Table {
@@ -210,7 +222,7 @@ export class Lockbox extends Construct {
   private createFunctions(): Record<LockboxFunctionName, LockboxFunction> {
     const entries = Object.entries(FUNCTIONS).map(([name, { id, handler, description, timeout }]) => [
       name,
-      new LockboxFunction(this, id, { handler, description, timeout, logRetention: LOG_RETENTION }),
+      new LockboxFunction(this, id, { handler, description, timeout, logRetention: LOG_RETENTION, logGroupName: `${this.logPrefix}/${handler}` }),
     ]);
     return Object.fromEntries(entries) as Record<LockboxFunctionName, LockboxFunction>;
   }
@@ -231,12 +243,15 @@ export class Lockbox extends Construct {
     const accessProvider = props.accessProvider ?? DEFAULTS.accessProvider;
     const sender = props.email.sender;
     const currentLinkKey = Object.keys(this.linkKeys).at(-1) as string;
+    // Built from the boundary's fixed name: the boundary names the functions (no cycle).
+    const boundaryArn = accessBoundaryArn(Stack.of(this));
 
     // Every function writes audit events: the tenant's chain head moves with each one.
     for (const fn of Object.values(this.functions)) {
       fn.useTable(ENV.tenantsTable, this.tenantsTable, 'readUpdate')
         .useTable(ENV.auditTable, this.auditTable, fn === apiTenants ? 'appendRead' : 'append')
         .denyItemChanges(this.auditTable)
+        .protectAccessBoundary(boundaryArn)
         .useAuditBus(this.auditBus);
     }
     for (const fn of [apiApprovals, notify, expire, grant, revoke, close]) {
@@ -262,7 +277,7 @@ export class Lockbox extends Construct {
       .useLinkKeys('sign', this.linkKeys, currentLinkKey)
       .useSender(sender, this.senderIdentityArn)
       .useSettings(directory);
-    grant.useAccessProvider(accessProvider, 'grant').useSender(sender, this.senderIdentityArn).useSettings(directory);
+    grant.useAccessProvider(accessProvider, 'grant', boundaryArn).useSender(sender, this.senderIdentityArn).useSettings(directory);
     for (const fn of [revoke, close]) {
       fn.useAccessProvider(accessProvider, 'revoke').useSender(sender, this.senderIdentityArn).useSettings(directory);
     }
@@ -277,7 +292,7 @@ export class Lockbox extends Construct {
    * EventBridge Scheduler runs the reconciler every 5 minutes (it is independent of the workflow
    * it repairs). Invocations the scheduler cannot deliver land in a dead-letter queue, alarmed.
    */
-  private scheduleReconciler(): sqs.Queue {
+  private scheduleReconciler(): [sqs.Queue, scheduler.Schedule] {
     const deadLetters = new sqs.Queue(this, 'ReconcilerDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -287,7 +302,7 @@ export class Lockbox extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: "This queue IS a dead-letter queue: the reconciler schedule's (EventBridge Scheduler), which cdk-nag does not recognise as one.",
     });
-    new scheduler.Schedule(this, 'ReconcileSchedule', {
+    const schedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
       description: 'Lockbox reconciler: ends overdue grants, revokes left-over access, re-delivers stranded decisions',
       schedule: scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
       target: new InvokeUnqualified(this.functions.reconcile.fn, {
@@ -296,7 +311,7 @@ export class Lockbox extends Construct {
         maxEventAge: RECONCILE_EVERY,
       }),
     });
-    return deadLetters;
+    return [deadLetters, schedule];
   }
 
   /** The access-request workflow from the ASL file, invoking exactly its five Lambdas. */
@@ -328,7 +343,7 @@ export class Lockbox extends Construct {
   }
 
   private createApi(props: LockboxProps): apigw.RestApi {
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: LOG_RETENTION });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { logGroupName: `${this.logPrefix}/api-access`, retention: LOG_RETENTION });
     // The open approval routes get their own, lower limits. Access logs name the resource
     // template (`/approvals/{token}`), never the path, so no token reaches a log.
     const approvalMethods = Object.fromEntries(
@@ -523,6 +538,8 @@ export class Lockbox extends Construct {
     const period = Duration.minutes(5);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
       const created = new cloudwatch.Alarm(scope, id, {
+        // Named after the stack, so the access boundary can deny them all with one pattern.
+        alarmName: `${Stack.of(this).stackName}-${id}`,
         metric,
         threshold: 1,
         evaluationPeriods: 1,
@@ -556,12 +573,57 @@ export class Lockbox extends Construct {
     ];
   }
 
+  /**
+   * The boundary every access role carries: it names everything of Lockbox's that an access role
+   * must never touch, so it is built last.
+   */
+  private createAccessBoundary(stateMachineName: string): AccessBoundary {
+    const stack = Stack.of(this);
+    const functions = Object.values(this.functions);
+    const boundary = new AccessBoundary(this, 'AccessBoundary', {
+      protect: {
+        tableArns: [this.requestsTable, this.tenantsTable, this.auditTable].map((table) => table.tableArn),
+        stateMachineArn: this.stateMachine.stateMachineArn,
+        executionArnPattern: stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        keyArns: [this.dataKey, ...Object.values(this.linkKeys)].map((key) => key.keyArn),
+        logGroupNamePatterns: [
+          `/lockbox/${stack.stackName}/*`,
+          `/aws/vendedlogs/states/${stateMachineName}*`,
+          // API Gateway's execution logs (ERROR level) of the stage.
+          `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE}*`,
+        ],
+        functionArns: functions.map((fn) => fn.fn.functionArn),
+        eventBusArn: this.auditBus.eventBusArn,
+        scheduleArn: this.reconcileSchedule.scheduleArn,
+        deadLetterQueueArn: this.reconcilerDeadLetterQueue.queueArn,
+        alarmTopicArn: this.alarmTopic.topicArn,
+        alarmArnPattern: stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${stack.stackName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      },
+    });
+    Validations.of(boundary.policy).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::*]',
+        reason: "A permissions boundary caps, it grants nothing: its Allow * lets through exactly what the tenant's access level attaches to the role; the boundary's Deny statements take Lockbox, CloudTrail and ways to outlive the window out of it.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "Same Allow * of the permissions boundary: the tenant's managed policies decide the resources; the Deny statements name Lockbox's own.",
+      },
+    );
+    return boundary;
+  }
+
   /** Creates each configured tenant once (PutItem if absent); later changes go through the API. */
   private seedTenants(props: LockboxProps) {
     const tenants = props.tenants ?? [];
     if (tenants.length === 0) return;
     const scope = new Construct(this, 'SeedTenants');
-    const logGroup = new logs.LogGroup(scope, 'Logs', { retention: LOG_RETENTION });
+    const logGroup = new logs.LogGroup(scope, 'Logs', { logGroupName: `${this.logPrefix}/seed-tenants`, retention: LOG_RETENTION });
     const defaults = {
       maxAccessDuration: props.durations?.cap ?? DEFAULTS.durationCap,
       approvalTimeout: props.approvalTimeouts?.customer ?? DEFAULTS.customerApprovalTimeout,

@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { AUDIT_EVENT_SOURCE } from '../../lambdas/core/adapters/audit-publishers';
 import { ENV } from '../../lambdas/core/config';
 import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../../lambdas/core/workflow-definition';
+import { accessBoundaryArn } from '../../lib/access-boundary';
 import { parseConfig } from '../../lib/config';
 import type { LockboxFunctionName } from '../../lib/lockbox';
 import type { LockboxFunction } from '../../lib/lockbox-function';
@@ -335,6 +336,7 @@ describe('functions', () => {
     [ENV.linkKmsKeys, undefined, undefined],
     [ENV.auditBusName, 'events:PutEvents', () => lockbox.auditBus.eventBusArn],
     [ENV.accessProvider, 'iam:DeleteRole', undefined],
+    [ENV.accessBoundaryArn, 'iam:CreateRole', undefined],
   ])('set %s exactly where they grant its resource', (envName, action, arn) => {
     for (const name of functionNames()) {
       const fn = lockbox.functions[name];
@@ -372,7 +374,7 @@ describe('functions', () => {
     expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'grant', 'reconcile', 'revoke']);
     expect(whoMay('iam:ListRoles')).toEqual(['reconcile']);
     for (const name of whoMay('iam:DeleteRole')) {
-      for (const statement of statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('iam:')))) {
+      for (const statement of statementsOf(lockbox.functions[name]).filter((s) => s.Effect === 'Allow' && actions(s).some((a) => a.startsWith('iam:')))) {
         expect(stack.resolve(statement.Resource)).toEqual({
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/lockbox/*']],
         });
@@ -494,6 +496,180 @@ describe('tenant seeding', () => {
       approvalTimeout: { S: 'PT12H' },
       approvers: { L: [{ M: { email: { S: 'alice@acme.example' }, principal: { S: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' } } }] },
     });
+  });
+});
+
+describe('access boundary', () => {
+  const boundaryArn = () => stack.resolve(accessBoundaryArn(stack));
+  const boundary = () => resources[logicalId(lockbox.accessBoundary.policy)].Properties;
+  const denied = (sid: string) => (boundary().PolicyDocument.Statement as (Statement & { Sid: string })[]).find((statement) => statement.Sid === sid)!;
+  const hasStatement = (statement: Record<string, unknown>) =>
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(statement)]) } });
+
+  it('is a managed policy under /lockbox/ named after the stack, at the ARN the functions are given', () => {
+    expect(boundary()).toMatchObject({ ManagedPolicyName: 'Test-AccessBoundary', Path: '/lockbox/' });
+    expect(boundaryArn()).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/lockbox/Test-AccessBoundary']] });
+  });
+
+  it('lets through whatever the access level grants: Allow * on *, the only Allow', () => {
+    const allows = (boundary().PolicyDocument.Statement as Statement[]).filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toEqual([expect.objectContaining({ Action: '*', Resource: '*' })]);
+  });
+
+  it('denies everything on IAM roles and policies under /lockbox/ (the session’s own role and the boundary included)', () => {
+    hasStatement({
+      Effect: 'Deny',
+      Action: 'iam:*',
+      Resource: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/lockbox/*']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/lockbox/*']] },
+      ],
+    });
+  });
+
+  it('denies stopping, deleting or narrowing CloudTrail', () => {
+    hasStatement({ Effect: 'Deny', Action: ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:PutEventSelectors', 'cloudtrail:UpdateTrail'], Resource: '*' });
+  });
+
+  it('denies long-lived credentials, new roles or trust, identity providers and role chaining', () => {
+    hasStatement({
+      Effect: 'Deny',
+      Action: Match.arrayWith(['iam:CreateUser', 'iam:CreateAccessKey', 'iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'sts:AssumeRole']),
+      Resource: '*',
+    });
+  });
+
+  it('denies everything on Lockbox’s tables and their indexes', () => {
+    const tables = [lockbox.requestsTable, lockbox.tenantsTable, lockbox.auditTable];
+    hasStatement({
+      Effect: 'Deny',
+      Action: 'dynamodb:*',
+      Resource: tables.flatMap((table) => [getAtt(table), { 'Fn::Join': ['', [getAtt(table), '/*']] }]),
+    });
+  });
+
+  it('denies everything on the state machine and its executions (StopExecution acts on an execution)', () => {
+    const statement = denied('DenyLockboxWorkflow');
+    expect(statement.Action).toBe('states:*');
+    expect(statement.Resource).toEqual([{ Ref: logicalId(lockbox.stateMachine) }, expect.anything()]);
+    expect(JSON.stringify(statement.Resource)).toContain(':execution:Test-AccessRequest:*');
+  });
+
+  it('denies everything on the data key and the link keys', () => {
+    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1)] });
+  });
+
+  it('denies everything on every log group of the stack', () => {
+    const patterns = resourcesOf(denied('DenyLockboxLogs')).map((arn) => {
+      const parts = (stack.resolve(arn) as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      return parts.map((part) => (typeof part === 'string' ? part : '\u0000')).join('').split(':log-group:')[1];
+    });
+    expect(patterns.every((pattern) => pattern.endsWith('*'))).toBe(true);
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.length).toBeGreaterThanOrEqual(functionNames().length + 3);
+    for (const group of logGroups) {
+      // A generated part of a name (the stack id's UUID) stands in as one character, matched by `*`.
+      const name = typeof group.Properties.LogGroupName === 'string' ? group.Properties.LogGroupName : (group.Properties.LogGroupName['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : '\u0000')).join('');
+      const covered = patterns.some((pattern) => name.startsWith(pattern.slice(0, pattern.indexOf('*'))));
+      expect({ name, covered }).toEqual({ name, covered: true });
+    }
+  });
+
+  it('denies changing Lockbox’s functions, audit bus, reconciler schedule and dead letters, alarms and stack', () => {
+    const statement = denied('DenyLockboxItself');
+    expect(actions(statement)).toEqual(expect.arrayContaining(['lambda:*', 'events:*', 'scheduler:*', 'sqs:*', 'sns:*', 'cloudwatch:*', 'cloudformation:*']));
+    expect(statement.Resource).toEqual(
+      expect.arrayContaining([
+        ...functionNames().map((name) => getAtt(lockbox.functions[name].fn)),
+        getAtt(lockbox.auditBus),
+        getAtt(lockbox.reconcileSchedule),
+        getAtt(lockbox.reconcilerDeadLetterQueue),
+        { Ref: logicalId(lockbox.alarmTopic) },
+      ]),
+    );
+    const text = JSON.stringify(statement.Resource);
+    expect(text).toContain(':alarm:Test-*');
+    expect(text).toContain(':stack/Test/*');
+  });
+
+  it('names every alarm after the stack, so the alarm pattern covers them all', () => {
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmName);
+    expect(names.length).toBe(lockbox.alarms.length);
+    expect(names.filter((name) => typeof name !== 'string' || !name.startsWith('Test-'))).toEqual([]);
+  });
+
+  it('fits IAM’s 6,144-character limit of a managed policy, counting each resource reference as a 120-character ARN', () => {
+    // The longest values the pseudo parameters take; any other reference stands for a long ARN.
+    const pseudo: Record<string, number> = { 'AWS::Partition': 10, 'AWS::AccountId': 12, 'AWS::Region': 16, 'AWS::URLSuffix': 16 };
+    const concrete = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(concrete);
+      if (value && typeof value === 'object') {
+        if ('Fn::Join' in value) return ((value as any)['Fn::Join'][1] as unknown[]).map(concrete).join('');
+        if ('Ref' in value) return 'x'.repeat(pseudo[(value as { Ref: string }).Ref] ?? 120);
+        if ('Fn::GetAtt' in value) return 'x'.repeat(120);
+        return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, concrete(field)]));
+      }
+      return value;
+    };
+    expect(JSON.stringify(concrete(boundary().PolicyDocument)).length).toBeLessThan(6144);
+  });
+});
+
+describe('the grant function and the boundary', () => {
+  const boundaryArn = () => stack.resolve(accessBoundaryArn(stack));
+  const accessRoles = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/lockbox/*']] };
+  const grantPolicy = (statement: Record<string, unknown>) =>
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(lockbox.functions.grant.role) }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(statement)]) },
+    });
+
+  it('gets the boundary’s ARN as ACCESS_BOUNDARY_ARN', () => {
+    expect(environmentOf(lockbox.functions.grant)[ENV.accessBoundaryArn]).toEqual(boundaryArn());
+  });
+
+  it('may create a role only under /lockbox/, only with the boundary and only Lockbox’s tags', () => {
+    grantPolicy({
+      Effect: 'Allow',
+      Action: 'iam:CreateRole',
+      Resource: accessRoles,
+      Condition: {
+        StringEquals: { 'iam:PermissionsBoundary': boundaryArn() },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['lockbox:request-id', 'lockbox:tenant', 'lockbox:expires-at'] },
+      },
+    });
+  });
+
+  it('may set a role’s boundary only to the boundary, and tag only with Lockbox’s keys', () => {
+    grantPolicy({ Effect: 'Allow', Action: 'iam:PutRolePermissionsBoundary', Resource: accessRoles, Condition: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn() } } });
+    grantPolicy({ Effect: 'Allow', Action: 'iam:TagRole', Resource: accessRoles, Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': Match.anyValue() } } });
+  });
+
+  it('is the only function that may create roles, set boundaries or tag, and no Allow of these lacks its condition', () => {
+    for (const action of ['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:TagRole']) {
+      expect({ action, who: whoMay(action) }).toEqual({ action, who: ['grant'] });
+      for (const statement of allows(lockbox.functions.grant, action)) {
+        expect(actions(statement)).toEqual([action]);
+        expect(statement.Condition).toBeDefined();
+      }
+    }
+  });
+
+  it('leaves every function explicitly denied changing the boundary, removing it, or creating a role without it', () => {
+    for (const name of functionNames()) {
+      const denies = statementsOf(lockbox.functions[name]).filter((statement) => statement.Effect === 'Deny');
+      expect(denies).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Action: ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'], Resource: boundaryArn() }),
+          expect.objectContaining({ Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' }),
+          expect.objectContaining({
+            Action: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
+            Resource: '*',
+            Condition: { StringNotEquals: { 'iam:PermissionsBoundary': boundaryArn() } },
+          }),
+        ]),
+      );
+    }
   });
 });
 
