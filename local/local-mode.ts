@@ -9,7 +9,7 @@ import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow
 import { adminPages } from './admin';
 import { bundleHandlers } from './bundle';
 import { ensureTables, startDynamoDbLocal } from './dynamodb';
-import { functionArn, loadFunctions, type LocalFunctionInfo } from './functions';
+import { functionArn, loadFunctions, type Invoke, type LocalFunctionInfo } from './functions';
 import { LocalGateway } from './gateway';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 import { resumeInFlight } from './resume';
@@ -38,8 +38,34 @@ export interface LocalOptions {
   durationCap?: string;
   /** How often the reconciler runs. @default 60 */
   reconcileEverySeconds?: number;
+  /** Faults to inject into the workflow's revoke step (tests only; see `LocalFaults`). @default none */
+  faults?: LocalFaults;
   /** One line per API call; none when absent. */
   log?: (line: string) => void;
+}
+
+/**
+ * Faults injected into the workflow's "Revoke access" step, so tests can show that a grant still
+ * ends when revoking goes wrong. LOCAL MODE ONLY: the wrapper sits between the local Step Functions
+ * runner and the bundled revoke handler; nothing like it exists in the deployed code.
+ */
+export interface LocalFaults {
+  /** The step fails this many times per request (error `InjectedFault`) before it runs; the state machine retries it. */
+  failRevokeTimes?: number;
+  /** The step does nothing and reports the request still ACTIVE, as if it never ran: only the reconciler can end the grant. */
+  skipWorkflowRevoke?: boolean;
+}
+
+/** `LOCKBOX_LOCAL_FAULTS` as JSON, e.g. `{"failRevokeTimes":3}`; refuses anything else. */
+export function parseFaults(text: string | undefined): LocalFaults | undefined {
+  if (!text) return undefined;
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  const unknown = Object.keys(parsed).filter((key) => key !== 'failRevokeTimes' && key !== 'skipWorkflowRevoke');
+  const times = parsed.failRevokeTimes;
+  if (unknown.length || (times !== undefined && !(Number.isInteger(times) && (times as number) >= 0)) || !['undefined', 'boolean'].includes(typeof parsed.skipWorkflowRevoke)) {
+    throw new Error(`Not a fault of local mode: ${text} (known: {"failRevokeTimes": <n>, "skipWorkflowRevoke": true})`);
+  }
+  return parsed as LocalFaults;
 }
 
 export interface LocalMode {
@@ -99,7 +125,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     // Function ARNs of the workflow steps; the functions themselves are loaded once env is set.
     const loaded: Record<string, LocalFunctionInfo> = {};
     const workflowFunctions = Object.fromEntries(
-      Object.keys(WORKFLOW_FUNCTIONS).map((handler) => [functionArn(handler), (event: unknown) => loaded[handler]!.invoke(event)]),
+      Object.keys(WORKFLOW_FUNCTIONS).map((handler) => [
+        functionArn(handler),
+        withFaults(handler, (event: unknown) => loaded[handler]!.invoke(event), options.faults),
+      ]),
     );
     const substitutions = Object.fromEntries(Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]));
 
@@ -154,7 +183,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 
     await phase('dynamodb', dynamo.ready);
-    const warnings = environmentDrift(deployed);
+    const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults)];
     await phase('tables', ensureTables(dynamo.client, [...deployed.tables, GRANTS_TABLE]));
     await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
 
@@ -243,6 +272,32 @@ function environmentDrift(deployed: Deployment): string[] {
   }
   return warnings;
 }
+
+/** The error an injected revoke failure throws; the task fails with its name, as a Lambda error would. */
+class InjectedFault extends Error {
+  override name = 'InjectedFault';
+}
+
+/** Wraps the workflow's revoke function with the configured faults; every other function is left alone. */
+function withFaults(handler: string, invoke: Invoke, faults: LocalFaults = {}): Invoke {
+  if (handler !== 'revoke' || (!faults.failRevokeTimes && !faults.skipWorkflowRevoke)) return invoke;
+  const failures = new Map<string, number>();
+  return async (event) => {
+    const { requestId } = event as { requestId: string };
+    if (faults.skipWorkflowRevoke) return { status: 'ACTIVE' };
+    const failed = failures.get(requestId) ?? 0;
+    if (failed < (faults.failRevokeTimes ?? 0)) {
+      failures.set(requestId, failed + 1);
+      throw new InjectedFault(`local mode fault: revoke of ${requestId} fails (${failed + 1} of ${faults.failRevokeTimes})`);
+    }
+    return invoke(event);
+  };
+}
+
+const faultWarnings = (faults: LocalFaults = {}): string[] => [
+  ...(faults.failRevokeTimes ? [`FAULT INJECTED: the workflow's revoke step fails ${faults.failRevokeTimes} time(s) per request before it runs`] : []),
+  ...(faults.skipWorkflowRevoke ? ["FAULT INJECTED: the workflow's revoke step is skipped; only the reconciler ends grants"] : []),
+];
 
 /** What EventBridge Scheduler passes a scheduled Lambda target. */
 const scheduledEvent = () => ({

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PRINCIPAL_HEADER } from './gateway';
-import { startLocal } from './local-mode';
+import { parseFaults, startLocal } from './local-mode';
 import { PERSONAS } from './seed';
 
 /**
@@ -9,7 +9,9 @@ import { PERSONAS } from './seed';
  *   npm start [-- --port 3000] [--data DIR] [--quiet]
  *
  * Environment: PORT (default 3000), MANAGER_APPROVAL_TIMEOUT (default PT10M), DURATION_CAP;
- * LOCKBOX_LOCAL_PARENT_PID (for test harnesses: stop when that process is gone).
+ * LOCKBOX_LOCAL_PARENT_PID (for test harnesses: stop when that process is gone);
+ * LOCKBOX_LOCAL_RECONCILE_SECONDS (default 60) and LOCKBOX_LOCAL_FAULTS (JSON, see `LocalFaults`):
+ * for the fault tests only.
  * Ctrl-C stops everything, DynamoDB Local's java process included.
  */
 const USAGE = `Usage: npm start -- [--port N] [--data DIR] [--quiet]
@@ -33,9 +35,14 @@ async function main(): Promise<void> {
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Not a port: ${values.port ?? process.env.PORT}\n${USAGE}`);
 
+  const reconcileEverySeconds = process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS ? Number(process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS) : undefined;
+  if (reconcileEverySeconds !== undefined && !(reconcileEverySeconds > 0)) throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_RECONCILE_SECONDS=${process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS}`);
+
   const local = await startLocal({
     port,
     data: values.data,
+    reconcileEverySeconds,
+    faults: parseFaults(process.env.LOCKBOX_LOCAL_FAULTS),
     log: values.quiet ? undefined : (line) => console.log(`  ${new Date().toISOString().slice(11, 23)} ${line}`),
   });
 
