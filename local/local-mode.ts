@@ -182,11 +182,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     });
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 
-    await phase('dynamodb', dynamo.ready);
     const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults)];
-    await phase('tables', ensureTables(dynamo.client, [...deployed.tables, GRANTS_TABLE]));
-    await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
 
+    // Loaded while DynamoDB Local may still be booting: they touch nothing until invoked.
     process.setSourceMapsEnabled(true);
     Object.assign(
       loaded,
@@ -197,6 +195,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       for (const file of Object.values(bundles.files)) delete require.cache[file];
     });
     timings.load = Date.now() - started;
+
+    await phase('dynamodb', dynamo.ready);
+    await phase('tables', ensureTables(dynamo.client, [...deployed.tables, GRANTS_TABLE]));
+    await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
 
     const sfn = new SFNClient({ endpoint: sfnEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     cleanups.push(async () => sfn.destroy());
