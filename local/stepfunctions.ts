@@ -393,6 +393,12 @@ export class LocalStepFunctions {
             return issueToken();
           },
         },
+        // Read when a state's Parameters are evaluated, i.e. as the state is entered.
+        State: {
+          get EnteredTime() {
+            return new Date().toISOString();
+          },
+        },
       },
     });
     execution.abort = () => {

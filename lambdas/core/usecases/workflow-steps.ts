@@ -40,19 +40,23 @@ export class NotificationFailed extends Error {
  * Opens an approval stage.
  * 1. if the request left the stage's status meanwhile (cancelled between stages), the waiting
  *    task is completed at once with the current status;
- * 2. stores the task token, the deadline and one signed link per recipient (hashes only), in one
+ * 2. stores the task token, the deadline (counted from when the workflow entered the stage) and
+ *    one signed link per recipient (hashes only), in one
  *    conditional write — from then on the stage accepts decisions;
  * 3. emails each recipient their own link. A recipient who already acted on the request (the
  *    requester, the approving manager) is not asked.
  */
-export async function openStage(deps: Deps, requestId: string, stage: Stage, taskToken: string): Promise<void> {
+export async function openStage(deps: Deps, requestId: string, stage: Stage, taskToken: string, enteredAt?: string): Promise<void> {
   const request = await loadRequest(deps, requestId);
   if (request.status !== STAGE_STATUS[stage]) {
     await deps.workflow.succeed(taskToken, { status: request.status });
     return;
   }
   const nowMs = deps.clock.now().getTime();
-  const deadlineMs = nowMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
+  // The stage's timer started when the workflow entered the waiting state, before this step ran:
+  // the deadline people see is counted from there too, so the request never expires before it.
+  const startedMs = Math.min(nowMs, Date.parse(enteredAt ?? '') || nowMs);
+  const deadlineMs = startedMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
   const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
     isSeparate(request, identityKeys(person.principal, person.email)),
   );

@@ -50,6 +50,16 @@ describe('notify', () => {
     }
   });
 
+  it("counts the deadline from when the workflow entered the stage, the moment the stage's timer started", async () => {
+    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ timeouts: { managerSeconds: 600, customerSeconds: 600 } }) });
+    const enteredAt = new Date(Date.now() - 5000).toISOString();
+    await notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN, enteredAt }, ctx);
+    const [update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    const values = Object.values(update.Update!.ExpressionAttributeValues!);
+    expect(values).toContain(Date.parse(enteredAt) + 600_000);
+    expect(values).toContain(new Date(Date.parse(enteredAt) + 600_000).toISOString());
+  });
+
   it('completes the task at once when the request left the stage meanwhile (cancelled between stages)', async () => {
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ status: 'CANCELLED' }) });
     sfn.on(SendTaskSuccessCommand).resolves({});
