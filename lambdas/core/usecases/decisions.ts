@@ -125,13 +125,7 @@ export async function decideAsManager(
   body: { decision: 'APPROVE' | 'REJECT'; reason?: string },
 ): Promise<RequestView> {
   const manager = requireManager(deps, caller);
-  const updated = await decide(deps, requestId, 'manager', body.decision, body.reason, {
-    actor: { kind: 'manager', id: caller.principal },
-    principal: caller.principal,
-    email: manager.email,
-    via: 'api',
-    sourceIp: caller.sourceIp,
-  });
+  const updated = await decide(deps, requestId, 'manager', body.decision, body.reason, apiDecider('manager', caller, manager.email));
   return toView(updated, { isRequester: false });
 }
 
@@ -143,15 +137,18 @@ export async function decideAsCustomer(
 ): Promise<RequestView> {
   const request = await loadRequest(deps, requestId);
   const approver = requireApprover(await loadTenant(deps, request.tenantId), caller);
-  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, {
-    actor: { kind: 'approver', id: caller.principal },
-    principal: caller.principal,
-    email: approver.email,
-    via: 'api',
-    sourceIp: caller.sourceIp,
-  });
+  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, apiDecider('approver', caller, approver.email));
   return toView(updated, { isRequester: false });
 }
+
+/** A decider through the API: the signed principal, with the email configured for it (separation of duties across channels). */
+const apiDecider = (kind: 'manager' | 'approver', caller: Caller, email: string): Decider => ({
+  actor: { kind, id: caller.principal },
+  principal: caller.principal,
+  email,
+  via: 'api',
+  sourceIp: caller.sourceIp,
+});
 
 /**
  * The requester withdraws a request before access is granted.
