@@ -2,17 +2,17 @@
  * The properties of the `Lockbox` construct. The configuration file (`lockbox.config.json`) has
  * exactly this shape; `lib/config.ts` validates it. Kept free of aws-cdk-lib imports.
  */
+import { POLICY_DEFAULTS } from '../lambdas/core/domain/policy';
 
 /** Defaults and limits, shared by the construct and the configuration checks. */
 export const DEFAULTS = {
-  durationFloor: 'PT15M',
-  durationCap: 'PT4H',
+  durationFloor: POLICY_DEFAULTS.durationFloor,
+  durationCap: POLICY_DEFAULTS.durationCap,
   /** The longest cap a deployment may set. */
   durationLimit: 'PT12H',
-  managerApprovalTimeout: 'PT12H',
+  managerApprovalTimeout: POLICY_DEFAULTS.managerApprovalTimeout,
   customerApprovalTimeout: 'PT12H',
-  /** Both approval stages and the access window must fit in the state machine's 10-day timeout. */
-  approvalTimeoutLimit: 'P3D',
+  approvalTimeoutLimit: POLICY_DEFAULTS.approvalTimeoutLimit,
   linkKeyIds: ['k1'],
   accessProvider: 'iam',
   /** The directory is one environment variable; Lambda allows 4 KB for all of them together. */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isDuration } from './domain/duration';
+import { POLICY_DEFAULTS } from './domain/policy';
 
 /**
  * Configuration from the environment, read once per variable, on first use, and validated: a
@@ -77,13 +78,13 @@ export const config = {
   /** Each rule is read when first used: a function that never builds links needs no LINK_BASE_URL. */
   policy: () => ({
     get durationFloor() {
-      return read(ENV.durationFloor, duration, 'PT15M');
+      return read(ENV.durationFloor, duration, POLICY_DEFAULTS.durationFloor);
     },
     get durationCap() {
-      return read(ENV.durationCap, duration, 'PT4H');
+      return read(ENV.durationCap, duration, POLICY_DEFAULTS.durationCap);
     },
     get managerApprovalTimeout() {
-      return read(ENV.managerApprovalTimeout, duration, 'PT12H');
+      return read(ENV.managerApprovalTimeout, duration, POLICY_DEFAULTS.managerApprovalTimeout);
     },
     get linkBaseUrl() {
       return read(ENV.linkBaseUrl, z.url().transform((url) => url.replace(/\/+$/, '')));

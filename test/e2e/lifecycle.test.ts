@@ -1,5 +1,6 @@
 import { formValue } from '../../lambdas/core/http/pages';
 import { EMAIL, LocalLockbox, PEOPLE, waitFor } from './support/harness';
+import { COMPLETED_LIFECYCLE_EVENTS } from '../support/fixtures';
 
 /**
  * The lifecycle end to end on local mode: the bundled handlers, the real state machine file on
@@ -70,15 +71,7 @@ describe('the happy path', () => {
     const execution = await lockbox.waitForExecution(created.requestId);
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output).outcome.status).toBe('COMPLETED');
-    expect(await lockbox.eventsOf(created.requestId)).toEqual([
-      'RequestCreated',
-      'ManagersNotified',
-      'ManagerApproved',
-      'CustomerNotified',
-      'CustomerApproved',
-      'AccessGranted',
-      'AccessRevoked',
-    ]);
+    expect(await lockbox.eventsOf(created.requestId)).toEqual(COMPLETED_LIFECYCLE_EVENTS);
     const toAlice = await lockbox.mailsTo(EMAIL.alice, created.requestId);
     expect(toAlice.map((mail) => mail.subject).join('\n')).toMatch(/granted[\s\S]*ended/);
   });
@@ -338,15 +331,7 @@ describe('load', () => {
     expect(grants.every((grant) => grant.revokedAt)).toBe(true);
     const audit = await lockbox.auditLog();
     for (const id of ids) {
-      expect(audit.filter((event) => event.requestId === id).map((event) => event.type)).toEqual([
-        'RequestCreated',
-        'ManagersNotified',
-        'ManagerApproved',
-        'CustomerNotified',
-        'CustomerApproved',
-        'AccessGranted',
-        'AccessRevoked',
-      ]);
+      expect(audit.filter((event) => event.requestId === id).map((event) => event.type)).toEqual(COMPLETED_LIFECYCLE_EVENTS);
     }
   }, 240_000);
 });

@@ -8,7 +8,7 @@ import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecas
 import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
 import { reconcile } from '../../lambdas/core/usecases/reconcile';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
-import { ALICE, BOB, CAROL, DAVE, ERIN, demoTenant } from '../support/fixtures';
+import { ALICE, BOB, CAROL, COMPLETED_LIFECYCLE_EVENTS, DAVE, ERIN, demoTenant } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
 import { harness, linkIn, type Harness } from '../support/use-case-deps';
 
@@ -88,15 +88,7 @@ describe('the lifecycle on DynamoDB Local', () => {
     expect(Date.parse(grant.revokedAt)).toBeGreaterThanOrEqual(Date.parse(grant.expiresAt));
 
     const events = await auditOf();
-    expect(events.map((event) => event.type)).toEqual([
-      'RequestCreated',
-      'ManagersNotified',
-      'ManagerApproved',
-      'CustomerNotified',
-      'CustomerApproved',
-      'AccessGranted',
-      'AccessRevoked',
-    ]);
+    expect(events.map((event) => event.type)).toEqual(COMPLETED_LIFECYCLE_EVENTS);
     expect(verifyChain(events).ok).toBe(true);
     expect(events.find((event) => event.type === 'RequestCreated')).toMatchObject({ actor: { kind: 'engineer', id: ALICE }, sourceIp: '198.51.100.7' });
     expect(events.at(-1)?.details).toEqual({ reason: 'window-ended', steps: ['mark-grant-revoked: done'] });
@@ -341,6 +333,12 @@ describe('cancel, revoke, and bad input', () => {
     await expect(decideAsManager(h.deps, { principal: DAVE }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
     await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ConflictError);
     expect(await stored(requestId)).toEqual(before);
+  });
+
+  it("refuses an approval timeout longer than the state machine's budget allows (P3D), changing nothing", async () => {
+    const { tenantId: _id, auditSeq: _seq, auditHead: _head, ...settings } = (await h.deps.tenants.get('demo'))!;
+    await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvalTimeout: 'P3DT1S' })).rejects.toThrow('approvalTimeout must be at most P3D');
+    expect((await h.deps.tenants.get('demo'))?.approvalTimeout).toBe('PT1H');
   });
 
   it('a tenant update based on a stale version is refused', async () => {

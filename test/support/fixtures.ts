@@ -49,3 +49,14 @@ export const pendingRequest = (over: Partial<AccessRequest> = {}): AccessRequest
   timeouts: { managerSeconds: 43200, customerSeconds: 43200 },
   ...over,
 });
+
+/** The audit events of a request that ran its whole course to COMPLETED, in order. */
+export const COMPLETED_LIFECYCLE_EVENTS = [
+  'RequestCreated',
+  'ManagersNotified',
+  'ManagerApproved',
+  'CustomerNotified',
+  'CustomerApproved',
+  'AccessGranted',
+  'AccessRevoked',
+];

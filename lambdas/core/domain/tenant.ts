@@ -31,9 +31,6 @@ export interface Tenant {
   auditHead?: string;
 }
 
-export const DEFAULT_MAX_ACCESS_DURATION = 'PT4H';
-export const DEFAULT_APPROVAL_TIMEOUT = 'PT12H';
-
 /** The approver a principal or email belongs to, if any. */
 export const findApprover = (tenant: Tenant, by: { principal?: string; email?: string }): Approver | undefined =>
   tenant.approvers.find(

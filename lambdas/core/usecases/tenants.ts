@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../domain/audit';
 import { checkDurationWithin } from '../domain/duration';
+import { POLICY_DEFAULTS } from '../domain/policy';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
 import type { Page } from '../ports';
@@ -40,7 +41,7 @@ export async function updateTenant(
     throw new ConflictError('The tenant changed since you read it; read it again', { version: tenant.version });
   }
   checkDurationWithin(body.maxAccessDuration, 'maxAccessDuration', deps.policy.durationFloor, deps.policy.durationCap);
-  checkDurationWithin(body.approvalTimeout, 'approvalTimeout', 'PT1S', 'P7D');
+  checkDurationWithin(body.approvalTimeout, 'approvalTimeout', 'PT1S', POLICY_DEFAULTS.approvalTimeoutLimit);
   if (body.lockboxEnabled && body.approvers.length === 0) {
     throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
   }
