@@ -1,15 +1,23 @@
 import type { Config } from 'jest';
 
-// @middy/core is ESM-only: swc turns it into CommonJS for jest (see docs/decisions.md).
-const config: Config = {
+/**
+ * One jest project per kind of test, so each runs alone (`npm run test:unit`, `test:integration`,
+ * `test:cdk`, `test:e2e`, `test:browser`) and `npm test` runs them all. @middy/core is ESM-only:
+ * swc turns it into CommonJS for jest (docs/adr/0007-jest-swc-middy.md).
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   moduleNameMapper: { '^@middy/([^/]+)$': '<rootDir>/node_modules/@middy/$1/index.js' },
+} satisfies Config;
+
+const project = (name: string) => ({ ...shared, displayName: name, roots: [`<rootDir>/test/${name}`], testMatch: ['**/*.test.ts'] });
+
+const config: Config = {
+  projects: ['unit', 'integration', 'cdk', 'e2e', 'browser'].map(project),
 };
 
 export default config;

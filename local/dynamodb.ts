@@ -19,6 +19,15 @@ export interface DynamoDbLocal {
 
 const JVM_OPTIONS = '-XX:TieredStopAtLevel=1';
 
+/** The one message for a machine without Java 17+ (local mode, integration and e2e tests). */
+export const JAVA_NEEDED =
+  'DynamoDB Local needs Java 17 or newer, and none was found on PATH. Install it, then run this again: ' +
+  'Debian/Ubuntu `sudo apt-get install -y openjdk-17-jre-headless`; macOS `brew install openjdk@17`; ' +
+  'Windows/other: https://adoptium.net (Temurin 17).';
+
+/** What the JVM says when the jar is newer than it (DynamoDB Local 3.x is built for Java 17). */
+const JAVA_TOO_OLD = /UnsupportedClassVersionError|compiled by a more recent version of the Java Runtime/;
+
 export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?: number }): Promise<DynamoDbLocal> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const port = await freePort();
@@ -42,10 +51,17 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<never>((_, reject) => {
-    child.once('error', (error) => reject(new Error(`DynamoDB Local could not be started (is Java 17+ installed?): ${error.message}`)));
-    child.once('exit', (code, signal) => reject(new Error(`DynamoDB Local exited (${signal ?? code}) during start-up:\n${output}`)));
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === 'ENOENT' ? JAVA_NEEDED : `DynamoDB Local could not be started: ${error.message}`)),
+    );
+    child.once('exit', (code, signal) =>
+      reject(new Error(JAVA_TOO_OLD.test(output) ? `${JAVA_NEEDED} (found an older one)` : `DynamoDB Local exited (${signal ?? code}) during start-up:\n${output}`)),
+    );
   });
-  exited.catch(() => undefined);
+  let gone = false; // it failed to start or exited: stop probing
+  exited.catch(() => {
+    gone = true;
+  });
   // Whatever ends this process, the java child must not outlive it.
   const killChild = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -61,6 +77,7 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
         await client.send(new ListTablesCommand({}));
         return;
       } catch (error) {
+        if (gone) return;
         if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer in time: ${String(error)}\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -74,7 +91,8 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
     ready,
     stop: async () => {
       client.destroy();
-      if (child.exitCode === null && child.signalCode === null) {
+      // No pid: it never started (no java), so there is nothing to stop.
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => child.kill('SIGKILL'), 5000);
           child.once('exit', () => {

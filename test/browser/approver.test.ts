@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { formValue } from '../../lambdas/core/http/pages';
 import { EMAIL, LocalLockbox, waitFor, type Mail } from '../e2e/support/harness';
-import { launchChromium, type Browser } from './support/chromium';
+import { type Browser, CHROMIUM_ENV, launchChromium } from './support/chromium';
 
 /**
- * The approver's experience in a real browser (Debian chromium, headless) against local mode:
+ * The approver's experience in a real browser (Chromium from the `@sparticuz/chromium` npm package, headless) against local mode:
  * the email's button, the confirmation page, approving, denying, the refusal after, the
  * keyboard, a phone-sized screen — and link scanners, which must never decide anything.
  * Screenshots go to test-artifacts/ (git-ignored).
@@ -135,8 +135,15 @@ function expectStrictCsp(csp: string | null | undefined): void {
 // ---- the tests -------------------------------------------------------------------------------
 
 describe('Chromium', () => {
-  it('is required: a missing browser fails with a message that says how to install it', async () => {
-    await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(/Chromium is missing[\s\S]*apt-get install -y chromium/);
+  it('is required: a missing override fails with a message that says how to use the npm package instead', async () => {
+    const saved = process.env[CHROMIUM_ENV];
+    process.env[CHROMIUM_ENV] = '/nonexistent/chromium';
+    try {
+      await expect(launchChromium()).rejects.toThrow(/Chromium is missing: LOCKBOX_CHROMIUM=\/nonexistent\/chromium[\s\S]*Unset it/);
+    } finally {
+      if (saved === undefined) delete process.env[CHROMIUM_ENV];
+      else process.env[CHROMIUM_ENV] = saved;
+    }
   });
 });
 

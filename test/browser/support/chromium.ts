@@ -2,16 +2,33 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sparticuz from '@sparticuz/chromium';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
- * A real browser for the browser tests: Debian's `chromium` package driven by `playwright-core`
- * (Playwright cannot download its own browsers here). Headless, with a fresh profile each run and
- * the flags that keep Chromium off the network: this machine's closed network refuses its
- * background connections, many at a time. Nothing is skipped: without Chromium the
- * tests fail, saying how to install it.
+ * A real browser for the browser tests, driven by `playwright-core` (which cannot download its own
+ * browsers here). By default the Chromium build that ships inside the `@sparticuz/chromium` npm
+ * package, unpacked to the temp dir on first use: `npm ci` is all a fresh machine needs, no apt,
+ * no download. `LOCKBOX_CHROMIUM=/usr/bin/chromium` (or any path) runs another Chromium instead.
+ * Headless, with a fresh profile each run and the flags that keep Chromium off the network: this
+ * machine's closed network refuses its background connections, many at a time. Nothing is
+ * skipped: without a Chromium the tests fail, saying why.
  */
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ENV = 'LOCKBOX_CHROMIUM';
+
+/** The Chromium to run: `$LOCKBOX_CHROMIUM` when set, else the npm package's build. */
+export async function chromiumPath(): Promise<string> {
+  const override = process.env[CHROMIUM_ENV];
+  if (override) {
+    if (!existsSync(override)) throw new Error(`Chromium is missing: ${CHROMIUM_ENV}=${override}, and there is no such file. Unset it to use the npm package's Chromium.`);
+    return override;
+  }
+  try {
+    return await sparticuz.executablePath();
+  } catch (error) {
+    throw new Error(`The Chromium of @sparticuz/chromium could not be unpacked (run \`npm ci\`, or set ${CHROMIUM_ENV} to a Chromium): ${String(error)}`);
+  }
+}
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',
@@ -31,13 +48,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
-  if (!existsSync(executablePath)) {
-    throw new Error(
-      `Chromium is missing: no ${executablePath}. The browser tests (test/browser) need Debian's chromium package; ` +
-        'install it with `apt-get update && apt-get install -y chromium` (CI installs it too). These tests fail rather than skip.',
-    );
-  }
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = await chromiumPath();
   const profile = await mkdtemp(join(tmpdir(), 'lockbox-chromium-'));
   let context: BrowserContext;
   try {
