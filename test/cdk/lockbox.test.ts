@@ -193,7 +193,7 @@ describe('tables', () => {
   });
 
   it.each(['Requests', 'Tenants', 'Audit'] as const)('%s is found by local mode by its aws:cdk:path', (name) => {
-    expect(resources[logicalId(tables()[name])].Metadata['aws:cdk:path']).toBe(`Test/Lockbox/${name}/Resource`);
+    expect(resources[logicalId(tables()[name])].Metadata['aws:cdk:path']).toBe(`Test/Lockbox/Data/${name}/Resource`);
   });
 
   it('gives Requests the indexes the store queries', () => {

@@ -1,0 +1,134 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { REQUEST_INDEXES } from '../lambdas/core/adapters/dynamo-store';
+import { ENV } from '../lambdas/core/config';
+import type { WorkflowFunction } from '../lambdas/core/workflow-definition';
+import type { LockboxData } from './data';
+import type { LinkKeys } from './link-keys';
+import { LockboxFunction } from './lockbox-function';
+import type { ManagerProps, PersonProps } from './lockbox-props';
+import type { SenderIdentity } from './sender';
+
+type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals';
+export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
+
+/** Handler file, construct id and what each function is for. */
+export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
+  apiRequests: { handler: 'api-requests', id: 'ApiRequests', description: 'Lockbox API: /requests', timeout: Duration.seconds(29) },
+  apiTenants: { handler: 'api-tenants', id: 'ApiTenants', description: 'Lockbox API: /tenants', timeout: Duration.seconds(29) },
+  apiApprovals: { handler: 'api-approvals', id: 'ApiApprovals', description: 'Lockbox API: /approvals/{token} (links)', timeout: Duration.seconds(29) },
+  notify: { handler: 'notify', id: 'Notify', description: 'Lockbox workflow: open an approval stage, email links', timeout: Duration.seconds(60) },
+  expire: { handler: 'expire', id: 'Expire', description: 'Lockbox workflow: expire an undecided stage', timeout: Duration.seconds(60) },
+  grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(60) },
+  revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(60) },
+  close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(60) },
+  reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.minutes(4) },
+};
+
+export interface LockboxFunctionsProps {
+  readonly data: LockboxData;
+  readonly linkKeys: LinkKeys;
+  readonly auditBus: events.IEventBus;
+  readonly sender: SenderIdentity;
+  /** The access boundary's ARN, built from its name: the boundary names the functions (no cycle). */
+  readonly accessBoundaryArn: string;
+  /** The workflow's ARN, built from its name: notify is invoked BY the machine (no cycle). */
+  readonly constructedStateMachineArn: string;
+  /** Who is who: the provider's engineers and managers. */
+  readonly engineers: readonly PersonProps[];
+  readonly managers: readonly ManagerProps[];
+  /** Shortest and longest access duration (ISO-8601). */
+  readonly durations: { readonly floor: string; readonly cap: string };
+  /** How long managers have to decide (ISO-8601). */
+  readonly managerApprovalTimeout: string;
+  readonly accessProvider: 'iam';
+  /** Each function logs to `<logGroupPrefix>/<handler>`. */
+  readonly logGroupPrefix: string;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Lockbox's nine functions, each with exactly the environment and grants docs/architecture.md
+ * lists for it. The API, workflow and reconciler constructs take them from here.
+ */
+export class LockboxFunctions extends Construct {
+  readonly functions: Readonly<Record<LockboxFunctionName, LockboxFunction>>;
+
+  constructor(scope: Construct, id: string, props: LockboxFunctionsProps) {
+    super(scope, id);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    this.functions = Object.fromEntries(
+      Object.entries(FUNCTIONS).map(([name, { id: fnId, handler, description, timeout }]) => [
+        name,
+        new LockboxFunction(this, fnId, { handler, description, timeout, logRetention: retention, logGroupName: `${props.logGroupPrefix}/${handler}` }),
+      ]),
+    ) as Record<LockboxFunctionName, LockboxFunction>;
+    this.wire(props);
+  }
+
+  /** The starters and deciders of the workflow: api-requests, api-approvals and the reconciler. */
+  useWorkflow(stateMachineArn: string): void {
+    const { apiRequests, apiApprovals, reconcile } = this.functions;
+    apiRequests.useStateMachine(stateMachineArn, ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure']);
+    apiApprovals.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
+    reconcile.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
+  }
+
+  /** Where approval links point (notify writes them). */
+  useLinkBaseUrl(url: string): void {
+    this.functions.notify.useSettings({ [ENV.linkBaseUrl]: url });
+  }
+
+  /** Environment and grants of each function, as docs/architecture.md lists them. */
+  private wire(props: LockboxFunctionsProps) {
+    const { apiRequests, apiTenants, apiApprovals, notify, expire, grant, revoke, close, reconcile } = this.functions;
+    const { requestsTable, tenantsTable, auditTable } = props.data;
+    const directory = {
+      [ENV.directory]: JSON.stringify({
+        engineers: props.engineers.map(({ principal, email }) => (email ? { principal, email } : { principal })),
+        managers: props.managers.map(({ principal, email }) => ({ principal, email })),
+      }),
+    };
+    const durations = { [ENV.durationFloor]: props.durations.floor, [ENV.durationCap]: props.durations.cap };
+    const { accessProvider, accessBoundaryArn: boundaryArn } = props;
+    const { sender, identityArn } = props.sender;
+    const { keys, currentKeyId } = props.linkKeys;
+
+    // Every function writes audit events: the tenant's chain head moves with each one.
+    for (const fn of Object.values(this.functions)) {
+      fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate')
+        .useTable(ENV.auditTable, auditTable, fn === apiTenants ? 'appendRead' : 'append')
+        .denyItemChanges(auditTable)
+        .protectAccessBoundary(boundaryArn)
+        .useAuditBus(props.auditBus);
+    }
+    for (const fn of [apiApprovals, notify, expire, grant, revoke, close]) {
+      fn.useTable(ENV.requestsTable, requestsTable, 'readUpdate');
+    }
+
+    apiRequests
+      .useTable(ENV.requestsTable, requestsTable, 'readWrite', Object.values(REQUEST_INDEXES))
+      .useAccessProvider(accessProvider, 'revoke')
+      .useSender(sender, identityArn)
+      .useSettings({ ...directory, ...durations, [ENV.managerApprovalTimeout]: props.managerApprovalTimeout });
+    apiTenants.useSettings(durations);
+    apiApprovals.useLinkKeys('verify', keys, currentKeyId).useSender(sender, identityArn).useSettings(directory);
+    notify
+      .useStateMachine(props.constructedStateMachineArn, ['states:SendTaskSuccess'])
+      .useLinkKeys('sign', keys, currentKeyId)
+      .useSender(sender, identityArn)
+      .useSettings(directory);
+    grant.useAccessProvider(accessProvider, 'grant', boundaryArn).useSender(sender, identityArn).useSettings(directory);
+    for (const fn of [revoke, close]) {
+      fn.useAccessProvider(accessProvider, 'revoke').useSender(sender, identityArn).useSettings(directory);
+    }
+    reconcile
+      .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [REQUEST_INDEXES.byActiveUntil, REQUEST_INDEXES.byStatus])
+      .useAccessProvider(accessProvider, 'reconcile')
+      .useSender(sender, identityArn)
+      .useSettings(directory);
+  }
+}
