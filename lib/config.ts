@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../lambdas/core/domain/duration';
+import { customerSideProblems, directoryProblems, directoryWarnings, providerSide } from '../lambdas/core/domain/principals';
 import type { LockboxProps } from './lockbox-props';
 import { DEFAULTS } from './lockbox-props';
 
@@ -65,13 +66,15 @@ const tenantSchema = z.strictObject({
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]').optional(),
     })
     .optional(),
+  customerAccounts: z.array(accountId).min(1).max(20).optional(),
 });
+const sessionNameSetBy = z.enum(['idp'], 'must be "idp" (the identity provider sets the session name), or left out').optional();
 
 const configSchema = z
   .strictObject({
     providerAccount: accountId,
-    engineers: z.array(z.strictObject({ principal, email: email.optional() })).min(1, 'needs at least one engineer'),
-    managers: z.array(z.strictObject({ principal: exactPrincipal, email })).min(1, 'needs at least one manager'),
+    engineers: z.array(z.strictObject({ principal, email: email.optional(), sessionNameSetBy })).min(1, 'needs at least one engineer'),
+    managers: z.array(z.strictObject({ principal: exactPrincipal, email, sessionNameSetBy })).min(1, 'needs at least one manager'),
     email: z.strictObject({
       sender: email,
       identity: z
@@ -113,6 +116,9 @@ const configSchema = z
       if (foreign(person.principal)) issue(['managers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
     });
 
+    // Separation of duties is between people (DESIGN §3a): a pattern must be able to name them.
+    for (const problem of directoryProblems(config)) issue(problem.path, problem.message);
+
     const identity = config.email.identity;
     if (identity && identity.includes('@') && identity.toLowerCase() !== config.email.sender.toLowerCase()) {
       issue(['email', 'identity'], 'an email identity must be the sender itself; use the domain to authorize other addresses');
@@ -140,6 +146,8 @@ const configSchema = z
       if (tenant.maxAccessDuration && (ms(tenant.maxAccessDuration) < ms(floor) || ms(tenant.maxAccessDuration) > ms(cap))) {
         issue(['tenants', i, 'maxAccessDuration'], `must be between durations.floor (${floor}) and durations.cap (${cap})`);
       }
+      // The customer's approvers, admins and auditors are the customer's own, never the provider's (T-5.10).
+      for (const problem of customerSideProblems(tenant, providerSide(config, [config.providerAccount]))) issue(['tenants', i, ...problem.path], problem.message);
       if (tenant.approvalTimeout && (ms(tenant.approvalTimeout) < 60_000 || ms(tenant.approvalTimeout) > ms(DEFAULTS.approvalTimeoutLimit))) {
         issue(['tenants', i, 'approvalTimeout'], `must be between PT1M and ${DEFAULTS.approvalTimeoutLimit}`);
       }
@@ -187,17 +195,23 @@ export function loadConfig(
   const inline = context(CONTEXT.config);
   if (inline !== undefined) {
     const source = `context ${CONTEXT.config}`;
-    return { config: parseConfig(typeof inline === 'string' ? parseJson(inline, source) : inline, source), source };
+    return flagged({ config: parseConfig(typeof inline === 'string' ? parseJson(inline, source) : inline, source), source }, warn);
   }
   const file = String(context(CONTEXT.configFile) ?? 'lockbox.config.json');
-  if (existsSync(resolve(cwd, file))) return { config: parseConfig(readJson(cwd, file), file), source: file };
+  if (existsSync(resolve(cwd, file))) return flagged({ config: parseConfig(readJson(cwd, file), file), source: file }, warn);
 
   const example = String(context(CONTEXT.exampleFile) ?? 'lockbox.config.example.json');
   if (!existsSync(resolve(cwd, example))) {
     throw new ConfigError(`Lockbox configuration: neither ${file} nor ${example} exists (copy ${example} to ${file})`);
   }
   warn(`Lockbox: ${file} not found, synthesizing with ${example} (example values: copy it to ${file} and edit it before deploying).`);
-  return { config: parseConfig(readJson(cwd, example), example), source: example };
+  return flagged({ config: parseConfig(readJson(cwd, example), example), source: example }, warn);
+}
+
+/** Says loudly what is allowed but names a person only as far as the role's trust does. */
+function flagged(found: { config: LockboxProps; source: string }, warn: (message: string) => void) {
+  for (const line of directoryWarnings(found.config)) warn(`Lockbox configuration from ${found.source}: ${line}`);
+  return found;
 }
 
 function readJson(cwd: string, file: string): unknown {

@@ -24,6 +24,7 @@ export function tenantItem(seed: TenantSeedProps, defaults: { maxAccessDuration:
       ]),
     ),
     ...(seed.accessTarget ? { accessTarget: { ...seed.accessTarget } } : {}),
+    ...(seed.customerAccounts ? { customerAccounts: [...seed.customerAccounts] } : {}),
     version: 1,
   };
 }

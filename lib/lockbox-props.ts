@@ -26,8 +26,16 @@ export interface PersonProps {
    * every session of a role, e.g. `arn:aws:sts::111111111111:assumed-role/SupportEngineer/*`.
    */
   readonly principal: string;
-  /** Where Lockbox writes to this person. */
+  /** Where Lockbox writes to this person; also names the person for separation of duties. */
   readonly email?: string;
+  /**
+   * `idp`: the role's trust policy makes your identity provider set the session name (e.g. SAML
+   * federation with a `sts:RoleSessionName` condition on the IdP's user name), so one session name
+   * is one person and a `*` over the role's sessions is allowed. Lockbox cannot check this: it is
+   * your declaration. IAM Identity Center roles (`AWSReservedSSO_*`) need none.
+   * @default - session names are chosen by whoever assumes the role
+   */
+  readonly sessionNameSetBy?: 'idp';
 }
 
 export interface ManagerProps extends PersonProps {
@@ -55,6 +63,11 @@ export interface TenantSeedProps {
   readonly accessLevels: Readonly<Record<string, { readonly description?: string; readonly managedPolicyArns?: readonly string[] }>>;
   /** For `iam`: the account to grant in and the external id to require. @default - none */
   readonly accessTarget?: { readonly accountId?: string; readonly externalId?: string };
+  /**
+   * The customer's AWS accounts: approver, admin and auditor principals must be in one of them
+   * (never the provider's). @default - `accessTarget.accountId`
+   */
+  readonly customerAccounts?: readonly string[];
 }
 
 export interface EmailProps {

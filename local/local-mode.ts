@@ -14,6 +14,7 @@ import { LocalGateway } from './gateway';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 import { resumeInFlight } from './resume';
 import { deployment, type Deployment } from './schema';
+import { directoryProblems, directoryWarnings, pathText, type Directory } from '../lambdas/core/domain/principals';
 import { DIRECTORY, seed } from './seed';
 import { startSes } from './ses';
 import { LocalStepFunctions } from './stepfunctions';
@@ -88,6 +89,7 @@ let running = false;
 
 export async function startLocal(options: LocalOptions = {}): Promise<LocalMode> {
   if (running) throw new Error('Local mode is already running in this process (the handlers share process.env)');
+  assertNamesPeople(DIRECTORY);
   running = true;
   const started = Date.now();
   const timings: Record<string, number> = {};
@@ -182,7 +184,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     });
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 
-    const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults)];
+    const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults), ...directoryWarnings(DIRECTORY)];
 
     // Loaded while DynamoDB Local may still be booting: they touch nothing until invoked.
     process.setSourceMapsEnabled(true);
@@ -294,6 +296,14 @@ function withFaults(handler: string, invoke: Invoke, faults: LocalFaults = {}): 
     }
     return invoke(event);
   };
+}
+
+/** Refuses to start with a directory that cannot tell people apart (DESIGN §3a), as synth does. */
+export function assertNamesPeople(directory: Directory): void {
+  const problems = directoryProblems(directory);
+  if (problems.length) {
+    throw new Error(`Local mode's directory cannot name people:\n${problems.map((problem) => `  - ${pathText(problem.path)}: ${problem.message}`).join('\n')}`);
+  }
 }
 
 const faultWarnings = (faults: LocalFaults = {}): string[] => [

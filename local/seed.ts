@@ -17,12 +17,18 @@ export const PERSONAS = {
   erin: { principal: 'arn:aws:iam::222222222222:user/erin', email: 'approver2@demo.example', role: 'customer approver of "demo"' },
 } as const;
 
+/**
+ * Each persona is a configured person (principal and email). Their roles are declared
+ * `sessionNameSetBy: 'idp'`, standing for federation whose identity provider sets the session name:
+ * in local mode the `x-lockbox-principal` header plays the IdP. Start-up refuses a directory that
+ * cannot name people (DESIGN §3a), as synth does.
+ */
 export const DIRECTORY: Directory = {
   engineers: [
-    { principal: PERSONAS.alice.principal, email: PERSONAS.alice.email },
-    { principal: PERSONAS.dave.principal, email: PERSONAS.dave.email },
+    { principal: PERSONAS.alice.principal, email: PERSONAS.alice.email, sessionNameSetBy: 'idp' },
+    { principal: PERSONAS.dave.principal, email: PERSONAS.dave.email, sessionNameSetBy: 'idp' },
   ],
-  managers: [{ principal: PERSONAS.bob.principal, email: PERSONAS.bob.email }],
+  managers: [{ principal: PERSONAS.bob.principal, email: PERSONAS.bob.email, sessionNameSetBy: 'idp' }],
 };
 
 export const DEMO_TENANT: Tenant = {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isDuration } from './domain/duration';
 import { POLICY_DEFAULTS } from './domain/policy';
+import { directoryProblems, pathText } from './domain/principals';
 
 /**
  * Configuration from the environment, read once per variable, on first use, and validated: a
@@ -36,10 +37,16 @@ const json = <T>(schema: z.ZodType<T>) =>
     })
     .pipe(schema);
 
-const directorySchema = z.object({
-  engineers: z.array(z.object({ principal: text, email: z.email().optional() })),
-  managers: z.array(z.object({ principal: text, email: z.email() })),
-});
+const sessionNameSetBy = z.literal('idp').optional();
+/** A directory that cannot name people (DESIGN §3a) fails the first invocation that reads it. */
+const directorySchema = z
+  .object({
+    engineers: z.array(z.object({ principal: text, email: z.email().optional(), sessionNameSetBy })),
+    managers: z.array(z.object({ principal: text, email: z.email(), sessionNameSetBy })),
+  })
+  .superRefine((directory, ctx) => {
+    for (const problem of directoryProblems(directory)) ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });
+  });
 
 /** Variable names, shared with the CDK constructs and local mode so they cannot drift apart. */
 export const ENV = {

@@ -83,6 +83,51 @@ describe('configuration validation', () => {
   });
 });
 
+describe('configuration that must name people (DESIGN §3a)', () => {
+  const FREE = 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*';
+
+  it('refuses a wildcard over a role whose session names are free, with the exact message', () => {
+    expect(refusal(withChange((c) => (c.engineers = [{ principal: FREE }])))).toContain(
+      '  - engineers[0].principal: matches every session of role SupportEngineer, whose session names are chosen by whoever assumes it, so it cannot tell people apart: ' +
+        'list each person\'s session with their email, use an IAM Identity Center role (AWSReservedSSO_*), ' +
+        'or set sessionNameSetBy: "idp" if the role\'s trust makes your identity provider set the session name',
+    );
+    expect(refusal(withChange((c) => (c.engineers = [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/al*' }])))).toContain('engineers[0].principal: matches every session of role SupportEngineer');
+  });
+
+  it('accepts a wildcard over an IAM Identity Center role, or over a role declared sessionNameSetBy "idp"', () => {
+    const config = parseConfig(example, 'example');
+    expect(config.engineers.map((person) => person.principal)).toEqual([
+      'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportEngineer_0123456789abcdef/*',
+      'arn:aws:sts::111111111111:assumed-role/SupportEngineerSaml/*',
+    ]);
+    expect(config.engineers[1].sessionNameSetBy).toBe('idp');
+    expect(refusal(withChange((c) => (c.engineers = [{ principal: FREE, sessionNameSetBy: 'user' }])))).toContain('engineers[0].sessionNameSetBy: must be "idp"');
+  });
+
+  it('flags loudly, but accepts, an exact session of a role whose session names are free', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lockbox-config-'));
+    const exact = withChange((c) => c.engineers.push({ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/erin', email: 'erin@provider.example' }));
+    writeFileSync(join(cwd, 'lockbox.config.json'), JSON.stringify(exact));
+    const warnings: string[] = [];
+    loadConfig(() => undefined, { cwd, warn: (message) => warnings.push(message) });
+    expect(warnings).toEqual([
+      'Lockbox configuration from lockbox.config.json: arn:aws:sts::111111111111:assumed-role/SupportEngineer/erin: its session name is chosen by whoever assumes the role; ' +
+        'anyone who may assume it can act as erin@provider.example (use an IAM Identity Center role, or set sessionNameSetBy: "idp" when your identity provider sets session names)',
+    ]);
+  });
+
+  it.each([
+    ['an approver principal of the provider account', (c: any) => (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve'), "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account 111111111111"],
+    ['an approver email of a provider manager', (c: any) => (c.tenants[0].approvers[0].email = 'Mallory@provider.example'), 'tenants[0].approvers[0].email: Mallory@provider.example is a person of the provider'],
+    ['an admin outside the customer accounts', (c: any) => (c.tenants[0].admins = ['arn:aws:iam::333333333333:user/bob']), "tenants[0].admins[0]: arn:aws:iam::333333333333:user/bob is not in the tenant's own account (222222222222)"],
+    ['an auditor who is a provider manager', (c: any) => (c.tenants[0].auditors = [c.managers[0].principal]), "tenants[0].auditors[0]: arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportManager_fedcba9876543210/mallory@provider.example is a principal of the provider's directory"],
+    ['a customer account that is the provider account', (c: any) => ((c.tenants[0].customerAccounts = ['111111111111']), (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve')), "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account"],
+  ])('refuses %s as customer-side (T-5.10), naming the field', (_case, change, message) => {
+    expect(refusal(withChange(change))).toContain(message);
+  });
+});
+
 describe('configuration sources', () => {
   const dir = () => mkdtempSync(join(tmpdir(), 'lockbox-config-'));
   const exampleText = JSON.stringify(example);

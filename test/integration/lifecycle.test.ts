@@ -1,6 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { verifyChain, SYSTEM_CHAIN, type AuditEvent } from '../../lambdas/core/domain/audit';
 import { ConflictError, ForbiddenError } from '../../lambdas/core/domain/errors';
+import { identityKeys } from '../../lambdas/core/domain/principals';
 import { cancelRequest, decide, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
 import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
 import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
@@ -197,7 +198,7 @@ describe('separation of duties inside the write', () => {
     const requestId = await customerStage();
     const request = await h.deps.requests.get(requestId);
     await expect(
-      decide(h.deps, requestId, 'customer', 'APPROVE', undefined, { actor: { kind: 'approver', id: 'x' }, email: 'ALICE@provider.example', via: 'api' }),
+      decide(h.deps, requestId, 'customer', 'APPROVE', undefined, { actor: { kind: 'approver', id: 'x' }, keys: identityKeys(undefined, 'ALICE@provider.example'), via: 'api' }),
     ).rejects.toThrow(ForbiddenError);
     await expect(
       h.deps.requests.transition({

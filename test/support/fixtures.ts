@@ -1,4 +1,4 @@
-import { identityKeys } from '../../lambdas/core/domain/principals';
+import { personKeys } from '../../lambdas/core/domain/principals';
 import type { AccessRequest } from '../../lambdas/core/domain/request';
 import type { Tenant } from '../../lambdas/core/domain/tenant';
 
@@ -11,10 +11,10 @@ export const ERIN = 'arn:aws:iam::222222222222:user/erin';
 
 export const DIRECTORY = {
   engineers: [
-    { principal: ALICE, email: 'alice@provider.example' },
-    { principal: DAVE, email: 'dave@provider.example' },
+    { principal: ALICE, email: 'alice@provider.example', sessionNameSetBy: 'idp' as const },
+    { principal: DAVE, email: 'dave@provider.example', sessionNameSetBy: 'idp' as const },
   ],
-  managers: [{ principal: BOB, email: 'bob@provider.example' }],
+  managers: [{ principal: BOB, email: 'bob@provider.example', sessionNameSetBy: 'idp' as const }],
 };
 
 export const demoTenant = (over: Partial<Tenant> = {}): Tenant => ({
@@ -30,6 +30,7 @@ export const demoTenant = (over: Partial<Tenant> = {}): Tenant => ({
   maxAccessDuration: 'PT4H',
   approvalTimeout: 'PT12H',
   accessLevels: { ReadOnly: { description: 'Read-only' } },
+  accessTarget: { accountId: '222222222222' },
   version: 1,
   ...over,
 });
@@ -45,7 +46,7 @@ export const pendingRequest = (over: Partial<AccessRequest> = {}): AccessRequest
   status: 'PENDING_MANAGER_APPROVAL',
   createdAt: '2026-11-29T10:00:00.000Z',
   version: 1,
-  parties: identityKeys(ALICE, 'alice@provider.example'),
+  parties: personKeys({ principal: ALICE, emails: ['alice@provider.example'], entry: { sessionNameSetBy: 'idp' } }),
   timeouts: { managerSeconds: 43200, customerSeconds: 43200 },
   ...over,
 });

@@ -30,6 +30,8 @@ export type ActorKind = 'engineer' | 'manager' | 'approver' | 'admin' | 'system'
 export interface Actor {
   kind: ActorKind;
   id: string;
+  /** The person key of a human actor (DESIGN §3a: `email:…`, `idp-user:…` or `principal:…`). */
+  person?: string;
 }
 
 /** What a use case says happened; the chain fields are added when it is appended. */

@@ -1,4 +1,6 @@
 
+import { isEmailEntry } from './principals';
+
 /** A customer tenant as stored (Tenants table), chain head included. */
 export interface Approver {
   email: string;
@@ -17,15 +19,20 @@ export interface Tenant {
   displayName: string;
   lockboxEnabled: boolean;
   approvers: Approver[];
-  /** Principals that may read and change the tenant's settings (and revoke, audit). */
+  /** Principals (or sign-in emails) that may read and change the tenant's settings (and revoke, audit). */
   admins: string[];
-  /** Principals that may read the audit log. */
+  /** Principals (or sign-in emails) that may read the audit log. */
   auditors: string[];
   maxAccessDuration: string;
   approvalTimeout: string;
   accessLevels: Record<string, AccessLevel>;
   /** For the `iam` access provider: the account to grant in and the external id to require. */
   accessTarget?: { accountId?: string; externalId?: string };
+  /**
+   * AWS accounts whose principals belong to the customer: its approvers, admins and auditors must be
+   * principals of these (or sign-in emails). @default - the access target's account
+   */
+  customerAccounts?: string[];
   version: number;
   auditSeq?: number;
   auditHead?: string;
@@ -39,10 +46,22 @@ export const findApprover = (tenant: Tenant, by: { principal?: string; email?: s
       (by.email !== undefined && approver.email.toLowerCase() === by.email.toLowerCase()),
   );
 
-export const isTenantAdmin = (tenant: Tenant, principal: string): boolean => tenant.admins.includes(principal);
+/** Who a caller is to a tenant: the signed principal, and the verified email of a signed-in caller. */
+export interface Who {
+  principal?: string;
+  email?: string;
+}
 
-export const canReadAudit = (tenant: Tenant, principal: string): boolean =>
-  isTenantAdmin(tenant, principal) ||
-  tenant.auditors.includes(principal) ||
-  tenant.approvers.some((approver) => approver.principal === principal);
+const whoOf = (who: Who | string): Who => (typeof who === 'string' ? { principal: who } : who);
+
+/** An entry of `admins`/`auditors`: a principal ARN, or the email of a signed-in person. */
+const holds = (entry: string, who: Who): boolean =>
+  isEmailEntry(entry) ? who.email !== undefined && who.email.toLowerCase() === entry.toLowerCase() : who.principal !== undefined && entry === who.principal;
+
+export const isTenantAdmin = (tenant: Tenant, who: Who | string): boolean => tenant.admins.some((entry) => holds(entry, whoOf(who)));
+
+export const canReadAudit = (tenant: Tenant, who: Who | string): boolean =>
+  isTenantAdmin(tenant, who) ||
+  tenant.auditors.some((entry) => holds(entry, whoOf(who))) ||
+  findApprover(tenant, whoOf(who)) !== undefined;
 

@@ -51,13 +51,16 @@ export const listRequestsQuery = z.strictObject({
 export const auditQuery = z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), limit, nextToken });
 
 const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[^\s]+$/, 'must be an IAM or STS principal ARN');
+/** Admins and auditors: a principal ARN, or the email a person signs in with (the console). */
+const principalOrEmail = z.union([principal, z.email()], 'must be an IAM or STS principal ARN, or a sign-in email');
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
 export const tenantBody = z.strictObject({
   displayName: z.string().trim().min(1).max(200),
   lockboxEnabled: z.boolean(),
   approvers: z.array(z.strictObject({ email: z.email(), principal: principal.optional() })).max(50),
-  admins: z.array(principal).min(1).max(50),
-  auditors: z.array(principal).max(50).default([]),
+  admins: z.array(principalOrEmail).min(1).max(50),
+  auditors: z.array(principalOrEmail).max(50).default([]),
   maxAccessDuration: durationText,
   approvalTimeout: durationText,
   accessLevels: z
@@ -71,10 +74,11 @@ export const tenantBody = z.strictObject({
     .refine((levels) => Object.keys(levels).length > 0, 'at least one access level'),
   accessTarget: z
     .strictObject({
-      accountId: z.string().regex(/^\d{12}$/).optional(),
+      accountId: accountId.optional(),
       externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/).optional(),
     })
     .optional(),
+  customerAccounts: z.array(accountId).max(20).optional(),
   version: z.number().int().min(1),
 });
 

@@ -1,10 +1,9 @@
 import type { Actor, AuditEventType } from '../domain/audit';
 import { ConflictError, ForbiddenError } from '../domain/errors';
-import { identityKeys } from '../domain/principals';
 import { isSeparate, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
 import { canApply, type Action, type Stage } from '../domain/status';
 import { alreadyDecidedEmail } from '../messages';
-import { loadRequest, loadTenant, requireApprover, requireManager, stageRecipients } from './authorize';
+import { actorOf, callerKeys, loadRequest, loadTenant, recipientKeys, requireApprover, requireManager, stageRecipients } from './authorize';
 import type { Caller, Deps } from './deps';
 
 export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
@@ -12,6 +11,8 @@ export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
 /** Who decides, resolved by the caller: from an API principal or from a verified link's email. */
 export interface Decider {
   actor: Actor;
+  /** The decider's person keys (DESIGN §3a): none may belong to someone who already acted. */
+  keys: string[];
   principal?: string;
   email?: string;
   via: 'link' | 'api';
@@ -53,7 +54,7 @@ export async function decide(
   if (!canApply(action, request.status) || !stageIsOpen(request, stage, nowMs)) {
     throw new ConflictError(`The request is not awaiting a ${stage} decision`, { status: request.status });
   }
-  const keys = identityKeys(decider.principal, decider.email);
+  const { keys } = decider;
   if (!isSeparate(request, keys)) {
     throw new ForbiddenError('Separation of duties: you already acted on this request', { requestId });
   }
@@ -94,7 +95,7 @@ async function tellTheOthers(deps: Deps, request: AccessRequest, stage: Stage, d
   const decision = stage === 'manager' ? request.managerDecision : request.customerDecision;
   if (!decision) return;
   const others = (await stageRecipients(deps, request, stage)).filter(
-    (person) => !identityKeys(person.principal, person.email).some((key) => deciderKeys.includes(key)),
+    (person) => !recipientKeys(person).some((key) => deciderKeys.includes(key)),
   );
   await Promise.all(
     others.map(async (person) => {
@@ -125,7 +126,7 @@ export async function decideAsManager(
   body: { decision: 'APPROVE' | 'REJECT'; reason?: string },
 ): Promise<RequestView> {
   const manager = requireManager(deps, caller);
-  const updated = await decide(deps, requestId, 'manager', body.decision, body.reason, apiDecider('manager', caller, manager.email));
+  const updated = await decide(deps, requestId, 'manager', body.decision, body.reason, apiDecider('manager', caller, manager));
   return toView(updated, { isRequester: false });
 }
 
@@ -136,19 +137,16 @@ export async function decideAsCustomer(
   body: { decision: 'APPROVE' | 'DENY'; reason?: string },
 ): Promise<RequestView> {
   const request = await loadRequest(deps, requestId);
-  const approver = requireApprover(await loadTenant(deps, request.tenantId), caller);
-  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, apiDecider('approver', caller, approver.email));
+  const approver = requireApprover(deps, await loadTenant(deps, request.tenantId), caller);
+  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, apiDecider('approver', caller, approver));
   return toView(updated, { isRequester: false });
 }
 
-/** A decider through the API: the signed principal, with the email configured for it (separation of duties across channels). */
-const apiDecider = (kind: 'manager' | 'approver', caller: Caller, email: string): Decider => ({
-  actor: { kind, id: caller.principal },
-  principal: caller.principal,
-  email,
-  via: 'api',
-  sourceIp: caller.sourceIp,
-});
+/** A decider through the API: the caller's person keys include the email configured for them (separation of duties across channels). */
+const apiDecider = (kind: 'manager' | 'approver', caller: Caller, entry: { email: string; sessionNameSetBy?: 'idp' }): Decider => {
+  const keys = callerKeys(caller, entry);
+  return { actor: actorOf(kind, caller.principal, keys), keys, principal: caller.principal, email: entry.email, via: 'api', sourceIp: caller.sourceIp };
+};
 
 /**
  * The requester withdraws a request before access is granted.
@@ -166,7 +164,7 @@ export async function cancelRequest(deps: Deps, caller: Caller, requestId: strin
     action: 'cancel',
     set: { endedAt: deps.clock.now().toISOString(), endReason: 'cancelled-by-requester' },
     remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
-    audit: { type: 'RequestCancelled', requestId, actor: { kind: 'engineer', id: caller.principal }, sourceIp: caller.sourceIp },
+    audit: { type: 'RequestCancelled', requestId, actor: actorOf('engineer', caller.principal, request.parties), sourceIp: caller.sourceIp },
     nowMs: deps.clock.now().getTime(),
   });
   if (request.taskToken && request.openStage !== undefined) {

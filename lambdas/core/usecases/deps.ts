@@ -38,6 +38,9 @@ export interface Logger {
 
 /** Who is calling through the API (from API Gateway's `requestContext.identity`, never the body). */
 export interface Caller {
+  /** The IAM ARN that signed the call (for a signed-in console caller: whatever the console sets). */
   principal: string;
   sourceIp?: string;
+  /** A verified OIDC sign-in (the console): the person key is then `email:<email, lower case>`. */
+  signIn?: { issuer: string; subject: string; email: string; groups: string[] };
 }

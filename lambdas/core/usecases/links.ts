@@ -4,6 +4,7 @@ import { SYSTEM_CHAIN } from '../domain/audit';
 import { toView, type AccessRequest, type RequestView } from '../domain/request';
 import { STAGE_STATUS } from '../domain/status';
 import { findApprover } from '../domain/tenant';
+import { actorOf, providerSideOf, recipientKeys } from './authorize';
 import { decide, type Decider } from './decisions';
 import type { Deps } from './deps';
 
@@ -129,9 +130,14 @@ async function resolveDecider(deps: Deps, claims: LinkClaims, request: AccessReq
   const email = claims.em.toLowerCase();
   if (claims.stg === 'manager') {
     const manager = deps.directory.managers.find((person) => person.email.toLowerCase() === email);
-    return manager && { actor: { kind: 'manager', id: manager.principal }, principal: manager.principal, email, via: 'link', sourceIp, linkHash };
+    if (!manager) return undefined;
+    const keys = recipientKeys(manager);
+    return { actor: actorOf('manager', manager.principal, keys), keys, principal: manager.principal, email, via: 'link', sourceIp, linkHash };
   }
+  // Eligibility now, not when the email went out: still an approver, and not a provider person.
   const tenant = await deps.tenants.get(request.tenantId);
   const approver = tenant && findApprover(tenant, { email });
-  return approver && { actor: { kind: 'approver', id: approver.principal ?? email }, principal: approver.principal, email, via: 'link', sourceIp, linkHash };
+  if (!tenant || !approver || providerSideOf(deps, approver)) return undefined;
+  const keys = recipientKeys(approver);
+  return { actor: actorOf('approver', approver.principal ?? email, keys), keys, principal: approver.principal, email, via: 'link', sourceIp, linkHash };
 }

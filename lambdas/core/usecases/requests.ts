@@ -12,6 +12,7 @@ import {
   loadTenant,
   managerOf,
   requireEngineer,
+  whoIs,
 } from './authorize';
 import type { Caller, Deps } from './deps';
 import { canReadAudit } from '../domain/tenant';
@@ -130,7 +131,7 @@ export async function listRequests(deps: Deps, caller: Caller, query: ListQuery)
   let page: Page<AccessRequest>;
   if (query.tenantId) {
     const tenant = await deps.tenants.get(query.tenantId);
-    if (!isManager && !(tenant && canReadAudit(tenant, caller.principal))) {
+    if (!isManager && !(tenant && canReadAudit(tenant, whoIs(caller)))) {
       throw new ForbiddenError("You may not list this tenant's requests");
     }
     page = await deps.requests.listByTenant(query.tenantId, query, query.limit, query.nextToken);

@@ -4,7 +4,8 @@ import { POLICY_DEFAULTS } from '../domain/policy';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
 import type { Page } from '../ports';
-import { loadRequest, loadTenant, requireTenantAdmin } from './authorize';
+import { actorOf, callerKeys, loadRequest, loadTenant, requireTenantAdmin, whoIs } from './authorize';
+import { customerSideProblems, pathText, providerSide } from '../domain/principals';
 import type { Caller, Deps } from './deps';
 import { endAccess, RevokeIncomplete } from './workflow-steps';
 import { toView, type RequestView } from '../domain/request';
@@ -45,21 +46,35 @@ export async function updateTenant(
   if (body.lockboxEnabled && body.approvers.length === 0) {
     throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
   }
-  if (!body.admins.includes(caller.principal)) {
+  if (!isTenantAdmin({ ...tenant, admins: body.admins }, whoIs(caller))) {
     throw new ValidationError('You cannot remove yourself from the admins', { field: 'admins' });
   }
+  checkCustomerSide(deps, { ...tenant, ...body });
   const { version: _version, ...settings } = body;
   const updated = await deps.tenants.update(
     { ...tenant, ...settings },
     {
       type: 'TenantUpdated',
-      actor: { kind: 'admin', id: caller.principal },
+      actor: actorOf('admin', caller.principal, callerKeys(caller)),
       sourceIp: caller.sourceIp,
       details: { changed: changedKeys(tenant, settings) },
     },
     deps.clock.now().getTime(),
   );
   return settingsView(updated);
+}
+
+/**
+ * Approvers, admins and auditors must be the customer's own (DESIGN §3a, T-5.10): principals of the
+ * tenant's accounts or sign-in emails, never a provider person or a principal of the provider's
+ * accounts. The first offending entry is named in `details.field`.
+ */
+export function checkCustomerSide(deps: Deps, tenant: Pick<Tenant, 'approvers' | 'admins' | 'auditors' | 'accessTarget' | 'customerAccounts'>): void {
+  const problems = customerSideProblems(tenant, providerSide(deps.directory));
+  if (problems.length) {
+    const field = pathText(problems[0].path);
+    throw new ValidationError(`${field}: ${problems[0].message}`, { field, problems: problems.map((problem) => ({ field: pathText(problem.path), message: problem.message })) });
+  }
 }
 
 const changedKeys = (before: Tenant, after: TenantSettings): string[] =>
@@ -74,7 +89,7 @@ export async function listAudit(
   query: { from?: string; to?: string; limit: number; nextToken?: string },
 ): Promise<Page<AuditEvent>> {
   const tenant = await loadTenant(deps, tenantId);
-  if (!canReadAudit(tenant, caller.principal)) throw new ForbiddenError("You may not read this tenant's audit log");
+  if (!canReadAudit(tenant, whoIs(caller))) throw new ForbiddenError("You may not read this tenant's audit log");
   return deps.audit.list(tenantId, query, query.limit, query.nextToken);
 }
 
@@ -82,11 +97,11 @@ export async function listAudit(
 export async function revokeAccess(deps: Deps, caller: Caller, requestId: string, body: { reason?: string }): Promise<RequestView> {
   const request = await loadRequest(deps, requestId);
   const tenant = await loadTenant(deps, request.tenantId);
-  const approver = findApprover(tenant, { principal: caller.principal });
-  const admin = isTenantAdmin(tenant, caller.principal);
+  const approver = findApprover(tenant, whoIs(caller));
+  const admin = isTenantAdmin(tenant, whoIs(caller));
   if (!approver && !admin) throw new ForbiddenError("Only the tenant's approvers or admins may revoke access");
   if (request.status !== 'ACTIVE') throw new ConflictError('Only active access can be revoked', { status: request.status });
-  const actor = { kind: approver ? ('approver' as const) : ('admin' as const), id: caller.principal };
+  const actor = { ...actorOf(approver ? 'approver' : 'admin', caller.principal, callerKeys(caller, approver)), kind: approver ? ('approver' as const) : ('admin' as const) };
   let ended;
   try {
     ended = await endAccess(deps, requestId, { reason: 'revoked-by-customer', actor, sourceIp: caller.sourceIp, note: body.reason });

@@ -1,12 +1,12 @@
+import type { Actor } from '../domain/audit';
 import { iso } from '../domain/clock';
 import { durationMs } from '../domain/duration';
 import { ConflictError, LockboxError } from '../domain/errors';
 import { issueLinkToken, linkTokenHash } from '../domain/link-token';
-import { identityKeys } from '../domain/principals';
 import { accessWindow, isSeparate, type AccessRequest } from '../domain/request';
 import { isTerminal, STAGE_STATUS, type Stage, type Status } from '../domain/status';
 import { approvalRequestEmail, outcomeEmail } from '../messages';
-import { loadRequest, loadTenant, stageRecipients } from './authorize';
+import { loadRequest, loadTenant, recipientKeys, stageRecipients } from './authorize';
 import type { Deps } from './deps';
 
 /**
@@ -58,7 +58,7 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
   const startedMs = Math.min(nowMs, Date.parse(enteredAt ?? '') || nowMs);
   const deadlineMs = startedMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
   const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
-    isSeparate(request, identityKeys(person.principal, person.email)),
+    isSeparate(request, recipientKeys(person)),
   );
   const links = await Promise.all(
     recipients.map(async (recipient) => {
@@ -185,7 +185,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<StepRe
 export async function endAccess(
   deps: Deps,
   requestId: string,
-  how: { reason: 'window-ended' } | { reason: 'revoked-by-customer'; actor: { kind: 'approver' | 'admin'; id: string }; sourceIp?: string; note?: string },
+  how: { reason: 'window-ended' } | { reason: 'revoked-by-customer'; actor: Actor & { kind: 'approver' | 'admin' }; sourceIp?: string; note?: string },
 ): Promise<AccessRequest> {
   const request = await loadRequest(deps, requestId);
   if (request.status !== 'ACTIVE') return request;
