@@ -88,8 +88,8 @@ export class LockboxFunctions extends Construct {
     const { requestsTable, tenantsTable, auditTable } = props.data;
     const directory = {
       [ENV.directory]: JSON.stringify({
-        engineers: props.engineers.map(({ principal, email }) => (email ? { principal, email } : { principal })),
-        managers: props.managers.map(({ principal, email }) => ({ principal, email })),
+        engineers: props.engineers.map(({ principal, email, sessionNameSetBy }) => ({ principal, ...(email ? { email } : {}), ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
+        managers: props.managers.map(({ principal, email, sessionNameSetBy }) => ({ principal, email, ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
       }),
     };
     const durations = { [ENV.durationFloor]: props.durations.floor, [ENV.durationCap]: props.durations.cap };

@@ -17,7 +17,7 @@ import { LockboxStack } from '../../lib/lockbox-stack';
 const config = parseConfig(
   {
     providerAccount: '111111111111',
-    engineers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*' }],
+    engineers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*', sessionNameSetBy: 'idp' }],
     managers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportManager/mallory', email: 'mallory@provider.example' }],
     email: { sender: 'lockbox@provider.example', identity: 'provider.example' },
     tenants: [
@@ -26,6 +26,7 @@ const config = parseConfig(
         displayName: 'Acme',
         approvers: [{ email: 'alice@acme.example', principal: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' }],
         admins: ['arn:aws:iam::222222222222:user/bob'],
+        customerAccounts: ['222222222222'],
         accessLevels: { 'read-only': { managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] } },
       },
     ],
