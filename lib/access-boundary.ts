@@ -25,7 +25,7 @@ import { grantTags, ROLE_PATH } from '../lambdas/core/domain/iam-policies';
  * (`iam:UpdateAssumeRolePolicy` is denied on every role) and their code cannot be changed
  * (`lambda:*` is denied on the functions), so a session could not use anything it added to them.
  *
- * Its name is fixed (`<stack>-AccessBoundary`, path `/lockbox/`) so its ARN can be written into
+ * Its name is fixed (`<prefix>-AccessBoundary`, path `/lockbox/`) so its ARN can be written into
  * the functions' policies without referencing it: the boundary names the functions and the state
  * machine, so a reference back from a function's policy would be a dependency cycle.
  */
@@ -80,12 +80,12 @@ export const OUTLIVE_WINDOW_ACTIONS = [
 /** What keeps CloudTrail recording the session (R-2.9, T-2.5). */
 export const CLOUDTRAIL_ACTIONS = ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:PutEventSelectors', 'cloudtrail:UpdateTrail'] as const;
 
-/** The boundary's name: one per stack, so two Lockbox stacks in one account do not collide. */
-export const accessBoundaryName = (stack: Stack): string => `${stack.stackName}-AccessBoundary`.slice(0, 128);
+/** The boundary's name: one per Lockbox (its `prefix`), so two of them in one account do not collide. */
+export const accessBoundaryName = (prefix: string): string => `${prefix}-AccessBoundary`.slice(0, 128);
 
 /** The boundary's ARN, built from its fixed name and path (no reference to the resource). */
-export const accessBoundaryArn = (stack: Stack): string =>
-  stack.formatArn({ service: 'iam', region: '', resource: 'policy', resourceName: `${ROLE_PATH.slice(1)}${accessBoundaryName(stack)}` });
+export const accessBoundaryArn = (stack: Stack, prefix: string = stack.stackName): string =>
+  stack.formatArn({ service: 'iam', region: '', resource: 'policy', resourceName: `${ROLE_PATH.slice(1)}${accessBoundaryName(prefix)}` });
 
 /** The keys of the tags Lockbox puts on an access role (`lockbox:request-id`, `lockbox:tenant`, `lockbox:expires-at`). */
 export const ACCESS_ROLE_TAG_KEYS: readonly string[] = grantTags({ requestId: 'r', tenantId: 't', accessExpiresAt: '2000-01-01T00:00:00Z' }).map(
@@ -94,11 +94,13 @@ export const ACCESS_ROLE_TAG_KEYS: readonly string[] = grantTags({ requestId: 'r
 
 export interface AccessBoundaryProps {
   readonly protect: LockboxResources;
+  /** The policy is named `<prefix>-AccessBoundary`. @default - the stack's name */
+  readonly prefix?: string;
 }
 
 export class AccessBoundary extends Construct {
   readonly policy: iam.ManagedPolicy;
-  /** Same value as `accessBoundaryArn(stack)`, which is what the functions are given. */
+  /** Same value as `accessBoundaryArn(stack, prefix)`, which is what the functions are given. */
   readonly arn: string;
 
   constructor(scope: Construct, id: string, props: AccessBoundaryProps) {
@@ -177,12 +179,12 @@ export class AccessBoundary extends Construct {
     ];
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
-      managedPolicyName: accessBoundaryName(stack),
+      managedPolicyName: accessBoundaryName(props.prefix ?? stack.stackName),
       path: ROLE_PATH,
       description: 'Lockbox permissions boundary of every access role: the access level, minus Lockbox itself, CloudTrail and ways to outlive the window',
       statements,
     });
-    this.arn = accessBoundaryArn(stack);
+    this.arn = accessBoundaryArn(stack, props.prefix);
     Validations.of(this.policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Action::*]',

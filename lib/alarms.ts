@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -19,8 +19,13 @@ export interface LockboxAlarmsProps {
   readonly reconcilerDeadLetterQueue: sqs.IQueue;
   /** Encrypts the alarm topic this construct creates. */
   readonly topicKey: kms.IKey;
-  /** An existing SNS topic to send alarms to. @default - a new topic encrypted with `topicKey` */
-  readonly topicArn?: string;
+  /**
+   * Every alarm is named `<alarmNamePrefix>-<what>`, so the access boundary can deny them all
+   * with one pattern.
+   */
+  readonly alarmNamePrefix: string;
+  /** The SNS topic to send alarms to. @default - a new topic encrypted with `topicKey` */
+  readonly topic?: sns.ITopic;
   /** An email address to subscribe to the topic. @default - none */
   readonly email?: string;
 }
@@ -35,15 +40,14 @@ export class LockboxAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: LockboxAlarmsProps) {
     super(scope, id);
-    this.topic = props.topicArn ? sns.Topic.fromTopicArn(this, 'Topic', props.topicArn) : this.createTopic(props.topicKey);
+    this.topic = props.topic ?? this.createTopic(props.topicKey);
     if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
 
     const action = new cwActions.SnsAction(this.topic);
     const period = Duration.minutes(5);
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
       const created = new cloudwatch.Alarm(this, alarmId, {
-        // Named after the stack, so the access boundary can deny them all with one pattern.
-        alarmName: `${Stack.of(this).stackName}-${alarmId}`,
+        alarmName: `${props.alarmNamePrefix}-${alarmId}`,
         metric,
         threshold: 1,
         evaluationPeriods: 1,

@@ -1,4 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +27,18 @@ export interface LockboxApiProps {
   readonly accessLogGroupName: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /** Encrypts the log group. @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Of the log group. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** The REST API's name (not unique: API Gateway allows repeats). @default - the construct's path */
+  readonly restApiName?: string;
+  /**
+   * Create the account's API Gateway CloudWatch role (`AWS::ApiGateway::Account`, one per account
+   * and region, shared by every API there). The stage logs to CloudWatch, which needs that role.
+   * @default false
+   */
+  readonly cloudWatchRole?: boolean;
   /** A regional WAFv2 web ACL to associate with the stage. @default - none */
   readonly webAclArn?: string;
 }
@@ -43,6 +56,8 @@ export class LockboxApi extends Construct {
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: props.accessLogGroupName,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy,
     });
     // The open approval routes get their own, lower limits. Access logs name the resource
     // template (`/approvals/{token}`), never the path, so no token reaches a log.
@@ -58,11 +73,11 @@ export class LockboxApi extends Construct {
       ]),
     );
     const api = new apigw.RestApi(this, 'Api', {
-      restApiName: `${Stack.of(this).stackName}-api`,
+      restApiName: props.restApiName,
       description: 'Lockbox: access requests (IAM-signed) and approval links',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       policy: resourcePolicy(props.principals),
-      cloudWatchRole: true,
+      cloudWatchRole: props.cloudWatchRole ?? false,
       deployOptions: {
         stageName: API_STAGE,
         tracingEnabled: true,
@@ -161,10 +176,13 @@ export class LockboxApi extends Construct {
       id: 'AwsSolutions-COG4',
       reason: 'Callers are IAM principals (AWS_IAM, SigV4) limited by the resource policy, not Cognito users; approval links carry their own signed token.',
     });
-    Validations.of(api.node.findChild('CloudWatchRole')).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: "API Gateway's account-level logging role: AWS's own policy for exactly this purpose.",
-    });
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: "API Gateway's account-level logging role: AWS's own policy for exactly this purpose.",
+      });
+    }
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', { resourceArn: api.deploymentStage.stageArn, webAclArn: props.webAclArn });
     } else {

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../lambdas/core/domain/duration';
 import { customerSideProblems, directoryProblems, directoryWarnings, providerSide } from '../lambdas/core/domain/principals';
-import type { LockboxProps } from './lockbox-props';
-import { DEFAULTS } from './lockbox-props';
+import type { LockboxConfig, LockboxProps } from './lockbox-props';
+import { DEFAULTS, LOG_RETENTION_DAYS } from './lockbox-props';
 
 /**
  * The deployment's configuration: read from CDK context or a JSON file, validated with zod at
@@ -38,6 +38,8 @@ const exactPrincipal = principal.refine((arn) => !arn.endsWith('*'), 'must be an
 const email = z.email('must be an email address');
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'must be an ISO-8601 duration such as PT2H or P1D');
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const seconds = (max: number, why: string) =>
+  z.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(max, `must be at most ${max} (${why})`);
 
 const tenantSchema = z.strictObject({
   tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (at most 63)'),
@@ -102,6 +104,24 @@ const configSchema = z
       .optional(),
     apiPrincipals: z.array(principal).max(50).optional(),
     webAclArn: z.string().regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/, 'must be a regional WAFv2 web ACL ARN').optional(),
+    prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and be at most 64 letters, digits and dashes').optional(),
+    apiGatewayCloudWatchRole: z.boolean().optional(),
+    logRetentionDays: z
+      .number()
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .optional(),
+    memorySize: z.number().int('must be a whole number of MB').min(128, 'must be at least 128').max(10240, 'must be at most 10240').optional(),
+    timeouts: z
+      .strictObject({
+        api: seconds(DEFAULTS.timeouts.api, 'API Gateway waits at most 29 s').optional(),
+        workflow: seconds(900, 'the Lambda limit').optional(),
+        reconciler: seconds(DEFAULTS.reconcilerTimeoutLimit, 'it runs every 5 minutes').optional(),
+      })
+      .optional(),
+    removalPolicy: z.enum(['retain', 'destroy'], 'must be "retain" or "destroy"').optional(),
+    tags: z
+      .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys are 1-128 letters, digits, spaces and _.:/=+-@'), z.string().max(256, 'must be at most 256 characters'))
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -165,19 +185,46 @@ const keyOf = (path: PropertyKey[]) =>
   path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), '');
 
 /** Validates a configuration object; throws a ConfigError listing every problem by key. */
-export function parseConfig(raw: unknown, source: string): LockboxProps {
+export function parseConfig(raw: unknown, source: string): LockboxConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const key = keyOf(issue.path);
-    // An unknown key is reported on its parent; name the key itself.
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((name) => `  - ${key ? `${key}.` : ''}${name}: is not a known key`).join('\n');
-    }
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
-    return `  - ${key || '(top level)'}: ${missing ? 'is required' : issue.message}`;
-  });
-  throw new ConfigError(`Lockbox configuration from ${source} is not valid:\n${lines.join('\n')}`);
+  throw new ConfigError(`Lockbox configuration from ${source} is not valid:\n${describe(result.error.issues)}`);
+}
+
+/** The props of the `Lockbox` construct that are objects of a CDK app, not configuration. */
+const CDK_ONLY_PROPS = ['encryptionKey', 'logEncryptionKey', 'alarmTopic'] as const;
+
+/**
+ * Validates the props of a `Lockbox` construct with the configuration file's schema, and refuses
+ * conflicting props; throws a ConfigError naming each prop. A value that is a CDK token (known
+ * only at deployment, `isToken`) is not judged by its shape.
+ */
+export function validateProps(props: LockboxProps, path: string, isToken: (value: unknown) => boolean): void {
+  const config: Record<string, unknown> = { ...props };
+  for (const key of CDK_ONLY_PROPS) delete config[key];
+  const result = configSchema.safeParse(config, { reportInput: true });
+  const issues = result.success ? [] : result.error.issues.filter((issue) => !('input' in issue && isToken(issue.input)));
+  const conflicts = [
+    props.alarmTopic && props.alarms?.topicArn ? '  - alarmTopic: give alarmTopic or alarms.topicArn, not both' : '',
+  ].filter(Boolean);
+  if (issues.length === 0 && conflicts.length === 0) return;
+  const lines = [issues.length ? describe(issues) : '', ...conflicts].filter(Boolean);
+  throw new ConfigError(`Lockbox props of ${path} are not valid:\n${lines.join('\n')}`);
+}
+
+/** One line per problem, each naming its key (`  - managers[0].email: must be an email address`). */
+function describe(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const key = keyOf(issue.path);
+      // An unknown key is reported on its parent; name the key itself.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((name) => `  - ${key ? `${key}.` : ''}${name}: is not a known key`).join('\n');
+      }
+      const missing = issue.code === 'invalid_type' && issue.input === undefined;
+      return `  - ${key || '(top level)'}: ${missing ? 'is required' : issue.message}`;
+    })
+    .join('\n');
 }
 
 /**
@@ -188,7 +235,7 @@ export function parseConfig(raw: unknown, source: string): LockboxProps {
 export function loadConfig(
   context: (key: string) => unknown,
   options: { cwd?: string; warn?: (message: string) => void } = {},
-): { config: LockboxProps; source: string } {
+): { config: LockboxConfig; source: string } {
   const cwd = options.cwd ?? process.cwd();
   const warn = options.warn ?? ((message: string) => console.warn(message));
 
@@ -209,7 +256,7 @@ export function loadConfig(
 }
 
 /** Says loudly what is allowed but names a person only as far as the role's trust does. */
-function flagged(found: { config: LockboxProps; source: string }, warn: (message: string) => void) {
+function flagged(found: { config: LockboxConfig; source: string }, warn: (message: string) => void) {
   for (const line of directoryWarnings(found.config)) warn(`Lockbox configuration from ${found.source}: ${line}`);
   return found;
 }

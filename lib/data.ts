@@ -8,9 +8,20 @@ import { REQUEST_INDEXES } from '../lambdas/core/adapters/dynamo-store';
  * Lockbox's tables and the key that encrypts them. Local mode finds each table by the end of its
  * construct path (`…/Requests/Resource`), so the construct ids are part of the contract.
  */
+export interface LockboxDataProps {
+  /** Encrypts the tables. @default - a new key with rotation on */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Of the tables and the key this construct creates. Anything but RETAIN also turns the tables'
+   * deletion protection off.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
 export class LockboxData extends Construct {
-  /** Encrypts the tables and the alarm topic (rotation on, retained). */
-  readonly dataKey: kms.Key;
+  /** Encrypts the tables and the alarm topic: the one given, or a new one (rotation on). */
+  readonly dataKey: kms.IKey;
   /** Access requests, with the indexes the store queries (`REQUEST_INDEXES`). */
   readonly requestsTable: dynamodb.Table;
   /** Tenant settings and the head of each audit chain. */
@@ -18,13 +29,18 @@ export class LockboxData extends Construct {
   /** Append-only: every function role is explicitly denied changing or deleting its items. */
   readonly auditTable: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  private readonly removalPolicy: RemovalPolicy;
+
+  constructor(scope: Construct, id: string, props: LockboxDataProps = {}) {
     super(scope, id);
-    this.dataKey = new kms.Key(this, 'DataKey', {
-      description: 'Lockbox: tables and alarm topic',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.dataKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'DataKey', {
+        description: 'Lockbox: tables and alarm topic',
+        enableKeyRotation: true,
+        removalPolicy: this.removalPolicy,
+      });
     this.requestsTable = this.table('Requests', { name: 'requestId', type: dynamodb.AttributeType.STRING });
     const byCreation = { name: 'createdAt', type: dynamodb.AttributeType.STRING };
     this.requestsTable.addGlobalSecondaryIndex({
@@ -62,10 +78,10 @@ export class LockboxData extends Construct {
       sortKey,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
+      deletionProtection: this.removalPolicy === RemovalPolicy.RETAIN,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.dataKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: this.removalPolicy,
     });
   }
 }

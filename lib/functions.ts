@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -8,7 +9,7 @@ import type { WorkflowFunction } from '../lambdas/core/workflow-definition';
 import type { LockboxData } from './data';
 import type { LinkKeys } from './link-keys';
 import { LockboxFunction } from './lockbox-function';
-import type { ManagerProps, PersonProps } from './lockbox-props';
+import { DEFAULTS, type ManagerProps, type PersonProps } from './lockbox-props';
 import type { SenderIdentity } from './sender';
 
 type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals';
@@ -16,15 +17,15 @@ export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
 
 /** Handler file, construct id and what each function is for. */
 export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
-  apiRequests: { handler: 'api-requests', id: 'ApiRequests', description: 'Lockbox API: /requests', timeout: Duration.seconds(29) },
-  apiTenants: { handler: 'api-tenants', id: 'ApiTenants', description: 'Lockbox API: /tenants', timeout: Duration.seconds(29) },
-  apiApprovals: { handler: 'api-approvals', id: 'ApiApprovals', description: 'Lockbox API: /approvals/{token} (links)', timeout: Duration.seconds(29) },
-  notify: { handler: 'notify', id: 'Notify', description: 'Lockbox workflow: open an approval stage, email links', timeout: Duration.seconds(60) },
-  expire: { handler: 'expire', id: 'Expire', description: 'Lockbox workflow: expire an undecided stage', timeout: Duration.seconds(60) },
-  grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(60) },
-  revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(60) },
-  close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(60) },
-  reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.minutes(4) },
+  apiRequests: { handler: 'api-requests', id: 'ApiRequests', description: 'Lockbox API: /requests', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
+  apiTenants: { handler: 'api-tenants', id: 'ApiTenants', description: 'Lockbox API: /tenants', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
+  apiApprovals: { handler: 'api-approvals', id: 'ApiApprovals', description: 'Lockbox API: /approvals/{token} (links)', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
+  notify: { handler: 'notify', id: 'Notify', description: 'Lockbox workflow: open an approval stage, email links', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
+  expire: { handler: 'expire', id: 'Expire', description: 'Lockbox workflow: expire an undecided stage', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
+  grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
+  revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
+  close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
+  reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.seconds(DEFAULTS.timeouts.reconciler) },
 };
 
 export interface LockboxFunctionsProps {
@@ -48,7 +49,31 @@ export interface LockboxFunctionsProps {
   readonly logGroupPrefix: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /** Encrypts the log groups. @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Of the log groups. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Memory of every function, in MB. @default 512 */
+  readonly memorySize?: number;
+  /**
+   * Timeouts of the API functions, the workflow's and the reconciler.
+   * @default { api: 29 s, workflow: 60 s, reconciler: 4 min }
+   */
+  readonly timeouts?: { readonly api?: Duration; readonly workflow?: Duration; readonly reconciler?: Duration };
 }
+
+/** Which timeout of `LockboxFunctionsProps.timeouts` a function takes. */
+const TIMEOUT_GROUP: Record<LockboxFunctionName, 'api' | 'workflow' | 'reconciler'> = {
+  apiRequests: 'api',
+  apiTenants: 'api',
+  apiApprovals: 'api',
+  notify: 'workflow',
+  expire: 'workflow',
+  grant: 'workflow',
+  revoke: 'workflow',
+  close: 'workflow',
+  reconcile: 'reconciler',
+};
 
 /**
  * Lockbox's nine functions, each with exactly the environment and grants docs/architecture.md
@@ -63,7 +88,16 @@ export class LockboxFunctions extends Construct {
     this.functions = Object.fromEntries(
       Object.entries(FUNCTIONS).map(([name, { id: fnId, handler, description, timeout }]) => [
         name,
-        new LockboxFunction(this, fnId, { handler, description, timeout, logRetention: retention, logGroupName: `${props.logGroupPrefix}/${handler}` }),
+        new LockboxFunction(this, fnId, {
+          handler,
+          description,
+          timeout: props.timeouts?.[TIMEOUT_GROUP[name as LockboxFunctionName]] ?? timeout,
+          memorySize: props.memorySize,
+          logRetention: retention,
+          logKey: props.logEncryptionKey,
+          logRemovalPolicy: props.logRemovalPolicy,
+          logGroupName: `${props.logGroupPrefix}/${handler}`,
+        }),
       ]),
     ) as Record<LockboxFunctionName, LockboxFunction>;
     this.wire(props);

@@ -1,7 +1,11 @@
 /**
  * The properties of the `Lockbox` construct. The configuration file (`lockbox.config.json`) has
- * exactly this shape; `lib/config.ts` validates it. Kept free of aws-cdk-lib imports.
+ * the shape of `LockboxConfig`; `LockboxProps` adds what only a CDK app can pass (keys, a topic).
+ * `lib/config.ts` validates both with one schema. Only type imports of aws-cdk-lib here, so the
+ * validation tests stay fast.
  */
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { POLICY_DEFAULTS } from '../lambdas/core/domain/policy';
 
 /** Defaults and limits, shared by the construct and the configuration checks. */
@@ -17,7 +21,16 @@ export const DEFAULTS = {
   accessProvider: 'iam',
   /** The directory is one environment variable; Lambda allows 4 KB for all of them together. */
   directoryMaxBytes: 2048,
+  logRetentionDays: 365,
+  memorySize: 512,
+  /** Seconds. API Gateway waits at most 29 s for an integration. */
+  timeouts: { api: 29, workflow: 60, reconciler: 240 },
+  /** Seconds: the reconciler runs every 5 minutes, so a run must end before the next one. */
+  reconcilerTimeoutLimit: 290,
 } as const;
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** A person of the provider, identified by the IAM principal that signs their API calls. */
 export interface PersonProps {
@@ -86,7 +99,7 @@ export interface EmailProps {
   readonly createIdentity?: boolean;
 }
 
-export interface LockboxProps {
+export interface LockboxConfig {
   /** The provider's AWS account: engineers and managers are principals of it. */
   readonly providerAccount: string;
   /** Support engineers who may request access. */
@@ -126,4 +139,54 @@ export interface LockboxProps {
   readonly apiPrincipals?: readonly string[];
   /** A regional WAFv2 web ACL to associate with the API stage. @default - none */
   readonly webAclArn?: string;
+  /**
+   * Starts the names Lockbox gives its state machine, access boundary, alarms and log groups, so
+   * several Lockbox instances fit in one account. Letters, digits and dashes, at most 64.
+   * @default - derived from the construct's path (`Names.uniqueResourceName`); the app uses the stack name
+   */
+  readonly prefix?: string;
+  /**
+   * Create the account's API Gateway CloudWatch role (`AWS::ApiGateway::Account`, one per account
+   * and region). API Gateway logging needs it; leave false when the account has one already.
+   * @default false (the repository's app: true)
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * How long the log groups keep events, in days: a value CloudWatch Logs accepts, such as
+   * `logs.RetentionDays.ONE_YEAR` (365). @default 365
+   */
+  readonly logRetentionDays?: number;
+  /** Memory of every function, in MB (128-10240). @default 512 */
+  readonly memorySize?: number;
+  /**
+   * Function timeouts in seconds: the API's (at most 29), the workflow's (at most 900) and the
+   * reconciler's (at most 290: it runs every 5 minutes). @default { api: 29, workflow: 60, reconciler: 240 }
+   */
+  readonly timeouts?: { readonly api?: number; readonly workflow?: number; readonly reconciler?: number };
+  /**
+   * What happens to the tables, the data key and the log groups when the stack is deleted.
+   * `destroy` also turns the tables' deletion protection off (for test deployments).
+   * @default 'retain'
+   */
+  readonly removalPolicy?: 'retain' | 'destroy';
+  /** Tags put on every resource Lockbox creates. @default - none */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The `Lockbox` construct's props: the configuration, and what only a CDK app can pass. */
+export interface LockboxProps extends LockboxConfig {
+  /**
+   * Your own KMS key for the tables and the alarm topic (bring your own key). Its key policy must
+   * let the account's principals use it through DynamoDB, and CloudWatch publish with it.
+   * @default - a new key with rotation on
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Encrypts every log group. A key created in the same stack gets the statement CloudWatch Logs
+   * needs; for an imported key, add it yourself.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /** An SNS topic for alarm actions. Give this or `alarms.topicArn`, not both. @default - a new encrypted topic */
+  readonly alarmTopic?: sns.ITopic;
 }

@@ -1,10 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Lockbox, type LockboxProps } from './lockbox';
+import { Lockbox } from './lockbox';
+import type { LockboxConfig } from './lockbox-props';
 
 export interface LockboxStackProps extends StackProps {
   /** The validated configuration (`lib/config.ts`). */
-  readonly config: LockboxProps;
+  readonly config: LockboxConfig;
 }
 
 /** One Lockbox and the values an operator needs after `cdk deploy`. */
@@ -13,7 +14,13 @@ export class LockboxStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LockboxStackProps) {
     super(scope, id, props);
-    this.lockbox = new Lockbox(this, 'Lockbox', props.config);
+    // The app's names keep the stack's name (`<stack>-AccessBoundary`, `<stack>-*` alarms), and it
+    // sets up API Gateway's account logging role unless the configuration says otherwise.
+    this.lockbox = new Lockbox(this, 'Lockbox', {
+      prefix: this.stackName,
+      apiGatewayCloudWatchRole: true,
+      ...props.config,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.lockbox.api.url, description: 'Base URL of the Lockbox API' });
     new CfnOutput(this, 'StateMachineArn', {

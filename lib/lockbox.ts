@@ -1,11 +1,13 @@
-import { ArnFormat, Aws, Fn, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -13,6 +15,7 @@ import { AccessBoundary, accessBoundaryArn } from './access-boundary';
 import { LockboxAlarms } from './alarms';
 import { API_STAGE, LockboxApi } from './api';
 import { AuditBus } from './audit-bus';
+import { validateProps } from './config';
 import { LockboxData } from './data';
 import { FUNCTIONS, type LockboxFunctionName, LockboxFunctions } from './functions';
 import { LinkKeys } from './link-keys';
@@ -44,12 +47,12 @@ export class Lockbox extends Construct {
   readonly gateway: LockboxApi;
   readonly reconciler: Reconciler;
   readonly monitoring: LockboxAlarms;
-  /** The permissions boundary of every access role (`/lockbox/<stack>-AccessBoundary`). */
+  /** The permissions boundary of every access role (`/lockbox/<prefix>-AccessBoundary`). */
   readonly accessBoundary: AccessBoundary;
 
   // The resources most callers want, by their old names.
-  /** Encrypts the tables and the alarm topic (rotation on, retained). */
-  readonly dataKey: kms.Key;
+  /** Encrypts the tables and the alarm topic: `encryptionKey`, or a new key (rotation on). */
+  readonly dataKey: kms.IKey;
   readonly requestsTable: dynamodb.Table;
   readonly tenantsTable: dynamodb.Table;
   /** Append-only: every function role is explicitly denied changing or deleting its items. */
@@ -68,24 +71,38 @@ export class Lockbox extends Construct {
   readonly reconcileSchedule: scheduler.Schedule;
   readonly alarmTopic: sns.ITopic;
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** Starts the names of the state machine, access boundary, alarms and log groups. */
+  readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: LockboxProps) {
     super(scope, id);
+    // Refused here, before anything is built: the same checks and messages as the config file.
+    validateProps(props, this.node.path, (value) => Token.isUnresolved(value));
     const stack = Stack.of(this);
-    // Where Lockbox's log groups live: `/lockbox/<stack>/<stack id's UUID>/…`. One prefix, so the
+    this.prefix = props.prefix ?? Names.uniqueResourceName(this, { maxLength: 48, separator: '-' });
+    const prefix = this.prefix;
+    // Where Lockbox's log groups live: `/lockbox/<prefix>/<stack id's UUID>/…`. One prefix, so the
     // access boundary can deny them all with one pattern; the UUID, so a stack created again under
     // the same name does not collide with the retained groups of the one before.
-    const logPrefix = `/lockbox/${stack.stackName}/${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
+    const logPrefix = `/lockbox/${prefix}/${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
     const durations = { floor: props.durations?.floor ?? DEFAULTS.durationFloor, cap: props.durations?.cap ?? DEFAULTS.durationCap };
+    const removalPolicy = props.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logging = {
+      logRetention: (props.logRetentionDays ?? DEFAULTS.logRetentionDays) as logs.RetentionDays,
+      logEncryptionKey: props.logEncryptionKey,
+      logRemovalPolicy: removalPolicy,
+    };
+    if (props.logEncryptionKey) allowLogsToUse(props.logEncryptionKey);
+    for (const [key, value] of Object.entries(props.tags ?? {})) Tags.of(this).add(key, value);
 
-    this.data = new LockboxData(this, 'Data');
+    this.data = new LockboxData(this, 'Data', { encryptionKey: props.encryptionKey, removalPolicy });
     this.linkKeySet = new LinkKeys(this, 'LinkKeys', { keyIds: props.linkKeyIds });
     this.auditExport = new AuditBus(this, 'AuditBus');
     this.sender = new SenderIdentity(this, 'Sender', props.email);
 
     // The machine's name is fixed so its ARN can be built without referencing it: notify is
     // invoked BY the machine, so a reference from notify's role or environment would be a cycle.
-    const stateMachineName = `${stack.stackName}-AccessRequest`.slice(0, 80);
+    const stateMachineName = `${prefix}-AccessRequest`;
     const constructedStateMachineArn = stack.formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -98,7 +115,7 @@ export class Lockbox extends Construct {
       auditBus: this.auditExport.bus,
       sender: this.sender,
       // Built from the boundary's fixed name: the boundary names the functions (no cycle).
-      accessBoundaryArn: accessBoundaryArn(stack),
+      accessBoundaryArn: accessBoundaryArn(stack, prefix),
       constructedStateMachineArn,
       engineers: props.engineers,
       managers: props.managers,
@@ -106,12 +123,20 @@ export class Lockbox extends Construct {
       managerApprovalTimeout: props.approvalTimeouts?.manager ?? DEFAULTS.managerApprovalTimeout,
       accessProvider: props.accessProvider ?? DEFAULTS.accessProvider,
       logGroupPrefix: logPrefix,
+      ...logging,
+      memorySize: props.memorySize,
+      timeouts: {
+        api: seconds(props.timeouts?.api),
+        workflow: seconds(props.timeouts?.workflow),
+        reconciler: seconds(props.timeouts?.reconciler),
+      },
     });
     const fns = this.functionSet.functions;
 
     this.workflow = new Workflow(this, 'Workflow', {
       functions: { notify: fns.notify.fn, expire: fns.expire.fn, grant: fns.grant.fn, revoke: fns.revoke.fn, close: fns.close.fn },
       stateMachineName,
+      ...logging,
     });
     this.functionSet.useWorkflow(this.workflow.stateMachine.stateMachineArn);
     this.reconciler = new Reconciler(this, 'Reconciler', { function: fns.reconcile.fn });
@@ -129,6 +154,9 @@ export class Lockbox extends Construct {
         ...(props.apiPrincipals ?? []),
       ],
       accessLogGroupName: `${logPrefix}/api-access`,
+      ...logging,
+      restApiName: `${prefix}-api`,
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
       webAclArn: props.webAclArn,
     });
     this.functionSet.useLinkBaseUrl(props.linkBaseUrl ?? this.gateway.stageUrl);
@@ -139,7 +167,8 @@ export class Lockbox extends Construct {
       functions: (Object.keys(fns) as LockboxFunctionName[]).map((name) => ({ ...FUNCTIONS[name], fn: fns[name].fn })),
       reconcilerDeadLetterQueue: this.reconciler.deadLetterQueue,
       topicKey: this.data.dataKey,
-      topicArn: props.alarms?.topicArn,
+      topic: props.alarmTopic ?? (props.alarms?.topicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarms.topicArn) : undefined),
+      alarmNamePrefix: prefix,
       email: props.alarms?.email,
     });
 
@@ -152,11 +181,13 @@ export class Lockbox extends Construct {
           approvalTimeout: props.approvalTimeouts?.customer ?? DEFAULTS.customerApprovalTimeout,
         },
         logGroupName: `${logPrefix}/seed-tenants`,
+        ...logging,
       });
     }
 
     // It names everything of Lockbox's that an access role must never touch, so it comes last.
     this.accessBoundary = new AccessBoundary(this, 'AccessBoundary', {
+      prefix,
       protect: {
         tableArns: this.data.tables.map((table) => table.tableArn),
         stateMachineArn: this.workflow.stateMachine.stateMachineArn,
@@ -168,7 +199,7 @@ export class Lockbox extends Construct {
         }),
         keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys)].map((key) => key.keyArn),
         logGroupNamePatterns: [
-          `/lockbox/${stack.stackName}/*`,
+          `/lockbox/${prefix}/*`,
           `/aws/vendedlogs/states/${stateMachineName}*`,
           // API Gateway's execution logs (ERROR level) of the stage.
           `API-Gateway-Execution-Logs_${this.gateway.api.restApiId}/${API_STAGE}*`,
@@ -178,7 +209,7 @@ export class Lockbox extends Construct {
         scheduleArn: this.reconciler.schedule.scheduleArn,
         deadLetterQueueArn: this.reconciler.deadLetterQueue.queueArn,
         alarmTopicArn: this.monitoring.topic.topicArn,
-        alarmArnPattern: stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${stack.stackName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        alarmArnPattern: stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
       },
     });
 
@@ -197,4 +228,25 @@ export class Lockbox extends Construct {
     this.alarmTopic = this.monitoring.topic;
     this.alarms = this.monitoring.alarms;
   }
+}
+
+const seconds = (value: number | undefined): Duration | undefined => (value === undefined ? undefined : Duration.seconds(value));
+
+/**
+ * CloudWatch Logs encrypts a log group only with a key whose policy lets the service use it for
+ * that account's log groups (CloudWatch Logs User Guide, encrypt-log-data-kms). A no-op for an
+ * imported key: its policy is the owner's to change.
+ */
+function allowLogsToUse(key: kms.IKey): void {
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }),
+  );
 }

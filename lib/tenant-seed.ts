@@ -1,4 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +17,10 @@ export interface TenantSeedConstructProps {
   readonly logGroupName: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /** Encrypts the log group. @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Of the log group. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** Creates each configured tenant once (PutItem if absent); later changes go through the API. */
@@ -23,7 +28,12 @@ export class TenantSeed extends Construct {
   constructor(scope: Construct, id: string, props: TenantSeedConstructProps) {
     super(scope, id);
     const { table } = props;
-    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: props.logGroupName, retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: props.logGroupName,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy,
+    });
     const statements = [new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] })];
     if (table.encryptionKey) {
       statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [table.encryptionKey.keyArn] }));

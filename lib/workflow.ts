@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +19,10 @@ export interface WorkflowProps {
   readonly stateMachineName: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /** Encrypts the log group. @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Of the log group. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** The access-request workflow from the ASL file, invoking exactly its five Lambdas. */
@@ -32,6 +37,8 @@ export class Workflow extends Construct {
       // The vended-logs prefix keeps CloudWatch Logs' resource policy small.
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy,
     });
     const workflowFunctions = Object.entries(WORKFLOW_FUNCTIONS).map(([fn, placeholder]) => ({
       placeholder,
