@@ -9,7 +9,7 @@ import { Lockbox, type LockboxProps } from '../../lib/lockbox';
 /** Two Lockbox instances in one stack, in the China partition: one with defaults, one with every option. */
 const people: LockboxProps = {
   providerAccount: '111111111111',
-  engineers: [{ principal: 'arn:aws-cn:sts::111111111111:assumed-role/SupportEngineer/*' }],
+  engineers: [{ principal: 'arn:aws-cn:sts::111111111111:assumed-role/SupportEngineer/erin', email: 'erin@provider.example' }],
   managers: [{ principal: 'arn:aws-cn:iam::111111111111:user/mallory', email: 'mallory@provider.example' }],
   email: { sender: 'lockbox@provider.example' },
   tenants: [
@@ -18,6 +18,7 @@ const people: LockboxProps = {
       displayName: 'Acme',
       approvers: [{ email: 'alice@acme.example' }],
       admins: ['arn:aws-cn:iam::222222222222:user/bob'],
+      customerAccounts: ['222222222222'],
       accessLevels: { 'read-only': { managedPolicyArns: ['arn:aws-cn:iam::aws:policy/ReadOnlyAccess'] } },
     },
   ],
