@@ -107,19 +107,7 @@ export class LockboxApi extends Construct {
     });
     this.api = api;
 
-    // Gateway refusals speak the API's error shape too: {"error": {code, message}}.
-    const errors: [string, apigw.ResponseType, string][] = [
-      ['BadRequestBody', apigw.ResponseType.BAD_REQUEST_BODY, 'VALIDATION_FAILED'],
-      ['BadRequestParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, 'VALIDATION_FAILED'],
-      ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'FORBIDDEN'],
-      ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'INTERNAL'],
-    ];
-    for (const [errorId, type, code] of errors) {
-      api.addGatewayResponse(errorId, {
-        type,
-        templates: { 'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}` },
-      });
-    }
+    // Gateway refusals (in the API's error shape): lib/api-inputs.ts.
 
     const validator = api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     // Body models come from the handlers' own zod schemas, so the two cannot disagree.

@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { AccessBoundary, accessBoundaryArn } from './access-boundary';
 import { LockboxAlarms } from './alarms';
 import { API_STAGE, LockboxApi } from './api';
+import { GatewayErrorResponses, PageTokenKey } from './api-inputs';
 import { AuditBus } from './audit-bus';
 import { validateProps } from './config';
 import { LockboxData } from './data';
@@ -59,6 +60,8 @@ export class Lockbox extends Construct {
   readonly auditTable: dynamodb.Table;
   /** HMAC keys of approval links by key id; the last configured id signs new links. */
   readonly linkKeys: Readonly<Record<string, kms.Key>>;
+  /** The KMS HMAC key the API's paging tokens are derived from (lib/api-inputs.ts). */
+  readonly pageTokenKey: PageTokenKey;
   /** Audit events, `source: ["lockbox.audit"]`, `detail-type` = event type; archived. */
   readonly auditBus: events.EventBus;
   /** ARN of the SES identity the functions may send as. */
@@ -160,6 +163,9 @@ export class Lockbox extends Construct {
       webAclArn: props.webAclArn,
     });
     this.functionSet.useLinkBaseUrl(props.linkBaseUrl ?? this.gateway.stageUrl);
+    new GatewayErrorResponses(this, 'GatewayErrors', { api: this.gateway.api });
+    this.pageTokenKey = new PageTokenKey(this, 'PageTokens');
+    for (const fn of [fns.apiRequests, fns.apiTenants]) this.pageTokenKey.useIn(fn);
 
     this.monitoring = new LockboxAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
@@ -197,7 +203,7 @@ export class Lockbox extends Construct {
           resourceName: `${stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
-        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys)].map((key) => key.keyArn),
+        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key].map((key) => key.keyArn),
         logGroupNamePatterns: [
           `/lockbox/${prefix}/*`,
           `/aws/vendedlogs/states/${stateMachineName}*`,

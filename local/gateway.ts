@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { GATEWAY_ERRORS, gatewayErrorBody, HEADERS_TOO_LARGE, RETRY_AFTER_SECONDS, type GatewayError } from '../lambdas/core/http/gateway-errors';
 import { LOCAL_ACCOUNT } from './net';
 
 /**
@@ -56,6 +57,8 @@ export interface GatewayOptions {
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's payload limit
+const MAX_HEADER_BYTES = 10 * 1024; // API Gateway's limit on the request line and headers together
+const JSON_TYPE = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 export class LocalGateway {
   private server?: Server;
@@ -69,10 +72,23 @@ export class LocalGateway {
 
   /** Listens on 127.0.0.1; returns the port (useful with port 0). */
   async listen(): Promise<number> {
-    const server = createServer((req, res) => {
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
       this.serve(req, res).catch((error: unknown) => {
-        if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Local gateway error', detail: String(error) }));
+        console.error(`local gateway: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        if (!res.headersSent) refuse(res, GATEWAY_ERRORS.DEFAULT_5XX);
       });
+    });
+    // Refused by Node's HTTP parser before any request exists: headers too large (431), or a
+    // request that is not HTTP. Answered in the API's error format all the same.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : GATEWAY_ERRORS.DEFAULT_4XX;
+      const body = gatewayErrorBody(refusal);
+      const reason = refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -101,7 +117,7 @@ export class LocalGateway {
     };
 
     if (body === undefined) {
-      send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Entity Too Large' }));
+      refuse(res, GATEWAY_ERRORS.REQUEST_TOO_LARGE, undefined, { connection: 'close' });
       return finish(413);
     }
     if (path === '/' && (method === 'GET' || method === 'HEAD')) {
@@ -109,9 +125,9 @@ export class LocalGateway {
       return finish(302);
     }
     if (path === '/_local' || path.startsWith('/_local/')) {
-      const page = this.pages[path] ?? Object.entries(this.pages).find(([key]) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)))?.[1];
+      const page = (Object.hasOwn(this.pages, path) ? this.pages[path] : undefined) ?? Object.entries(this.pages).find(([key]) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)))?.[1];
       if (!page || (method !== 'GET' && method !== 'HEAD')) {
-        send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ message: `No local page ${method} ${path}` }));
+        refuse(res, GATEWAY_ERRORS.RESOURCE_NOT_FOUND, { localMode: `no local page ${method} ${path}` });
         return finish(404);
       }
       const result = await page({ path, query: url.searchParams, headers: req.headers });
@@ -119,20 +135,21 @@ export class LocalGateway {
       return finish(result.status);
     }
 
-    // API Gateway answers an unknown route or method, and an unsigned call to an AWS_IAM route,
-    // with 403 "Missing Authentication Token"; local mode adds a hint beside the message.
-    const missingToken = (hint: string) => {
-      send(res, 403, { 'content-type': 'application/json', 'x-amzn-errortype': 'MissingAuthenticationTokenException' }, JSON.stringify({ message: 'Missing Authentication Token', localMode: hint }));
-      return finish(403);
+    // API Gateway cannot tell an unknown route or method from an unsigned call to an AWS_IAM
+    // route (both MISSING_AUTHENTICATION_TOKEN, answered 401: see gateway-errors.ts); local mode
+    // answers the same and says which it was.
+    const unauthenticated = (hint: string) => {
+      refuse(res, GATEWAY_ERRORS.MISSING_AUTHENTICATION_TOKEN, { localMode: hint });
+      return finish(401);
     };
     const match = matchRoute(path);
-    if (!match) return missingToken(`no route ${method} ${path}`);
-    if (!match.route.methods.includes(method)) return missingToken(`${match.route.resource} takes ${match.route.methods.join(', ')}`);
+    if (!match) return unauthenticated(`no route ${method} ${path}`);
+    if (!match.route.methods.includes(method)) return unauthenticated(`${match.route.resource} takes ${match.route.methods.join(', ')}`);
     const principal = headerValue(req.headers[PRINCIPAL_HEADER]);
-    if (!match.route.public && !principal) return missingToken(`name the caller in the ${PRINCIPAL_HEADER} header`);
+    if (!match.route.public && !principal) return unauthenticated(`name the caller in the ${PRINCIPAL_HEADER} header`);
     const fn = this.functions?.[match.route.handler];
     if (!fn) {
-      send(res, 503, { 'content-type': 'application/json', 'retry-after': '1' }, JSON.stringify({ message: 'Lockbox local mode is starting' }));
+      refuse(res, { status: 503, code: 'THROTTLED', message: 'Lockbox local mode is starting' }, undefined, { 'retry-after': String(RETRY_AFTER_SECONDS) });
       return finish(503);
     }
     const event = toEvent(req, url, path, method, body, match, principal);
@@ -144,10 +161,10 @@ export class LocalGateway {
       // API Gateway's answer to a failed or malformed Lambda proxy response, in the API's error
       // shape as the deployed gateway response (DEFAULT_5XX) writes it.
       console.error(`local gateway: ${match.route.handler} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-      send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal server error' } }));
+      refuse(res, { ...GATEWAY_ERRORS.DEFAULT_5XX, status: 502 });
       return finish(502);
     }
-    const headers: Record<string, string | string[]> = {};
+    const headers: Record<string, string | string[]> = Object.create(null);
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
     const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
@@ -166,7 +183,7 @@ export function matchRoute(path: string): RouteMatch | undefined {
   for (const route of ROUTES) {
     const template = route.resource.split('/').slice(1);
     if (template.length !== segments.length) continue;
-    const pathParameters: Record<string, string> = {};
+    const pathParameters: Record<string, string> = Object.create(null);
     const matches = template.every((part, index) => {
       const segment = segments[index];
       if (part.startsWith('{') && part.endsWith('}')) {
@@ -182,16 +199,18 @@ export function matchRoute(path: string): RouteMatch | undefined {
 }
 
 function toEvent(req: IncomingMessage, url: URL, path: string, method: string, body: Buffer, match: RouteMatch, principal: string | undefined): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Null-prototype maps: a header or query parameter named `__proto__`, `constructor` or
+  // `toString` is a name like any other, never an inherited member.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
     const value = req.rawHeaders[i + 1];
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);
@@ -254,6 +273,11 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** A refusal of the gateway itself, in the API's error format. */
+function refuse(res: ServerResponse, error: GatewayError, details?: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  send(res, error.status, { ...JSON_TYPE, ...headers }, gatewayErrorBody(error, details));
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string | string[]>, body: string | Buffer): void {

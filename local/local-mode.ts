@@ -181,6 +181,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       [ENV.accessProvider]: 'local',
       [ENV.auditPublisher]: 'file',
       [ENV.auditLogFile]: auditLogFile,
+      // New on every start: a paging token of an earlier run is refused (400), as after a key change on AWS.
+      [ENV.pageTokenKey]: `local:${randomBytes(32).toString('base64')}`,
     });
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 

@@ -70,6 +70,7 @@ export const ENV = {
   auditPublisher: 'AUDIT_PUBLISHER',
   auditBusName: 'AUDIT_BUS_NAME',
   auditLogFile: 'AUDIT_LOG_FILE',
+  pageTokenKey: 'PAGE_TOKEN_KEY',
 } as const;
 
 export const config = {
@@ -109,6 +110,15 @@ export const config = {
   auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
   auditBusName: () => read(ENV.auditBusName, text),
   auditLogFile: () => read(ENV.auditLogFile, text),
+  /** `kms:<KMS HMAC key id or ARN>` on AWS; `local:<base64 secret of at least 32 bytes>` in local mode. */
+  pageTokenKey: () =>
+    read(
+      ENV.pageTokenKey,
+      z.union([
+        z.string().regex(/^kms:\S+$/).transform((value) => ({ kind: 'kms' as const, keyId: value.slice(4) })),
+        z.string().regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/).transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
+      ]),
+    ),
 };
 
 /** For tests: forget what was read. */

@@ -6,14 +6,16 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgePublisher, FilePublisher } from './adapters/audit-publishers';
+import { DynamoRefusalCounter } from './adapters/dynamo-refusals';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from './adapters/dynamo-store';
 import { IamAccessProvider } from './adapters/iam-access';
 import { LocalAccessProvider } from './adapters/local-access';
 import { SesMailer } from './adapters/ses-mailer';
 import { SfnWorkflow } from './adapters/sfn-workflow';
-import { KmsSigner, LocalSigner } from './adapters/signers';
+import { kmsDerivedKey, KmsSigner, LocalSigner } from './adapters/signers';
 import { config } from './config';
 import { systemClock } from './domain/clock';
+import { PageTokens } from './domain/page-token';
 import type { AccessProvider, AuditPublisher } from './ports';
 import type { Deps, Logger } from './usecases/deps';
 
@@ -61,6 +63,12 @@ const signer = once(() =>
       ),
 );
 
+/** The API's paging tokens (the handlers seal and open them: see http/api.ts `paged`). */
+export const pageTokens = new PageTokens(async () => {
+  const key = config.pageTokenKey();
+  return key.kind === 'local' ? key.secret : kmsDerivedKey(new KMSClient({}), key.keyId);
+});
+
 export const log: Logger = {
   info: (message, data) => console.log(JSON.stringify({ level: 'info', message, ...data })),
   warn: (message, data) => console.warn(JSON.stringify({ level: 'warn', message, ...data })),
@@ -78,6 +86,7 @@ export const deps: Deps = Object.defineProperties({} as Deps, {
   workflow: { get: once(() => new SfnWorkflow(new SFNClient({}), config.stateMachineArn)) },
   access: { get: accessProvider },
   signer: { get: signer },
+  refusals: { get: once(() => new DynamoRefusalCounter(dynamo(), config.tables().requests)) },
   directory: { get: config.directory },
   policy: { get: config.policy },
 });

@@ -1,4 +1,5 @@
 import { parseDuration } from './domain/duration';
+import { wellFormed } from './domain/text';
 import type { AccessRequest, Decision } from './domain/request';
 import type { Stage } from './domain/status';
 import type { Email } from './ports';
@@ -13,7 +14,21 @@ import type { Email } from './ports';
  * start with the ticket id and say what happened; control characters are taken out of them.
  * Links carry a signed link token, never a workflow task token.
  */
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+export const escapeHtml = (text: string): string =>
+  text
+    .replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
+    .replace(BIDI_CONTROLS, (char) => `<mark>${bidiCode(char).replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))}</mark>`);
+
+/**
+ * Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C) make text read in
+ * another order than it is stored (a justification that hides what it asks for: T-1.10). Pages
+ * and emails never pass them on: they show each one as its code, `<U+202E>` — highlighted
+ * (`<mark>`) in HTML.
+ */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const bidiCode = (char: string): string => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`;
+/** Plain text with every bidi control shown as its code. */
+export const showBidiControls = (text: string): string => text.replace(BIDI_CONTROLS, bidiCode);
 
 /** "11 h 52 min", "3 min", "40 s" — how long until `deadlineMs` (never negative). */
 export function remaining(deadlineMs: number, nowMs: number): string {
@@ -63,7 +78,7 @@ export function describePrincipal(principal: string): string {
 
 /** A subject is one line: no control characters (no header injection through a ticket id). */
 const oneLine = (text: string): string =>
-  text
+  showBidiControls(text)
     .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
     .replace(/ {2,}/g, ' ')
     .trim();
@@ -103,7 +118,9 @@ function render(content: Content): Omit<Email, 'to'> {
     '',
     '-- ',
     content.footer,
-  ].join('\n');
+  ]
+    .map(showBidiControls)
+    .join('\n');
 
   const p = (paragraph: string) => `<p style="margin:0 0 12px">${escapeHtml(paragraph)}</p>`;
   const rows = content.rows
@@ -134,7 +151,9 @@ function render(content: Content): Omit<Email, 'to'> {
     (content.after ?? []).map(p).join('') +
     `<p style="margin:24px 0 0;padding-top:12px;border-top:1px solid ${COLORS.border};font-size:13px;color:${COLORS.muted}">${escapeHtml(content.footer)}</p>` +
     `</td></tr></table></td></tr></table></body></html>`;
-  return { subject, text, html };
+  // Input is refused unless well formed (http/schemas.ts); this keeps an item stored before that
+  // (a lone surrogate) from failing the SES encoder (URIError) on every email of a stage.
+  return { subject: wellFormed(subject), text: wellFormed(text), html: wellFormed(html) };
 }
 
 /** The request as every email describes it; the engineer's free text verbatim. */

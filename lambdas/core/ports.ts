@@ -77,6 +77,18 @@ export interface AuditLog {
   list(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;
 }
 
+/**
+ * Counts refusals of one kind from one source (e.g. one link from one IP) so they cannot flood
+ * the audit log: the first of each window is recorded as an event, the rest only counted.
+ */
+export interface RefusalCounter {
+  /**
+   * Counts one refusal under `key`. `record: true` for the first of a window (`windowMs` after the
+   * last recorded one), with how many were counted but not recorded since that one.
+   */
+  count(key: string, nowMs: number, windowMs: number): Promise<{ record: true; unrecorded: number } | { record: false }>;
+}
+
 /** Exports committed audit events (EventBridge on AWS, a local log in local mode). Best effort. */
 export interface AuditPublisher {
   publish(events: AuditEvent[]): Promise<void>;

@@ -2,10 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { deps, log } from '../core/container';
-import { rawBody } from '../core/http/api';
-import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, noDecision, notFromPage, page, reasonNeeded, refusalPage } from '../core/http/pages';
+import { rawBody, requireContentType } from '../core/http/api';
+import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, noDecision, notAForm, notFromPage, page, reasonNeeded, refusalPage } from '../core/http/pages';
 import { linkForm } from '../core/http/schemas';
-import { decideByLink, viewLink, type LinkDecision, type LinkView } from '../core/usecases/links';
+import { decideByLink, refuseLinkPost, viewLink, type LinkDecision, type LinkView } from '../core/usecases/links';
 
 /**
  * `/approvals/{token}` (public: the token is the credential).
@@ -26,11 +26,14 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
         return event.httpMethod === 'HEAD' ? { ...result, body: '' } : result;
       }
       case 'POST': {
+        // Every refusal here is audited too (T-1.11), however it failed.
+        const refuse = async (why: string, answer: APIGatewayProxyResult) => (await refuseLinkPost(deps, token, why, sourceIp), answer);
+        if (!isForm(event)) return refuse('not-a-form', notAForm());
         const fields = Object.fromEntries(new URLSearchParams(rawBody(event)));
-        if (typeof fields.form !== 'string' || !sameValue(fields.form, formValue(token))) return notFromPage();
+        if (typeof fields.form !== 'string' || !sameValue(fields.form, formValue(token))) return refuse('not-from-page', notFromPage());
         const form = linkForm.safeParse(fields);
-        if (!form.success) return noDecision();
-        if (form.data.decision !== 'APPROVE' && !form.data.reason) return reasonNeeded();
+        if (!form.success) return refuse('no-decision', noDecision());
+        if (form.data.decision !== 'APPROVE' && !form.data.reason) return refuse('no-reason', reasonNeeded());
         const result = await decideByLink(deps, token, form.data, sourceIp);
         return result.ok ? decidedPage(result.request, result.stage) : refused(result);
       }
@@ -45,6 +48,16 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
 
 const refused = (result: Extract<LinkView | LinkDecision, { ok: false }>) =>
   result.decided ? alreadyDecidedPage(result.decided) : refusalPage(result.refusal);
+
+/** The confirmation page posts `application/x-www-form-urlencoded` (a charset may follow). */
+function isForm(event: APIGatewayProxyEvent): boolean {
+  try {
+    requireContentType(event, 'application/x-www-form-urlencoded', true);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function sameValue(given: string, expected: string): boolean {
   const [a, b] = [Buffer.from(given), Buffer.from(expected)];

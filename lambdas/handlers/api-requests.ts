@@ -1,4 +1,5 @@
-import { deps, log } from '../core/container';
+import { deps, log, pageTokens } from '../core/container';
+import { pageOf } from '../core/domain/page-token';
 import { apiHandler, json } from '../core/http/api';
 import * as schema from '../core/http/schemas';
 import { cancelRequest, decideAsCustomer, decideAsManager } from '../core/usecases/decisions';
@@ -12,7 +13,10 @@ export const handler = apiHandler(
       const { request, created } = await createRequest(deps, http.caller(), http.body(schema.createRequestBody));
       return json(created ? 201 : 200, request);
     },
-    'GET /requests': async (http) => json(200, await listRequests(deps, http.caller(), http.query(schema.listRequestsQuery))),
+    'GET /requests': async (http) => {
+      const caller = http.caller();
+      return json(200, await pageOf(pageTokens, 'GET /requests', {}, http.query(schema.listRequestsQuery), (query) => listRequests(deps, caller, query)));
+    },
     'GET /requests/{id}': async (http) => json(200, await getRequest(deps, http.caller(), http.path('id', schema.requestId))),
     'POST /requests/{id}/manager-decision': async (http) =>
       json(200, await decideAsManager(deps, http.caller(), http.path('id', schema.requestId), http.body(schema.managerDecisionBody))),

@@ -1,4 +1,5 @@
-import { deps, log } from '../core/container';
+import { deps, log, pageTokens } from '../core/container';
+import { pageOf } from '../core/domain/page-token';
 import { apiHandler, json } from '../core/http/api';
 import * as schema from '../core/http/schemas';
 import { getTenant, listAudit, updateTenant } from '../core/usecases/tenants';
@@ -9,8 +10,10 @@ export const handler = apiHandler(
     'GET /tenants/{id}': async (http) => json(200, await getTenant(deps, http.caller(), http.path('id', schema.tenantId))),
     'PUT /tenants/{id}': async (http) =>
       json(200, await updateTenant(deps, http.caller(), http.path('id', schema.tenantId), http.body(schema.tenantBody))),
-    'GET /tenants/{id}/audit': async (http) =>
-      json(200, await listAudit(deps, http.caller(), http.path('id', schema.tenantId), http.query(schema.auditQuery))),
+    'GET /tenants/{id}/audit': async (http) => {
+      const [caller, tenantId] = [http.caller(), http.path('id', schema.tenantId)];
+      return json(200, await pageOf(pageTokens, 'GET /tenants/{id}/audit', { tenantId }, http.query(schema.auditQuery), (query) => listAudit(deps, caller, tenantId, query)));
+    },
   },
   log,
 );

@@ -338,19 +338,21 @@ describe('functions', () => {
     [ENV.auditBusName, 'events:PutEvents', () => lockbox.auditBus.eventBusArn],
     [ENV.accessProvider, 'iam:DeleteRole', undefined],
     [ENV.accessBoundaryArn, 'iam:CreateRole', undefined],
+    [ENV.pageTokenKey, 'kms:GenerateMac', () => lockbox.pageTokenKey.key.keyArn],
   ])('set %s exactly where they grant its resource', (envName, action, arn) => {
     for (const name of functionNames()) {
       const fn = lockbox.functions[name];
       const hasEnv = envName in environmentOf(fn);
       const grants = action
         ? allows(fn, action).filter((s) => !arn || JSON.stringify(s.Resource).includes(JSON.stringify(stack.resolve(arn()))))
-        : statementsOf(fn).filter((s) => actions(s).some((a) => a === 'kms:GenerateMac' || a === 'kms:VerifyMac'));
+        : statementsOf(fn).filter((s) => actions(s).some((a) => a === 'kms:GenerateMac' || a === 'kms:VerifyMac') && JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
       expect({ name, hasGrant: grants.length > 0 }).toEqual({ name, hasGrant: hasEnv });
     }
   });
 
   it('let only notify GenerateMac and only api-approvals VerifyMac, on the HMAC link key', () => {
-    expect(whoMay('kms:GenerateMac')).toEqual(['notify']);
+    const onLinkKey = (name: LockboxFunctionName) => allows(lockbox.functions[name], 'kms:GenerateMac').some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
+    expect(functionNames().filter(onLinkKey)).toEqual(['notify']);
     expect(whoMay('kms:VerifyMac')).toEqual(['apiApprovals']);
     const key = lockbox.linkKeys.k1;
     expect(allows(lockbox.functions.notify, 'kms:GenerateMac')[0].Resource).toEqual(getAtt(key));
@@ -556,8 +558,8 @@ describe('access boundary', () => {
     expect(JSON.stringify(statement.Resource)).toContain(':execution:Test-AccessRequest:*');
   });
 
-  it('denies everything on the data key and the link keys', () => {
-    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1)] });
+  it('denies everything on the data key, the link keys and the paging-token key', () => {
+    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key)] });
   });
 
   it('denies everything on every log group of the stack', () => {

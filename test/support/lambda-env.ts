@@ -3,6 +3,7 @@ import { DIRECTORY } from './fixtures';
 
 /** Environment of a Lambda under test, as the CDK stack sets it (see docs/architecture.md). */
 export const LINK_KEY = randomBytes(32);
+export const PAGE_KEY = randomBytes(32);
 
 export function setLambdaEnv(directory: unknown = DIRECTORY): void {
   Object.assign(process.env, {
@@ -22,5 +23,6 @@ export function setLambdaEnv(directory: unknown = DIRECTORY): void {
     LINK_LOCAL_KEYS: JSON.stringify({ k1: LINK_KEY.toString('base64') }),
     ACCESS_PROVIDER: 'local',
     AUDIT_PUBLISHER: 'none',
+    PAGE_TOKEN_KEY: `local:${PAGE_KEY.toString('base64')}`,
   });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoRefusalCounter } from '../../lambdas/core/adapters/dynamo-refusals';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../../lambdas/core/adapters/dynamo-store';
 import { LocalAccessProvider } from '../../lambdas/core/adapters/local-access';
 import { LocalSigner } from '../../lambdas/core/adapters/signers';
@@ -45,6 +46,7 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
     workflow,
     access: new LocalAccessProvider(doc, names.grants, clock.now),
     signer: new LocalSigner('k1', { k1: randomBytes(32) }),
+    refusals: new DynamoRefusalCounter(doc, names.requests),
     directory: DIRECTORY,
     policy: { durationFloor: 'PT1S', durationCap: 'PT4H', managerApprovalTimeout: 'PT1H', linkBaseUrl: 'https://lockbox.example' },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },

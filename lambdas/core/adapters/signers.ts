@@ -59,3 +59,17 @@ export class LocalSigner implements MacSigner {
     return mac.length === expected.length && timingSafeEqual(mac, expected);
   }
 }
+
+/** What the page-token key is derived from: a fixed label, so every container derives the same key. */
+export const PAGE_TOKEN_LABEL = 'lockbox page tokens v1';
+
+/**
+ * The paging-token key on AWS: the HMAC of a fixed label under a KMS HMAC key of its own, asked
+ * for once per container (one GenerateMac per cold start, then local HMACs: no KMS call per
+ * page). Its own key, because the API functions must not be able to mint link tokens.
+ */
+export async function kmsDerivedKey(kms: KMSClient, keyId: string, label = PAGE_TOKEN_LABEL): Promise<Buffer> {
+  const { Mac } = await kms.send(new GenerateMacCommand({ KeyId: keyId, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from(label) }));
+  if (!Mac) throw new Error('KMS returned no MAC');
+  return Buffer.from(Mac);
+}

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'THROTTLED'
   | 'INTERNAL';
 
 export abstract class LockboxError extends Error {
@@ -41,6 +43,11 @@ export class ForbiddenError extends LockboxError {
 export class NotFoundError extends LockboxError {
   readonly code = 'NOT_FOUND';
   readonly statusCode = 404;
+}
+/** A body in a content type the route does not take (JSON routes: `application/json`). */
+export class UnsupportedMediaTypeError extends LockboxError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  readonly statusCode = 415;
 }
 /** Wrong state, lost race or duplicate. Carries the request's current status when there is one. */
 export class ConflictError extends LockboxError {

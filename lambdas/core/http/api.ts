@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { LockboxError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import { LockboxError, NotFoundError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import type { Caller, Logger } from '../usecases/deps';
 
 /**
@@ -50,6 +50,7 @@ export function httpRequest(event: APIGatewayProxyEvent): HttpRequest {
     event,
     body(schema) {
       const raw = rawBody(event);
+      requireContentType(event, 'application/json', raw !== '');
       let value: unknown = {};
       if (raw.trim() !== '') {
         try {
@@ -60,7 +61,9 @@ export function httpRequest(event: APIGatewayProxyEvent): HttpRequest {
       }
       return parse(schema, value);
     },
-    query: (schema) => parse(schema, { ...(event.queryStringParameters ?? {}) }),
+    // Copied into a plain object (API Gateway's maps are; local mode's have no prototype); a name
+    // such as `__proto__` becomes an own key the strict schema refuses, never a prototype.
+    query: (schema) => parse(schema, Object.fromEntries(Object.entries(event.queryStringParameters ?? {}))),
     path(name, schema) {
       const parsed = schema.safeParse(event.pathParameters?.[name]);
       if (!parsed.success) throw new NotFoundError('Nothing here by that id');
@@ -72,6 +75,25 @@ export function httpRequest(event: APIGatewayProxyEvent): HttpRequest {
       return { principal, sourceIp: event.requestContext.identity.sourceIp ?? undefined };
     },
   };
+}
+
+/** A header's value, whatever the case of its name (HTTP names are case-insensitive). */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted && typeof value === 'string') return value;
+  return undefined;
+}
+
+/**
+ * The body must come as `mediaType` (parameters such as `charset=utf-8` allowed): any other
+ * declared type is 415, and so is a body with no type at all. An empty body may come without one
+ * (`curl -X POST` of a cancel).
+ */
+export function requireContentType(event: APIGatewayProxyEvent, mediaType: string, hasBody: boolean): void {
+  const declared = header(event, 'content-type');
+  if (declared === undefined && !hasBody) return;
+  const type = declared?.split(';')[0].trim().toLowerCase();
+  if (type !== mediaType) throw new UnsupportedMediaTypeError(`The body must be ${mediaType}`, { contentType: declared?.slice(0, 100) ?? null });
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { RequestView } from '../domain/request';
+import { wellFormed } from '../domain/text';
 import type { LinkRefusal, OtherDecision } from '../usecases/links';
 import { describePrincipal, escapeHtml, humanDuration, remaining, utc } from '../messages';
 
@@ -59,7 +60,7 @@ export function page(statusCode: number, title: string, body: string): APIGatewa
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="robots" content="noindex, nofollow"><title>${escapeHtml(title)} · Lockbox</title><style>${STYLE}</style></head>` +
     `<body><p class="brand">Lockbox · support access approval</p><main><h1>${escapeHtml(title)}</h1>\n${body}\n</main></body></html>`;
-  return { statusCode, headers: HEADERS, body: html };
+  return { statusCode, headers: HEADERS, body: wellFormed(html) };
 }
 
 /** A link back to the confirmation page (the same URL, fetched again with GET). */
@@ -197,3 +198,7 @@ export const noDecision = (): APIGatewayProxyResult =>
 /** Deny or Reject without a reason. */
 export const reasonNeeded = (): APIGatewayProxyResult =>
   page(400, 'A reason is needed', `<p>To deny or reject, give a reason: the engineer is told it. Nothing was changed.</p>${BACK}`);
+
+/** A POST that is not a form (`application/x-www-form-urlencoded`): not the confirmation page's. */
+export const notAForm = (): APIGatewayProxyResult =>
+  page(415, 'Use the buttons on the page', `<p>This decision did not come from the confirmation page's form, so nothing was changed. Open the link from your email and choose there.</p>${BACK}`);

@@ -1,12 +1,27 @@
 import * as z from 'zod';
 import { STATUSES } from '../domain/status';
+import { illFormed } from '../domain/text';
 
 /**
  * The shapes of every body, query and path parameter of the API (DESIGN §4). Objects are strict:
  * an unknown field (`status`, `requestedBy`, `expiry`…) is refused, never ignored.
  */
 const isoTime = z.iso.datetime({ offset: false, message: 'must be an ISO-8601 UTC time ending in Z' });
-const reason = z.string().trim().min(1).max(1000);
+
+/**
+ * Every free-text field: trimmed, bounded, and well formed — no lone surrogate, no control
+ * character (multi-line fields keep tab and line breaks). See domain/text.ts (T-1.10).
+ */
+export const text = (max: number, options: { multiLine?: boolean; min?: number } = {}) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = illFormed(value, options);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((value) => value.trim())
+    .pipe(z.string().min(options.min ?? 1).max(max));
+const reason = text(1000, { multiLine: true });
 const durationText = z.string().min(2).max(32);
 
 export const tenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes');
@@ -14,9 +29,9 @@ export const requestId = z.string().regex(/^req-[0-9a-f]{32}$/, 'is not a reques
 
 export const createRequestBody = z.strictObject({
   tenantId,
-  ticketId: z.string().trim().min(1).max(64),
-  justification: z.string().trim().min(1).max(2000),
-  accessLevel: z.string().min(1).max(64),
+  ticketId: text(64),
+  justification: text(2000, { multiLine: true }),
+  accessLevel: text(64),
   duration: durationText,
   idempotencyKey: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -').optional(),
 });
@@ -50,13 +65,13 @@ export const listRequestsQuery = z.strictObject({
 
 export const auditQuery = z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), limit, nextToken });
 
-const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[^\s]+$/, 'must be an IAM or STS principal ARN');
+const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]+$/, 'must be an IAM or STS principal ARN');
 /** Admins and auditors: a principal ARN, or the email a person signs in with (the console). */
 const principalOrEmail = z.union([principal, z.email()], 'must be an IAM or STS principal ARN, or a sign-in email');
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
 export const tenantBody = z.strictObject({
-  displayName: z.string().trim().min(1).max(200),
+  displayName: text(200),
   lockboxEnabled: z.boolean(),
   approvers: z.array(z.strictObject({ email: z.email(), principal: principal.optional() })).max(50),
   admins: z.array(principalOrEmail).min(1).max(50),
@@ -67,7 +82,7 @@ export const tenantBody = z.strictObject({
     .record(
       z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
       z.strictObject({
-        description: z.string().max(500).optional(),
+        description: text(500, { multiLine: true, min: 0 }).optional(),
         managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/)).max(10).optional(),
       }),
     )
@@ -85,5 +100,5 @@ export const tenantBody = z.strictObject({
 export const linkForm = z.strictObject({
   form: z.string().max(64),
   decision: z.enum(['APPROVE', 'REJECT', 'DENY']),
-  reason: z.string().trim().max(1000).optional().transform((text) => (text ? text : undefined)),
+  reason: text(1000, { multiLine: true, min: 0 }).optional().transform((value) => (value ? value : undefined)),
 });

@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock';
 import type { MacSigner } from '../domain/link-token';
 import type { Directory } from '../domain/principals';
-import type { AccessProvider, AuditLog, Mailer, RequestStore, TenantStore, Workflow } from '../ports';
+import type { AccessProvider, AuditLog, Mailer, RefusalCounter, RequestStore, TenantStore, Workflow } from '../ports';
 
 /** Deployment-wide rules (from configuration, validated when the deployment is synthesized). */
 export interface Policy {
@@ -25,6 +25,8 @@ export interface Deps {
   workflow: Workflow;
   access: AccessProvider;
   signer: MacSigner;
+  /** Limits refused-link events per link and source (usecases/links.ts). */
+  refusals: RefusalCounter;
   directory: Directory;
   policy: Policy;
   log: Logger;

@@ -36,13 +36,25 @@ interface Checked {
   hash: string;
 }
 
+/**
+ * Refused-link events cannot flood a ledger: per link (its hash) — or, for a token that does not
+ * verify, per source alone, since forged tokens are free to make — and per source and kind of
+ * refusal, the first refusal of a window is a LinkRefused event; later ones are only counted,
+ * and the next event of that link and source says how many there were (`unrecordedBefore`).
+ */
+export const REFUSAL_WINDOW_MS = 60 * 60 * 1000;
+
+interface Refused {
+  request?: AccessRequest;
+  /** Set when the token's signature verified (a genuine link, perhaps used or expired). */
+  linkHash?: string;
+}
+
 async function check(deps: Deps, token: string, sourceIp: string | undefined): Promise<Checked | { refusal: LinkRefusal; decided?: OtherDecision }> {
   const nowMs = deps.clock.now().getTime();
-  const verdict = await verifyLinkToken(deps.signer, token, nowMs);
-  const claimed = verdict.claims?.rid;
-  const request = typeof claimed === 'string' && claimed.length <= 64 ? await deps.requests.get(claimed) : undefined;
+  const { verdict, request, linkHash } = await locate(deps, token, nowMs);
   const refuse = async (refusal: LinkRefusal, why: string) => {
-    await refusedAttempt(deps, request, why, sourceIp, nowMs);
+    await refusedAttempt(deps, { request, linkHash }, why, sourceIp, nowMs);
     return { refusal };
   };
   if (!verdict.ok) return refuse(verdict.reason === 'expired' ? 'expired' : 'invalid', verdict.reason);
@@ -52,7 +64,7 @@ async function check(deps: Deps, token: string, sourceIp: string | undefined): P
   if (request.status !== STAGE_STATUS[claims.stg] || request.openStage !== claims.stg || !request.linkHashes?.includes(hash)) {
     const decided = decidedByOther(request, claims.stg, hash);
     if (decided) {
-      await refusedAttempt(deps, request, 'stage-already-decided', sourceIp, nowMs);
+      await refusedAttempt(deps, { request, linkHash }, 'stage-already-decided', sourceIp, nowMs);
       return { refusal: 'decided', decided };
     }
     return refuse('used', `not-open-for-this-link (status ${request.status})`);
@@ -61,12 +73,43 @@ async function check(deps: Deps, token: string, sourceIp: string | undefined): P
   return { claims, request, hash };
 }
 
-async function refusedAttempt(deps: Deps, request: AccessRequest | undefined, why: string, sourceIp: string | undefined, nowMs: number) {
+/** The token's verdict, the request it names (if any), and its hash if its signature verified. */
+async function locate(deps: Deps, token: string, nowMs: number) {
+  const verdict = await verifyLinkToken(deps.signer, token, nowMs);
+  const claimed = verdict.claims?.rid;
+  const request = typeof claimed === 'string' && claimed.length <= 64 ? await deps.requests.get(claimed) : undefined;
+  const genuine = verdict.ok || verdict.reason === 'expired';
+  return { verdict, request, linkHash: genuine ? linkTokenHash(token) : undefined };
+}
+
+async function refusedAttempt(deps: Deps, refused: Refused, why: string, sourceIp: string | undefined, nowMs: number) {
+  const kind = why.split(/[\s:(]/)[0];
+  const key = `${refused.linkHash ? `link:${refused.linkHash}` : 'unverified'}|${sourceIp ?? 'unknown'}|${kind}`;
+  const counted = await deps.refusals.count(key, nowMs, REFUSAL_WINDOW_MS);
+  if (!counted.record) return;
+  const { request } = refused;
   await deps.audit.append(
     request?.tenantId ?? SYSTEM_CHAIN,
-    { type: 'LinkRefused', requestId: request?.requestId, actor: { kind: 'anonymous', id: 'link-holder' }, sourceIp, details: { why } },
+    {
+      type: 'LinkRefused',
+      requestId: request?.requestId,
+      actor: { kind: 'anonymous', id: 'link-holder' },
+      sourceIp,
+      details: { why, ...(counted.unrecorded > 0 ? { unrecordedBefore: counted.unrecorded } : {}) },
+    },
     nowMs,
   );
+}
+
+/**
+ * A link POST refused before any decision is looked at — not from the confirmation page (no or
+ * another link's form value), not a form, no decision, no reason: audited like every refused
+ * link (T-1.11), on the chain of the request the link names if it names one.
+ */
+export async function refuseLinkPost(deps: Deps, token: string, why: string, sourceIp?: string): Promise<void> {
+  const nowMs = deps.clock.now().getTime();
+  const { request, linkHash } = await locate(deps, token, nowMs);
+  await refusedAttempt(deps, { request, linkHash }, why, sourceIp, nowMs);
 }
 
 /** What the confirmation page shows. Changes no request; a refused link is audited. */
@@ -101,7 +144,7 @@ export async function decideByLink(
   const { claims, request, hash } = checked;
   const decider = await resolveDecider(deps, claims, request, hash, sourceIp);
   if (!decider) {
-    await refusedAttempt(deps, request, 'approver-no-longer-eligible', sourceIp, deps.clock.now().getTime());
+    await refusedAttempt(deps, { request, linkHash: hash }, 'approver-no-longer-eligible', sourceIp, deps.clock.now().getTime());
     return { ok: false, refusal: 'not-allowed' };
   }
   try {
@@ -109,7 +152,7 @@ export async function decideByLink(
     return { ok: true, request: toView(updated, { isRequester: false }), stage: claims.stg };
   } catch (error) {
     if (error instanceof ConflictError || error instanceof ForbiddenError) {
-      await refusedAttempt(deps, request, `decision-refused: ${error.message}`, sourceIp, deps.clock.now().getTime());
+      await refusedAttempt(deps, { request, linkHash: hash }, `decision-refused: ${error.message}`, sourceIp, deps.clock.now().getTime());
       if (error instanceof ForbiddenError) return { ok: false, refusal: 'not-allowed' };
       // Lost the race to another decision: the page says who decided, as it would a moment later.
       const decided = decidedByOther((await deps.requests.get(request.requestId)) ?? request, claims.stg, hash);

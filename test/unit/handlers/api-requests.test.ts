@@ -22,7 +22,7 @@ function call(method: string, resource: string, options: { body?: string; princi
     path: resource,
     pathParameters: options.id ? { id: options.id } : null,
     queryStringParameters: options.query ?? null,
-    headers: {},
+    headers: options.body === undefined ? {} : { 'Content-Type': 'application/json' },
     body: options.body ?? null,
     isBase64Encoded: false,
     requestContext: { identity: { userArn: options.principal === undefined ? ALICE : options.principal, sourceIp: '203.0.113.9' } },

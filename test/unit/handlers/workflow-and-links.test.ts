@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -23,6 +23,7 @@ beforeEach(() => {
   sfn.reset();
   ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({ Item: demoTenant() });
   ddb.on(TransactWriteCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({}); // the refused-link counter: a new window each time
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
 });
 
@@ -97,7 +98,7 @@ describe('/approvals/{token}', () => {
         pathParameters: { token },
         body: body ?? null,
         isBase64Encoded: false,
-        headers: {},
+        headers: method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {},
         requestContext: { identity: { sourceIp: '203.0.113.1' } },
       } as unknown as APIGatewayProxyEvent,
       ctx,
@@ -126,26 +127,51 @@ describe('/approvals/{token}', () => {
     expect(new Set(bodies).size).toBe(1);
   });
 
-  it('refuses a POST without a decision with 400 and changes nothing', async () => {
-    const response = await call('POST', 'whatever', 'reason=because');
+  /** What a refused POST may write: LinkRefused events (and their chain heads), never a request. */
+  const onlyRefusalsRecorded = (why: string) => {
+    const items = ddb.commandCalls(TransactWriteCommand).flatMap((call) => call.args[0].input.TransactItems!);
+    expect(items.some((item) => item.Put?.Item?.type === 'LinkRefused' && item.Put.Item.details?.why === why)).toBe(true);
+    for (const item of items) expect(item.Put?.TableName ?? item.Update?.TableName).not.toBe('Requests');
+    for (const update of ddb.commandCalls(UpdateCommand)) expect(String(update.args[0].input.Key?.requestId)).toMatch(/^refusals#/);
+  };
+
+  it('refuses a POST without a decision with 400, audited, and changes nothing', async () => {
+    const response = await call('POST', 'whatever', `reason=because&form=${formValue('whatever')}`);
     expect(response.statusCode).toBe(400);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    onlyRefusalsRecorded('no-decision');
   });
 
-  it('refuses a POST without the confirmation page form value (a scanner, a forged form) with 400 and changes nothing', async () => {
-    for (const body of ['decision=APPROVE', 'decision=APPROVE&form=', `decision=APPROVE&form=${'x'.repeat(43)}`, 'decision=APPROVE&form=%C3%A9%C3%A9']) {
+  it('refuses a POST without the confirmation page form value (a scanner, a forged form) with 400, audited, and changes nothing', async () => {
+    for (const body of ['decision=APPROVE', 'decision=APPROVE&form=', `decision=APPROVE&form=${'x'.repeat(43)}`, 'decision=APPROVE&form=%C3%A9%C3%A9', `decision=APPROVE&form=${formValue('another-link')}`]) {
+      ddb.resetHistory();
       const response = await call('POST', 'whatever', body);
       expect(response.statusCode).toBe(400);
+      onlyRefusalsRecorded('not-from-page');
     }
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
-  it('refuses a deny without a reason with 400 and changes nothing', async () => {
+  it('refuses a POST that is not a form with 415, audited, and changes nothing', async () => {
+    const response = await approvals(
+      {
+        httpMethod: 'POST',
+        resource: '/approvals/{token}',
+        pathParameters: { token: 'whatever' },
+        body: JSON.stringify({ decision: 'APPROVE', form: formValue('whatever') }),
+        isBase64Encoded: false,
+        headers: { 'content-type': 'application/json' },
+        requestContext: { identity: { sourceIp: '203.0.113.1' } },
+      } as unknown as APIGatewayProxyEvent,
+      ctx,
+    );
+    expect(response.statusCode).toBe(415);
+    onlyRefusalsRecorded('not-a-form');
+  });
+
+  it('refuses a deny without a reason with 400, audited, and changes nothing', async () => {
     const response = await call('POST', 'whatever', `decision=DENY&reason=&form=${formValue('whatever')}`);
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('reason');
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    onlyRefusalsRecorded('no-reason');
   });
 
   it('does not serve other methods', async () => {
