@@ -57,7 +57,7 @@ async function domain() {
   let head = EMPTY_CHAIN;
   const started = performance.now();
   for (let i = 0; i < 10_000; i++) {
-    const event = chainEvent({ type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { i } }, 'demo', head, new Date().toISOString(), `e${i}`);
+    const event = chainEvent({ type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { i } }, 'demo', 'req-bench', head, new Date().toISOString(), `e${i}`);
     events.push(event);
     head = { seq: event.seq, hash: event.hash };
   }

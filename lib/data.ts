@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { REQUEST_INDEXES } from '../lambdas/core/adapters/dynamo-store';
+import { addLedgerIndexes, LEDGER_KEYS } from './ledger';
 
 /**
  * Lockbox's tables and the key that encrypts them. Local mode finds each table by the end of its
@@ -24,7 +25,7 @@ export class LockboxData extends Construct {
   readonly dataKey: kms.IKey;
   /** Access requests, with the indexes the store queries (`REQUEST_INDEXES`). */
   readonly requestsTable: dynamodb.Table;
-  /** Tenant settings and the head of each audit chain. */
+  /** Tenant settings and the head of the tenant's settings chain (request chains: on the request). */
   readonly tenantsTable: dynamodb.Table;
   /** Append-only: every function role is explicitly denied changing or deleting its items. */
   readonly auditTable: dynamodb.Table;
@@ -59,12 +60,9 @@ export class LockboxData extends Construct {
       sortKey: { name: 'activeUntil', type: dynamodb.AttributeType.NUMBER },
     });
     this.tenantsTable = this.table('Tenants', { name: 'tenantId', type: dynamodb.AttributeType.STRING });
-    // No TTL on Audit: the record is kept for good.
-    this.auditTable = this.table(
-      'Audit',
-      { name: 'tenantId', type: dynamodb.AttributeType.STRING },
-      { name: 'seq', type: dynamodb.AttributeType.NUMBER },
-    );
+    // No TTL on Audit: the record is kept for good. Keys and the ledger's indexes: ./ledger.ts.
+    this.auditTable = this.table('Audit', ...LEDGER_KEYS);
+    addLedgerIndexes(this.requestsTable, this.auditTable);
   }
 
   /** The tables, for grants and denies that cover all of them. */

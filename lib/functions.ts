@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LEDGER_INDEXES } from '../lambdas/core/adapters/dynamo-ledger';
 import { REQUEST_INDEXES } from '../lambdas/core/adapters/dynamo-store';
 import { ENV } from '../lambdas/core/config';
 import type { WorkflowFunction } from '../lambdas/core/workflow-definition';
@@ -131,10 +132,10 @@ export class LockboxFunctions extends Construct {
     const { sender, identityArn } = props.sender;
     const { keys, currentKeyId } = props.linkKeys;
 
-    // Every function writes audit events: the tenant's chain head moves with each one.
+    // Every function writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
     for (const fn of Object.values(this.functions)) {
       fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate')
-        .useTable(ENV.auditTable, auditTable, fn === apiTenants ? 'appendRead' : 'append')
+        .useTable(ENV.auditTable, auditTable, fn === apiTenants ? 'appendRead' : 'append', fn === apiTenants ? [LEDGER_INDEXES.byTenantTime] : [])
         .denyItemChanges(auditTable)
         .protectAccessBoundary(boundaryArn)
         .useAuditBus(props.auditBus);

@@ -1,6 +1,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { verifyChain, type AuditEvent } from '../lambdas/core/domain/audit';
+import type { AuditEvent } from '../lambdas/core/domain/audit';
+import { verifyLedger } from '../lambdas/core/domain/ledger-verify';
+import { LOCAL_AUDIT_SETTLE_SECONDS } from './local-mode';
 import { PRINCIPAL_HEADER } from './gateway';
 import { PERSONAS } from './seed';
 
@@ -141,6 +143,8 @@ async function main(): Promise<void> {
 
 async function closing(id: string): Promise<void> {
   step(6, 'Everything was recorded in the tenant\'s tamper-evident audit log');
+  // The listing shows events once they are settled (LOCAL_AUDIT_SETTLE_SECONDS old).
+  await new Promise((resolve) => setTimeout(resolve, LOCAL_AUDIT_SETTLE_SECONDS * 1000 + 300));
   const events: AuditEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -151,8 +155,8 @@ async function closing(id: string): Promise<void> {
   for (const event of events.filter((candidate) => candidate.requestId === id)) {
     say(`#${event.seq} ${event.at} ${event.type.padEnd(17)} by ${event.actor.kind} ${event.actor.id}`);
   }
-  const verdict = verifyChain(events);
-  say(verdict.ok ? `the hash chain of all ${events.length} events of "demo" verifies` : `THE CHAIN IS BROKEN at ${verdict.brokenAt}: ${verdict.reason}`);
+  const verdict = verifyLedger({ events, digests: [], publicKeyPem: '' });
+  say(verdict.ok ? `the hash chains of all ${events.length} events of "demo" verify` : `THE LEDGER IS BROKEN: ${verdict.firstBroken?.message}`);
   const execution = await call('GET', `/_local/executions/${id}`);
   say(`workflow execution: ${execution.status} (${base}/_local/executions/${id})`);
   console.log('\nDone. Try another path: deny with a reason, let a stage expire, or cancel as alice.');

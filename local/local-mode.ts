@@ -183,6 +183,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       [ENV.auditLogFile]: auditLogFile,
       // New on every start: a paging token of an earlier run is refused (400), as after a key change on AWS.
       [ENV.pageTokenKey]: `local:${randomBytes(32).toString('base64')}`,
+      [ENV.auditSettleSeconds]: process.env[ENV.auditSettleSeconds] ?? String(LOCAL_AUDIT_SETTLE_SECONDS),
     });
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
 
@@ -257,6 +258,12 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     throw error;
   }
 }
+
+/**
+ * The audit listing shows events this old (60 s on AWS), so that a demo or a test sees them
+ * soon; writes then commit within half of it or not at all. `AUDIT_SETTLE_SECONDS` overrides.
+ */
+export const LOCAL_AUDIT_SETTLE_SECONDS = 4;
 
 /**
  * Variables the deployment gives its functions that local mode replaces on purpose; any other

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_AUDIT_SETTLE_MS } from './domain/audit';
 import { isDuration } from './domain/duration';
 import { POLICY_DEFAULTS } from './domain/policy';
 import { directoryProblems, pathText } from './domain/principals';
@@ -71,6 +72,7 @@ export const ENV = {
   auditBusName: 'AUDIT_BUS_NAME',
   auditLogFile: 'AUDIT_LOG_FILE',
   pageTokenKey: 'PAGE_TOKEN_KEY',
+  auditSettleSeconds: 'AUDIT_SETTLE_SECONDS',
 } as const;
 
 export const config = {
@@ -119,6 +121,8 @@ export const config = {
         z.string().regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/).transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
       ]),
     ),
+  /** The audit listing's settle window (see DEFAULT_AUDIT_SETTLE_MS); local mode shortens it. */
+  auditSettleMs: () => read(ENV.auditSettleSeconds, z.coerce.number().positive().max(3600), String(DEFAULT_AUDIT_SETTLE_MS / 1000)) * 1000,
 };
 
 /** For tests: forget what was read. */

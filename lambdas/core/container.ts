@@ -45,7 +45,7 @@ const publisher = once((): AuditPublisher => {
   }
 });
 
-const auditLog = once(() => new DynamoAuditLog(dynamo(), config.tables(), publisher()));
+const auditLog = once(() => new DynamoAuditLog(dynamo(), config.tables(), publisher(), { settleMs: config.auditSettleMs() }));
 
 const accessProvider = once((): AccessProvider => {
   if (config.accessProvider() === 'local') {

@@ -1,4 +1,5 @@
 import type { AuditEntry, AuditEvent } from './domain/audit';
+import type { Digest, DigestedHead } from './domain/digest';
 import type { AccessDetails, AccessRequest } from './domain/request';
 import type { Action, Status } from './domain/status';
 import type { Tenant } from './domain/tenant';
@@ -15,7 +16,8 @@ export interface Page<T> {
 }
 
 /**
- * One status change, committed atomically with its audit event and the tenant's chain-head move.
+ * One status change, committed atomically with its audit event and the request's chain-head move
+ * (the head lives on the request item: only items of this request are written).
  * The write succeeds only if the request is still in one of `from` at `version`, and every extra
  * condition holds; otherwise it fails with a ConflictError carrying the current status.
  */
@@ -71,10 +73,48 @@ export interface TenantStore {
   update(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<Tenant>;
 }
 
+/**
+ * A page of the audit log. `nextToken` while more settled events follow now; `cursor` always:
+ * pass it back as `nextToken` later to continue exactly after this page (a poller misses nothing).
+ */
+export interface AuditPage extends Page<AuditEvent> {
+  cursor: string;
+}
+
 export interface AuditLog {
-  /** Appends an event that goes with no status change (e.g. LinkRefused). */
+  /**
+   * Appends an event that goes with no status change (e.g. LinkRefused): to the chain of the
+   * request it names, or to the tenant's settings chain when it names none (or none that exists).
+   */
   append(tenantId: string, entry: AuditEntry, nowMs: number): Promise<AuditEvent>;
-  list(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;
+  /** A tenant's settled events by time (see `AuditPage`). */
+  list(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<AuditPage>;
+}
+
+/** What the digest sealer and the verification read and write (the ledger's digest side). */
+export interface DigestLedger {
+  tenantIds(): Promise<string[]>;
+  /** Heads of the tenant's chains that advanced since they were last sealed (never a scan of all chains). */
+  advancedChains(tenantId: string): Promise<DigestedHead[]>;
+  latestDigest(tenantId: string): Promise<Digest | undefined>;
+  /** False when a digest with that seq exists already (another sealer won). */
+  putDigest(digest: Digest): Promise<boolean>;
+  /** Clears the "advanced" marks of these heads (a chain that moved on since keeps its mark). */
+  markSealed(tenantId: string, heads: DigestedHead[]): Promise<void>;
+  listDigests(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<Page<Digest>>;
+  /** Every event and digest of the tenant, for verification. */
+  everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[] }>;
+  /** One chain straight from the table (strongly consistent). */
+  chain(chainId: string): Promise<AuditEvent[]>;
+}
+
+/** Signs digests (KMS ECC_NIST_P256 on AWS, a local P-256 key in local mode). */
+export interface DigestSigner {
+  readonly keyId: string;
+  /** DER ECDSA signature over SHA-256 of `payload`. */
+  sign(payload: Buffer): Promise<Buffer>;
+  /** The public key as SPKI PEM. */
+  publicKeyPem(): Promise<string>;
 }
 
 /**

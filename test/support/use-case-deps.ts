@@ -36,7 +36,8 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
     succeed: async (token, output) => (workflow.delivered.push({ token, output }), workflow.lostRace ? 'lost-race' : 'delivered'),
     fail: async (token, error) => (workflow.delivered.push({ token, error }), workflow.lostRace ? 'lost-race' : 'delivered'),
   };
-  const chain = new DynamoAuditLog(doc, names, { publish: async (events) => void published.push(...events) });
+  // Listing shows events at once (no settle window) on the test's clock; the listing tests set their own.
+  const chain = new DynamoAuditLog(doc, names, { publish: async (events) => void published.push(...events) }, { settleMs: 0, now: () => nowMs });
   const deps: Deps = {
     clock,
     requests: new DynamoRequestStore(doc, names, chain),

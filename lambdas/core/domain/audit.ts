@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 
 /**
- * The tamper-evident audit log: one hash chain per tenant. Each event's hash covers the previous
- * event's hash and the canonical JSON of everything else in the event, so changing, removing or
- * inserting an event breaks every hash after it.
+ * The tamper-evident audit ledger: one hash chain per request (its head on the request item), and
+ * one per tenant for events that belong to no request (the tenant's *settings* chain, head on the
+ * tenant item). Each event's hash covers the previous event's hash and the canonical JSON of
+ * everything else in the event, so changing, removing or inserting an event breaks every hash
+ * after it; signed digests (`digest.ts`) pin the heads so that truncation shows too.
  */
 export const AUDIT_EVENT_TYPES = [
   'RequestCreated',
@@ -23,6 +25,7 @@ export const AUDIT_EVENT_TYPES = [
   'RevokeFailed',
   'LinkRefused',
   'TenantUpdated',
+  'DigestSealed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -45,6 +48,8 @@ export interface AuditEntry {
 
 export interface AuditEvent extends AuditEntry {
   tenantId: string;
+  /** The request's id, or `settingsChainId(tenantId)` for events that belong to no request. */
+  chainId: string;
   seq: number;
   eventId: string;
   at: string;
@@ -63,19 +68,33 @@ export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
 /** Audit events that cannot be attributed to a tenant (a forged link naming no known request). */
 export const SYSTEM_CHAIN = '_system';
 
+/** The chain of a tenant's events that belong to no request. Request ids never contain ':'. */
+export const settingsChainId = (tenantId: string): string => `tenant:${tenantId}`;
+
+/**
+ * Listing by time never misses an event: the API lists only events whose `at` is at least
+ * `settleMs` old, and the ledger refuses to commit an event more than `maxCommitDelayMs` after
+ * its `at` (half the settle window; the other half covers index propagation and clock skew).
+ * 60 s on AWS: longer than the API's 29 s timeout, so no API write can commit behind the horizon.
+ */
+export const DEFAULT_AUDIT_SETTLE_MS = 60_000;
+export const maxCommitDelayMs = (settleMs: number): number => Math.floor(settleMs / 2);
+
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(event.prevHash).update(canonicalJson(event)).digest('hex');
 }
 
-/** The next event of a chain whose head is `head`. */
+/** The next event of chain `chainId` (whose head is `head`). */
 export function chainEvent(
   entry: AuditEntry,
   tenantId: string,
+  chainId: string,
   head: ChainHead,
   at: string,
   eventId: string,
 ): AuditEvent {
-  const unhashed = { ...entry, tenantId, seq: head.seq + 1, eventId, at, prevHash: head.hash };
+  const actor = { kind: entry.actor.kind, id: entry.actor.id, person: entry.actor.person ?? '' };
+  const unhashed = { ...entry, actor, tenantId, chainId, seq: head.seq + 1, eventId, at, prevHash: head.hash };
   return { ...unhashed, hash: hashEvent(unhashed) };
 }
 

@@ -52,6 +52,9 @@ export interface AccessRequest {
   /** While access is granted: the window's end (epoch ms), key of the reconciler's sparse index. */
   activeUntil?: number;
   outcomeNotifiedAt?: string;
+  /** The head of the request's audit chain (DESIGN §3), moved by every audited write. */
+  auditSeq?: number;
+  auditHead?: string;
 }
 
 /** Fields the API never returns. */
@@ -67,6 +70,8 @@ const SERVER_ONLY = [
   'activeUntil',
   'activeGrant',
   'outcomeNotifiedAt',
+  'auditSeq',
+  'auditHead',
 ] as const;
 
 export type RequestView = Omit<AccessRequest, (typeof SERVER_ONLY)[number]>;

@@ -49,7 +49,8 @@ export async function reconcile(deps: Deps): Promise<ReconcileReport> {
         const request = await loadRequest(deps, requestId);
         if (request.status === 'ACTIVE') return (await endAccess(deps, requestId, { reason: 'window-ended' })).status === 'COMPLETED';
         await deps.access.revoke(request);
-        await deps.audit.append(request.tenantId, { type: 'AccessRevoked', requestId, actor: RECONCILER, details: { reason: 'left-over-after-end', status: request.status } }, nowMs);
+        // Its own time, not the sweep's: the ledger refuses events older than its commit window.
+        await deps.audit.append(request.tenantId, { type: 'AccessRevoked', requestId, actor: RECONCILER, details: { reason: 'left-over-after-end', status: request.status } }, deps.clock.now().getTime());
         return true;
       },
       report.leftoversRevoked,

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../../lambdas/core/domain/audit';
-import { verifyChain } from '../../../lambdas/core/domain/audit';
+import { verifyLedger } from '../../../lambdas/core/domain/ledger-verify';
+import { LOCAL_AUDIT_SETTLE_SECONDS } from '../../../local/local-mode';
 
 /**
  * End-to-end harness: local mode as a child process (`tsx local/start.ts`, exactly what `npm start`
@@ -265,8 +266,12 @@ export class LocalLockbox {
     return waitFor(`execution ${requestId} ended`, () => this.execution(requestId), (execution) => execution.status && execution.status !== 'RUNNING', timeoutMs, intervalMs);
   }
 
-  /** The audit log of `demo`, every page, as its approver carol reads it. */
+  /**
+   * The audit log of `demo`, every page, as its approver carol reads it. The listing shows only
+   * settled events (older than the settle window), so this first waits one window.
+   */
   async auditLog(): Promise<AuditEvent[]> {
+    await new Promise((resolve) => setTimeout(resolve, LOCAL_AUDIT_SETTLE_SECONDS * 1000 + 300));
     const events: AuditEvent[] = [];
     let nextToken: string | undefined;
     do {
@@ -297,7 +302,7 @@ export class LocalLockbox {
       .map(({ grant, endMs }) => ({ ...grant, overdueMs: endMs - Date.parse(grant.expiresAt) }));
     expect(overdue).toEqual([]);
 
-    const chain = verifyChain(await this.auditLog());
+    const chain = verifyLedger({ events: await this.auditLog(), digests: [], publicKeyPem: '' });
     expect(chain).toMatchObject({ ok: true });
 
     const tokens: string[] = (await this.call('GET', '/_local/task-tokens')).body.tokens;

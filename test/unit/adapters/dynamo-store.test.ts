@@ -12,15 +12,15 @@ const tables = { requests: 'Requests', tenants: 'Tenants', audit: 'Audit' };
 const published: AuditEvent[][] = [];
 const publisher = { publish: jest.fn(async (events: AuditEvent[]) => void published.push(events)) };
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
-const chain = new DynamoAuditLog(client, tables, publisher, () => 'event-1');
+const chain = new DynamoAuditLog(client, tables, publisher, { newId: () => 'event-1', now: () => NOW });
 const store = new DynamoRequestStore(client, tables, chain);
 const NOW = Date.UTC(2026, 10, 29, 10, 5, 0);
 
-const cancelled = (codes: string[]) =>
-  new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+const cancelled = (codes: string[], item?: Record<string, { N?: string; S?: string }>) =>
+  new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: codes.map((Code, i) => (i === 0 && item ? { Code, Item: item as never } : { Code })) });
 
-const managerApproval = () => ({
-  request: pendingRequest({ openStage: 'manager' as const, taskToken: 'tt', approvalDeadlineMs: NOW + 1000, linkHashes: ['h1'] }),
+const managerApproval = (head = { auditSeq: 7, auditHead: 'a'.repeat(64) }) => ({
+  request: pendingRequest({ openStage: 'manager' as const, taskToken: 'tt', approvalDeadlineMs: NOW + 1000, linkHashes: ['h1'], ...head }),
   action: 'managerApprove' as const,
   set: { managerDecision: { by: BOB, byEmail: 'bob@provider.example', decision: 'APPROVE' as const, at: new Date(NOW).toISOString(), via: 'api' as const } },
   remove: ['openStage' as const, 'linkHashes' as const],
@@ -37,15 +37,17 @@ beforeEach(() => {
 });
 
 describe('DynamoRequestStore.transition', () => {
-  it('commits the request update, the audit event and the chain-head move in ONE transaction', async () => {
-    ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({ Item: { auditSeq: 7, auditHead: 'a'.repeat(64) } });
+  it('commits the request update with its chain-head move and the audit event in ONE transaction of that request alone', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
     const next = await store.transition(managerApproval());
 
     const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
-    const [update, put, head] = calls[0].args[0].input.TransactItems!;
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    const items = calls[0].args[0].input.TransactItems!;
+    expect(items).toHaveLength(2);
+    const [update, put] = items;
     const u = update.Update!;
     expect(u.TableName).toBe('Requests');
     expect(u.Key).toEqual({ requestId: 'req-0123456789abcdef0123456789abcdef' });
@@ -56,7 +58,7 @@ describe('DynamoRequestStore.transition', () => {
     );
     expect(condition).toBe(
       'status = "PENDING_MANAGER_APPROVAL" AND version = 1 AND openStage = "manager" AND attribute_exists(taskToken) AND ' +
-        `approvalDeadlineMs > ${NOW} AND NOT contains(parties, "principal:${BOB}") AND contains(linkHashes, "h1")`,
+        `approvalDeadlineMs > ${NOW} AND NOT contains(parties, "principal:${BOB}") AND contains(linkHashes, "h1") AND auditSeq = 7`,
     );
     expect(values).toEqual(expect.arrayContaining(['PENDING_CUSTOMER_APPROVAL', 2]));
     expect(u.UpdateExpression).toMatch(/^SET .* REMOVE #openStage, #linkHashes$/);
@@ -64,31 +66,32 @@ describe('DynamoRequestStore.transition', () => {
 
     expect(put.Put).toMatchObject({ TableName: 'Audit', ConditionExpression: 'attribute_not_exists(seq)' });
     const event = put.Put!.Item as AuditEvent;
-    expect(event).toMatchObject({ tenantId: 'demo', seq: 8, prevHash: 'a'.repeat(64), type: 'ManagerApproved', eventId: 'event-1' });
-    const { hash, ...unhashed } = event;
+    const { timeKey, ...stored } = event as AuditEvent & { timeKey: string };
+    expect(stored).toMatchObject({ tenantId: 'demo', chainId: 'req-0123456789abcdef0123456789abcdef', seq: 8, prevHash: 'a'.repeat(64), type: 'ManagerApproved', eventId: 'event-1' });
+    expect(stored.actor).toEqual({ kind: 'manager', id: BOB, person: '' });
+    expect(timeKey).toBe(`${stored.at}|${stored.chainId}|0000000008`);
+    const { hash, ...unhashed } = stored;
     expect(hash).toBe(hashEvent(unhashed));
+    expect(values).toEqual(expect.arrayContaining([8, hash, 'demo']));
+    expect(u.UpdateExpression).toContain('#auditSeq = ');
+    expect(u.UpdateExpression).toContain('#sealTenant = ');
 
-    expect(head.Update).toMatchObject({ TableName: 'Tenants', Key: { tenantId: 'demo' }, ConditionExpression: '#auditSeq = :v2' });
-    expect(head.Update!.ExpressionAttributeValues).toEqual({ ':v0': 8, ':v1': hash, ':v2': 7 });
-
-    expect(next).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: 2, parties: expect.arrayContaining(['principal:' + BOB]) });
+    expect(next).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: 2, auditSeq: 8, auditHead: hash, parties: expect.arrayContaining(['principal:' + BOB]) });
     expect(next).not.toHaveProperty('openStage');
-    expect(published).toEqual([[event]]);
+    expect(published).toEqual([[stored]]);
   });
 
   it('starts a new chain at seq 1 from the genesis hash', async () => {
-    ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({});
     ddb.on(TransactWriteCommand).resolves({});
-    await store.transition(managerApproval());
-    const [, put, head] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    await store.transition(managerApproval({} as never));
+    const [update, put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(put.Put!.Item).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
-    expect(head.Update!.ConditionExpression).toBe('attribute_not_exists(#auditSeq)');
+    expect(update.Update!.ConditionExpression).toMatch(/ AND attribute_not_exists\(#auditSeq\)$/);
   });
 
   it('turns a failed request condition into CONFLICT carrying the current status', async () => {
-    ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({ Item: { auditSeq: 1, auditHead: 'b'.repeat(64) } });
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ status: 'CANCELLED', version: 2 }) });
-    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
+    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None'], { status: { S: 'CANCELLED' }, version: { N: '2' }, auditSeq: { N: '8' }, auditHead: { S: 'b'.repeat(64) } }));
 
     const error = await store.transition(managerApproval()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
@@ -97,17 +100,23 @@ describe('DynamoRequestStore.transition', () => {
     expect(publisher.publish).not.toHaveBeenCalled();
   });
 
-  it('re-reads the head and retries when another write of the tenant moved it first', async () => {
+  it('retries on the new head, with no extra read, when only an event without a status change moved it', async () => {
     ddb
-      .on(GetCommand, { TableName: 'Tenants' })
-      .resolvesOnce({ Item: { auditSeq: 3, auditHead: 'c'.repeat(64) } })
-      .resolves({ Item: { auditSeq: 4, auditHead: 'd'.repeat(64) } });
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled(['None', 'None', 'ConditionalCheckFailed'])).resolves({});
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(['ConditionalCheckFailed', 'None'], { status: { S: 'PENDING_MANAGER_APPROVAL' }, version: { N: '1' }, auditSeq: { N: '8' }, auditHead: { S: 'd'.repeat(64) } }))
+      .resolves({});
 
     await store.transition(managerApproval());
 
     const attempts = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems![1].Put!.Item);
-    expect(attempts).toEqual([expect.objectContaining({ seq: 4, prevHash: 'c'.repeat(64) }), expect.objectContaining({ seq: 5, prevHash: 'd'.repeat(64) })]);
+    expect(attempts).toEqual([expect.objectContaining({ seq: 8, prevHash: 'a'.repeat(64) }), expect.objectContaining({ seq: 9, prevHash: 'd'.repeat(64) })]);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('refuses to commit an event after the commit window (so listing by time never misses it)', async () => {
+    const late = new DynamoRequestStore(client, tables, new DynamoAuditLog(client, tables, publisher, { settleMs: 60_000, now: () => NOW + 30_001 }));
+    await expect(late.transition(managerApproval())).rejects.toThrow('commit window');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
   it('refuses a transition the status does not allow, without writing', async () => {
@@ -126,11 +135,11 @@ describe('DynamoRequestStore.transition', () => {
 
 describe('DynamoRequestStore.create', () => {
   it('puts the request only if its id is new, and reports a repeat as false', async () => {
-    ddb.on(GetCommand).resolves({});
-    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
-    await expect(store.create(pendingRequest(), { type: 'RequestCreated', actor: { kind: 'engineer', id: 'a' } })).resolves.toBe(false);
+    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None']));
+    await expect(store.create(pendingRequest({ createdAt: new Date(NOW).toISOString() }), { type: 'RequestCreated', actor: { kind: 'engineer', id: 'a' } })).resolves.toBe(false);
     const [put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(put.Put).toMatchObject({ TableName: 'Requests', ConditionExpression: 'attribute_not_exists(requestId)' });
+    expect(put.Put!.Item).toMatchObject({ auditSeq: 1, sealTenant: 'demo' });
   });
 });
 
@@ -159,8 +168,8 @@ describe('DynamoTenantStore.update', () => {
     ddb.on(GetCommand).resolves({ Item: { auditSeq: 2, auditHead: 'e'.repeat(64) } });
     ddb.on(TransactWriteCommand).resolves({});
     const updated = await tenants.update(demoTenant({ displayName: 'Renamed' }), { type: 'TenantUpdated', actor: { kind: 'admin', id: 'carol' } }, NOW);
-    const [put, update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
-    expect(put.Put!.Item).toMatchObject({ type: 'TenantUpdated', seq: 3 });
+    const [update, put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    expect(put.Put!.Item).toMatchObject({ type: 'TenantUpdated', seq: 3, chainId: 'tenant:demo' });
     expect(update.Update!.ConditionExpression).toMatch(/^#version = :v\d+ AND #auditSeq = :v\d+$/);
     expect(updated).toMatchObject({ version: 2, auditSeq: 3, displayName: 'Renamed' });
   });

@@ -8,6 +8,7 @@ function chain(length: number): AuditEvent[] {
     const event = chainEvent(
       { type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { n: i } },
       'demo',
+      'req-chain',
       head,
       new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
       `event-${i}`,
@@ -46,7 +47,7 @@ describe('audit hash chain', () => {
   it('detects a changed event whose hash was recomputed, at the next link', () => {
     const events = chain(4);
     const { hash: _hash, ...forged } = { ...events[1], actor: { kind: 'engineer' as const, id: 'mallory' } };
-    const rehashed = chainEvent({ type: forged.type, requestId: forged.requestId, actor: forged.actor, details: forged.details }, 'demo', { seq: 1, hash: events[0].hash }, forged.at, forged.eventId);
+    const rehashed = chainEvent({ type: forged.type, requestId: forged.requestId, actor: forged.actor, details: forged.details }, 'demo', 'req-chain', { seq: 1, hash: events[0].hash }, forged.at, forged.eventId);
     events[1] = rehashed;
     expect(verifyChain(events)).toMatchObject({ ok: false, brokenAt: 3, reason: 'prevHash does not match the previous event' });
   });
@@ -59,7 +60,7 @@ describe('audit hash chain', () => {
 
   it('detects an inserted event', () => {
     const events = chain(4);
-    const inserted = chainEvent({ type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } }, 'demo', { seq: 2, hash: events[1].hash }, events[1].at, 'forged');
+    const inserted = chainEvent({ type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } }, 'demo', 'req-chain', { seq: 2, hash: events[1].hash }, events[1].at, 'forged');
     events.splice(2, 0, inserted);
     expect(verifyChain(events)).toMatchObject({ ok: false, brokenAt: 3 });
   });

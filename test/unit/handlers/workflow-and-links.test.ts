@@ -117,8 +117,8 @@ describe('/approvals/{token}', () => {
       'content-security-policy': expect.stringMatching(/default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'/),
     });
     expect(response.headers!['content-security-policy']).not.toContain('script-src');
-    const [put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
-    expect(put.Put!.Item).toMatchObject({ type: 'LinkRefused', tenantId: '_system', sourceIp: '203.0.113.1' });
+    const [, put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    expect(put.Put!.Item).toMatchObject({ type: 'LinkRefused', tenantId: '_system', chainId: 'tenant:_system', sourceIp: '203.0.113.1' });
   });
 
   it('answers every kind of wrong token with the same page', async () => {
