@@ -202,12 +202,21 @@ describe('tables', () => {
       expect.objectContaining({ IndexName: 'byTenant', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
       expect.objectContaining({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
       expect.objectContaining({ IndexName: 'byActiveUntil', KeySchema: [{ AttributeName: 'activeGrant', KeyType: 'HASH' }, { AttributeName: 'activeUntil', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+      // Sparse: only requests whose chain advanced since the last digest; only the heads projected.
+      expect.objectContaining({
+        IndexName: 'byUnsealedChain',
+        KeySchema: [{ AttributeName: 'sealTenant', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['auditSeq', 'auditHead'] },
+      }),
     ]);
   });
 
-  it('keys Audit by tenant and sequence number, without TTL', () => {
+  it('keys Audit by chain and sequence number, lists a tenant by time, without TTL', () => {
     expect(resources[logicalId(lockbox.auditTable)].Properties).toMatchObject({
-      KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
+      KeySchema: [{ AttributeName: 'chainId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
+      GlobalSecondaryIndexes: [
+        expect.objectContaining({ IndexName: 'byTenantTime', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'timeKey', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+      ],
     });
     expect(resources[logicalId(lockbox.auditTable)].Properties.TimeToLiveSpecification).toBeUndefined();
   });
