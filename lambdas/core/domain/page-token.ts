@@ -79,10 +79,12 @@ export async function pageOf<Q extends { nextToken?: string; limit?: number }, T
   route: string,
   bindings: Record<string, string>,
   query: Q,
-  list: (query: Q) => Promise<{ items: T[]; nextToken?: string }>,
-): Promise<{ items: T[]; nextToken?: string }> {
+  list: (query: Q) => Promise<{ items: T[]; nextToken?: string; cursor?: string }>,
+): Promise<{ items: T[]; nextToken?: string; cursor?: string }> {
   const { nextToken, limit: _limit, ...filters } = query;
   const scope = { ...(filters as Record<string, string | number | undefined>), ...bindings, route };
   const page = await list({ ...query, nextToken: await tokens.open(scope, nextToken) });
-  return page.nextToken === undefined ? { ...page, nextToken: undefined } : { ...page, nextToken: await tokens.seal(scope, page.nextToken) };
+  const sealed = { ...page, nextToken: page.nextToken === undefined ? undefined : await tokens.seal(scope, page.nextToken) };
+  // The audit listing's poll cursor is a nextToken for later: sealed the same way.
+  return page.cursor === undefined ? sealed : { ...sealed, cursor: await tokens.seal(scope, page.cursor) };
 }
