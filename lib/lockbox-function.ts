@@ -11,8 +11,9 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
 import { ROLE_PATH } from '../lambdas/core/domain/iam-policies';
 import { ACCESS_ROLE_TAG_KEYS } from './access-boundary';
+import { LAMBDA_BUNDLE, prebuiltBundle } from './bundling';
 
-/** The repository root: handlers, lock file and the state machine file live under it. */
+/** The repository root (the package's `dist/`): handlers, lock file and the state machine file live under it. */
 export const PROJECT_ROOT = join(__dirname, '..');
 
 /**
@@ -96,7 +97,8 @@ export interface LockboxFunctionProps {
  * grant together, so the two cannot drift apart.
  */
 export class LockboxFunction extends Construct {
-  readonly fn: NodejsFunction;
+  /** A `NodejsFunction` from the repository's source, a plain `Function` of the package's prebuilt bundle. */
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -112,10 +114,7 @@ export class LockboxFunction extends Construct {
       encryptionKey: props.logKey,
       removalPolicy: props.logRemovalPolicy,
     });
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, 'lambdas', 'handlers', `${props.handler}.ts`),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    const common = {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -126,19 +125,26 @@ export class LockboxFunction extends Construct {
       logGroup: this.logGroup,
       // Stack traces point at the TypeScript sources.
       environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // @middy/core is ESM-only; a few CommonJS dependencies still call require().
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // Bundle the AWS SDK too: the version the tests ran, not the runtime's.
-        externalModules: [],
-      },
-    });
+    };
+    const prebuilt = prebuiltBundle(props.handler);
+    this.fn = prebuilt
+      ? new lambda.Function(this, 'Function', { ...common, handler: 'index.handler', code: lambda.Code.fromAsset(prebuilt) })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: join(PROJECT_ROOT, 'lambdas', 'handlers', `${props.handler}.ts`),
+          projectRoot: PROJECT_ROOT,
+          depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+          bundling: {
+            format: OutputFormat.ESM,
+            target: LAMBDA_BUNDLE.target,
+            minify: LAMBDA_BUNDLE.minify,
+            sourceMap: LAMBDA_BUNDLE.sourcemap,
+            sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+            mainFields: [...LAMBDA_BUNDLE.mainFields],
+            banner: LAMBDA_BUNDLE.banner,
+            externalModules: [...LAMBDA_BUNDLE.external],
+          },
+        });
     this.logGroup.grantWrite(this.role);
 
     // Deliberate findings of every Lockbox function (ids as cdk-nag reports them).
