@@ -2,15 +2,16 @@ import type { Config } from 'jest';
 
 /**
  * One jest project per kind of test, so each runs alone (`npm run test:unit`, `test:integration`,
- * `test:cdk`, `test:e2e`, `test:browser`) and `npm test` runs them all. @middy/core is ESM-only:
- * swc turns it into CommonJS for jest (docs/adr/0007-jest-swc-middy.md).
+ * `test:cdk`, `test:e2e`, `test:browser`) and `npm test` runs them all. @middy/core and
+ * openid-client (with oauth4webapi and jose) are ESM-only: swc turns them into CommonJS for jest
+ * (docs/adr/0007-jest-swc-middy.md).
  */
 const shared = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|openid-client|oauth4webapi|jose)/)'],
   moduleNameMapper: { '^@middy/([^/]+)$': '<rootDir>/node_modules/@middy/$1/index.js' },
 } satisfies Config;
 

@@ -35,6 +35,9 @@ export const ROUTES: Route[] = [
   { resource: '/tenants/{id}', methods: ['GET', 'PUT'], handler: 'api-tenants' },
   { resource: '/tenants/{id}/audit', methods: ['GET'], handler: 'api-tenants' },
   { resource: '/approvals/{token}', methods: ['GET', 'HEAD', 'POST'], handler: 'api-approvals', public: true },
+  // The console: public to the gateway, the signed session cookie is the credential.
+  { resource: '/console', methods: ['GET', 'HEAD', 'POST'], handler: 'console', public: true },
+  { resource: '/console/{proxy+}', methods: ['GET', 'HEAD', 'POST'], handler: 'console', public: true },
 ];
 
 /** A response of the local-mode pages under `/_local`. */
@@ -182,8 +185,18 @@ export function matchRoute(path: string): RouteMatch | undefined {
   const segments = path.split('/').slice(1);
   for (const route of ROUTES) {
     const template = route.resource.split('/').slice(1);
-    if (template.length !== segments.length) continue;
     const pathParameters: Record<string, string> = Object.create(null);
+    // A greedy `{name+}` (API Gateway's proxy resource) takes one or more remaining segments.
+    const greedy = template.at(-1)?.match(/^\{(\w+)\+\}$/);
+    if (greedy) {
+      const fixed = template.slice(0, -1);
+      if (segments.length <= fixed.length || !fixed.every((part, index) => part === segments[index])) continue;
+      const rest = segments.slice(fixed.length);
+      if (rest.some((segment) => segment === '')) continue;
+      pathParameters[greedy[1]] = rest.map(safeDecode).join('/');
+      return { route, pathParameters };
+    }
+    if (template.length !== segments.length) continue;
     const matches = template.every((part, index) => {
       const segment = segments[index];
       if (part.startsWith('{') && part.endsWith('}')) {

@@ -41,6 +41,10 @@ export interface LocalOptions {
   reconcileEverySeconds?: number;
   /** Faults to inject into the workflow's revoke step (tests only; see `LocalFaults`). @default none */
   faults?: LocalFaults;
+  /** The console's idle timeout. @default $CONSOLE_IDLE_TIMEOUT or PT15M */
+  consoleIdleTimeout?: string;
+  /** The console's absolute session timeout. @default $CONSOLE_ABSOLUTE_TIMEOUT or PT8H */
+  consoleAbsoluteTimeout?: string;
   /** One line per API call; none when absent. */
   log?: (line: string) => void;
 }
@@ -72,6 +76,8 @@ export function parseFaults(text: string | undefined): LocalFaults | undefined {
 export interface LocalMode {
   /** Base URL of the gateway, e.g. http://localhost:3000 */
   url: string;
+  /** The local OpenID Provider the console signs in with. */
+  issuer: string;
   /** Where data lives: a directory, or undefined when in memory. */
   dataDir?: string;
   /** Milliseconds each start-up phase took (and `total`). */
@@ -134,13 +140,16 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     );
     const substitutions = Object.fromEntries(Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]));
 
-    const [bundles, deployed, ses, definitionText] = await Promise.all([
+    const [bundles, deployed, ses, definitionText, oidc] = await Promise.all([
       phase('bundle', bundleHandlers(ROOT)),
       phase('schema', deployment(ROOT)),
       phase('ses', startSes()),
       readFile(join(ROOT, STATE_MACHINE_FILE), 'utf8'),
+      // Loaded only here: oidc-provider is ESM-only, and importing local mode must not need it.
+      phase('oidc', import('./oidc').then(({ startOidc }) => startOidc({ consoleBaseUrl: url }))),
     ]);
     cleanups.push(() => ses.stop());
+    cleanups.push(() => oidc.stop());
     await fetch(`${ses.endpoint}/clear-store`, { method: 'POST' }); // one store per process
 
     const stepFunctions = new LocalStepFunctions({
@@ -184,8 +193,17 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       // New on every start: a paging token of an earlier run is refused (400), as after a key change on AWS.
       [ENV.pageTokenKey]: `local:${randomBytes(32).toString('base64')}`,
       [ENV.auditSettleSeconds]: process.env[ENV.auditSettleSeconds] ?? String(LOCAL_AUDIT_SETTLE_SECONDS),
+      [ENV.consoleBaseUrl]: url,
+      [ENV.consoleIssuer]: oidc.issuer,
+      [ENV.consoleClientId]: oidc.clientId,
+      [ENV.consoleGroupsClaim]: 'groups',
+      [ENV.consoleSessionSigner]: 'local',
+      [ENV.consoleSessionLocalKey]: randomBytes(32).toString('base64'),
+      // The tests shorten these to see a session time out.
+      [ENV.consoleIdleTimeout]: options.consoleIdleTimeout ?? process.env[ENV.consoleIdleTimeout] ?? 'PT15M',
+      [ENV.consoleAbsoluteTimeout]: options.consoleAbsoluteTimeout ?? process.env[ENV.consoleAbsoluteTimeout] ?? 'PT8H',
     });
-    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName]) delete process.env[name];
+    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName, ENV.consoleSessionKmsKey, ENV.consoleClientSecret]) delete process.env[name];
 
     const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults), ...directoryWarnings(DIRECTORY)];
 
@@ -221,6 +239,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       'api-requests': (event: APIGatewayProxyEvent) => loaded['api-requests']!.invoke(event),
       'api-tenants': (event: APIGatewayProxyEvent) => loaded['api-tenants']!.invoke(event),
       'api-approvals': (event: APIGatewayProxyEvent) => loaded['api-approvals']!.invoke(event),
+      console: (event: APIGatewayProxyEvent) => loaded.console!.invoke(event),
     };
 
     // The reconciler, on a timer as EventBridge Scheduler runs it on AWS (there every 5 minutes).
@@ -247,6 +266,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     let stopping: Promise<void> | undefined;
     return {
       url,
+      issuer: oidc.issuer,
       dataDir,
       timings,
       resumed: resumed.requests,
@@ -275,6 +295,7 @@ const REPLACED_LOCALLY: Record<string, string> = {
   [ENV.auditBusName]: `audit events go to ${ENV.auditLogFile} (${ENV.auditPublisher}=file)`,
   [ENV.linkKmsKeys]: `links are signed with ${ENV.linkLocalKeys} (${ENV.linkSigner}=local)`,
   [ENV.accessBoundaryArn]: `the local access provider grants nothing in IAM (${ENV.accessProvider}=local)`,
+  [ENV.consoleSessionKmsKey]: `console sessions are signed with ${ENV.consoleSessionLocalKey} (${ENV.consoleSessionSigner}=local)`,
 };
 
 function environmentDrift(deployed: Deployment): string[] {

@@ -18,6 +18,19 @@ export const PERSONAS = {
 } as const;
 
 /**
+ * The customer's people as local mode's OIDC provider knows them: they sign in to the console
+ * with their email. carol and erin are listed approvers (carol also an admin, by her sign-in email);
+ * gina is an approver and ivan an auditor only through their IdP group; mallory has no role.
+ */
+export const CONSOLE_PERSONAS = {
+  carol: { email: PERSONAS.carol.email, name: 'Carol (customer approver, admin)', groups: [] as string[], role: 'approver and admin of "demo" (listed by email)' },
+  erin: { email: PERSONAS.erin.email, name: 'Erin (customer approver)', groups: [] as string[], role: 'approver of "demo" (listed by email)' },
+  gina: { email: 'gina@demo.example', name: 'Gina (customer approver by group)', groups: ['lockbox-approvers'], role: 'approver of "demo" through the IdP group lockbox-approvers' },
+  ivan: { email: 'auditor@demo.example', name: 'Ivan (customer auditor)', groups: ['lockbox-auditors'], role: 'auditor of "demo" through the IdP group lockbox-auditors' },
+  mallory: { email: 'mallory@demo.example', name: 'Mallory (no role)', groups: [] as string[], role: 'signs in, but has no role in any tenant' },
+} as const;
+
+/**
  * Each persona is a configured person (principal and email). Their roles are declared
  * `sessionNameSetBy: 'idp'`, standing for federation whose identity provider sets the session name:
  * in local mode the `x-lockbox-principal` header plays the IdP. Start-up refuses a directory that
@@ -39,8 +52,9 @@ export const DEMO_TENANT: Tenant = {
     { email: PERSONAS.carol.email, principal: PERSONAS.carol.principal },
     { email: PERSONAS.erin.email, principal: PERSONAS.erin.principal },
   ],
-  admins: [PERSONAS.carol.principal],
+  admins: [PERSONAS.carol.principal, PERSONAS.carol.email],
   auditors: [],
+  consoleGroups: { approvers: ['lockbox-approvers'], auditors: ['lockbox-auditors'] },
   maxAccessDuration: 'PT4H',
   approvalTimeout: 'PT10M',
   accessLevels: {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { PRINCIPAL_HEADER } from './gateway';
 import { parseFaults, startLocal } from './local-mode';
-import { PERSONAS } from './seed';
+import { CONSOLE_PERSONAS, PERSONAS } from './seed';
 
 /**
  * `npm start` — Lockbox local mode.
@@ -102,8 +102,12 @@ async function main(): Promise<void> {
       `Personas (send as ${PRINCIPAL_HEADER}):`,
       ...Object.entries(PERSONAS).map(([name, persona]) => `  ${name.padEnd(6)} ${persona.principal.padEnd(62)} ${persona.email.padEnd(24)} ${persona.role}`),
       '',
+      `Console (${local.url}/console): sign in at the local OpenID Provider (${local.issuer}) with the login below and any password:`,
+      ...Object.entries(CONSOLE_PERSONAS).map(([name, persona]) => `  ${name.padEnd(8)} ${persona.email.padEnd(24)} ${persona.role}`),
+      '',
       'URLs:',
       `  API          ${local.url}/requests, ${local.url}/tenants/demo, ${local.url}/approvals/{token}`,
+      `  console      ${local.url}/console           (approvers, admins, auditors sign in)`,
       `  overview     ${local.url}/_local`,
       `  outbox       ${local.url}/_local/outbox       (every email; open an approval link from here)`,
       `  grants       ${local.url}/_local/grants`,

@@ -73,6 +73,16 @@ export const ENV = {
   auditLogFile: 'AUDIT_LOG_FILE',
   pageTokenKey: 'PAGE_TOKEN_KEY',
   auditSettleSeconds: 'AUDIT_SETTLE_SECONDS',
+  consoleBaseUrl: 'CONSOLE_BASE_URL',
+  consoleIssuer: 'CONSOLE_ISSUER',
+  consoleClientId: 'CONSOLE_CLIENT_ID',
+  consoleClientSecret: 'CONSOLE_CLIENT_SECRET',
+  consoleGroupsClaim: 'CONSOLE_GROUPS_CLAIM',
+  consoleSessionSigner: 'CONSOLE_SESSION_SIGNER',
+  consoleSessionKmsKey: 'CONSOLE_SESSION_KMS_KEY',
+  consoleSessionLocalKey: 'CONSOLE_SESSION_LOCAL_KEY',
+  consoleIdleTimeout: 'CONSOLE_IDLE_TIMEOUT',
+  consoleAbsoluteTimeout: 'CONSOLE_ABSOLUTE_TIMEOUT',
 } as const;
 
 export const config = {
@@ -123,6 +133,23 @@ export const config = {
     ),
   /** The audit listing's settle window (see DEFAULT_AUDIT_SETTLE_MS); local mode shortens it. */
   auditSettleMs: () => read(ENV.auditSettleSeconds, z.coerce.number().positive().max(3600), String(DEFAULT_AUDIT_SETTLE_MS / 1000)) * 1000,
+  /** The console (`/console/…`): where it is served, its OIDC client, its session key and timeouts. */
+  console: () => ({
+    /** The API's public base URL (e.g. `https://…/v1`); the callback is `${baseUrl}/console/callback`. */
+    baseUrl: read(ENV.consoleBaseUrl, z.url().transform((url) => url.replace(/\/+$/, ''))),
+    issuer: read(ENV.consoleIssuer, z.url()),
+    clientId: read(ENV.consoleClientId, text),
+    /** Only where the issuer needs a confidential client; local mode and tests only as a variable (see docs/console.md). */
+    clientSecret: process.env[ENV.consoleClientSecret] || undefined,
+    groupsClaim: read(ENV.consoleGroupsClaim, text, 'groups'),
+    idleTimeout: read(ENV.consoleIdleTimeout, duration, 'PT15M'),
+    absoluteTimeout: read(ENV.consoleAbsoluteTimeout, duration, 'PT8H'),
+  }),
+  consoleSessionSigner: () => read(ENV.consoleSessionSigner, z.enum(['kms', 'local'])),
+  /** KMS HMAC_256 key (id or ARN) that signs console sessions. */
+  consoleSessionKmsKey: () => read(ENV.consoleSessionKmsKey, text),
+  /** base64 secret of at least 32 bytes — local mode only. */
+  consoleSessionLocalKey: () => read(ENV.consoleSessionLocalKey, text),
 };
 
 /** For tests: forget what was read. */

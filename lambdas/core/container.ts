@@ -54,6 +54,13 @@ const accessProvider = once((): AccessProvider => {
   return new IamAccessProvider(new IAMClient({}), { boundaryArn: config.accessBoundaryArn, now: () => systemClock.now() });
 });
 
+/** The console's session signer: a KMS HMAC key of its own on AWS, a local key in local mode. */
+export const sessionSigner = once(() =>
+  config.consoleSessionSigner() === 'kms'
+    ? new KmsSigner(new KMSClient({}), 'console-1', { 'console-1': config.consoleSessionKmsKey() })
+    : new LocalSigner('console-1', { 'console-1': Buffer.from(config.consoleSessionLocalKey(), 'base64') }),
+);
+
 const signer = once(() =>
   config.linkSigner() === 'kms'
     ? new KmsSigner(new KMSClient({}), config.linkCurrentKey(), config.linkKmsKeys())

@@ -69,6 +69,8 @@ export interface RequestStore {
 
 export interface TenantStore {
   get(tenantId: string): Promise<Tenant | undefined>;
+  /** Every tenant (a scan: tenants are few), for the console to find those a person has a role in. */
+  list(): Promise<Tenant[]>;
   /** Replaces the settings at `version` (conditional), with a TenantUpdated event. */
   update(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<Tenant>;
 }

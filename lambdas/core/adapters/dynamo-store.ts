@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../domain/audit';
 import { ConflictError } from '../domain/errors';
 import type { AccessRequest } from '../domain/request';
@@ -227,6 +227,17 @@ export class DynamoTenantStore implements TenantStore {
     if (!Item || typeof Item.displayName !== 'string') return undefined;
     for (const attribute of LEDGER_TENANT_ATTRIBUTES) delete Item[attribute];
     return Item as Tenant;
+  }
+
+  async list(): Promise<Tenant[]> {
+    const tenants: Tenant[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.tables.tenants, ExclusiveStartKey: start }));
+      tenants.push(...((page.Items ?? []) as Tenant[]).filter((item) => typeof item.displayName === 'string'));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return tenants;
   }
 
   /** Settings, version and chain head move in one conditional Update, with the event's Put. */

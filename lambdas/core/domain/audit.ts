@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'AccessRevoked',
   'RevokeFailed',
   'LinkRefused',
+  'ConsoleRefused',
   'TenantUpdated',
   'DigestSealed',
 ] as const;

@@ -10,7 +10,7 @@ export interface Decision<V extends string> {
   decision: V;
   reason?: string;
   at: string;
-  via: 'link' | 'api';
+  via: 'link' | 'api' | 'console';
 }
 
 /** What an access provider returns on grant: what the engineer needs to use it (never secrets). */

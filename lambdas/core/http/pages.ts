@@ -41,7 +41,32 @@ a{color:#0b5394}
 blockquote{margin:0 0 .75rem;padding:.5rem .75rem;border-left:4px solid #6b6b6b;background:#f4f5f7;white-space:pre-wrap;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
 :focus-visible{outline:3px solid #0b5394;outline-offset:2px}
-@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{margin-top:.5rem}button{width:100%}main{border-left:0;border-right:0;border-radius:0}}`;
+.top{max-width:64rem;margin:0 auto;padding:.75rem 1rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;justify-content:space-between;color:#4a4a4a;font-size:.875rem}
+.top form{margin:0;display:inline}
+.top button{min-height:2.25rem;padding:.25rem .75rem;margin:0;background:#fff;color:#1a1a1a;border-width:1px}
+nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem;margin:.5rem 0 0;padding:0}
+nav a{display:inline-block;padding:.5rem .75rem;border-radius:4px;text-decoration:none;color:#0b5394;font-weight:600}
+nav a[aria-current=page]{background:#0b5394;color:#fff}
+.wide{max-width:64rem}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:1rem;margin:0 0 1.25rem}
+.card h2{margin-top:0}
+.row{display:flex;flex-wrap:wrap;gap:.75rem 1.5rem;align-items:flex-start}
+.row form{flex:1 1 16rem}
+.status{display:inline-block;padding:0 .5rem;border:1px solid #4a4a4a;border-radius:1rem;font-size:.875rem;font-weight:600}
+.ok{padding:.75rem;border-left:4px solid #0b6b2b;background:#edf7ef}
+.bad{padding:.75rem;border-left:4px solid #8a1c1c;background:#fbeeee}
+table{border-collapse:collapse;width:100%;margin:0 0 1rem;font-size:.9375rem}
+th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
+.scroll{overflow-x:auto}
+fieldset{border:1px solid #d0d7de;border-radius:6px;margin:0 0 1rem;padding:.75rem}
+legend{font-weight:600;padding:0 .25rem}
+input[type=text],input[type=email],input[type=datetime-local],select{display:block;width:100%;max-width:28rem;min-height:2.5rem;padding:.375rem .5rem;font:inherit;color:#1a1a1a;background:#fff;border:1px solid #6b6b6b;border-radius:4px}
+input[type=checkbox]{width:1.25rem;height:1.25rem;vertical-align:middle;margin-right:.5rem}
+.check{font-weight:400;display:flex;align-items:center}
+.field{margin:0 0 .75rem}
+.primary{background:#0b5394;color:#fff;border-color:#0b5394}
+.button{display:inline-block;font-weight:600;padding:.625rem 1.5rem;background:#0b5394;color:#fff;border-radius:4px;text-decoration:none}
+@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{margin-top:.5rem}button{width:100%}.top button{width:auto}main{border-left:0;border-right:0;border-radius:0}}`;
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
 const HEADERS = {
@@ -55,12 +80,27 @@ const HEADERS = {
   'x-robots-tag': 'noindex, nofollow',
 };
 
-export function page(statusCode: number, title: string, body: string): APIGatewayProxyResult {
+/**
+ * One page. `top` replaces the brand line (the console's header: who is signed in, its menu);
+ * `wide` lets tables use a desktop's width; `headers` adds to the security headers (cookies).
+ */
+export function page(
+  statusCode: number,
+  title: string,
+  body: string,
+  options: { top?: string; wide?: boolean; headers?: Record<string, string>; cookies?: string[] } = {},
+): APIGatewayProxyResult {
+  const top = options.top ?? '<p class="brand">Lockbox · support access approval</p>';
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="robots" content="noindex, nofollow"><title>${escapeHtml(title)} · Lockbox</title><style>${STYLE}</style></head>` +
-    `<body><p class="brand">Lockbox · support access approval</p><main><h1>${escapeHtml(title)}</h1>\n${body}\n</main></body></html>`;
-  return { statusCode, headers: HEADERS, body: wellFormed(html) };
+    `<body>${top}<main${options.wide ? ' class="wide"' : ''}><h1>${escapeHtml(title)}</h1>\n${body}\n</main></body></html>`;
+  return {
+    statusCode,
+    headers: { ...HEADERS, ...options.headers },
+    ...(options.cookies?.length ? { multiValueHeaders: { 'set-cookie': options.cookies } } : {}),
+    body: wellFormed(html),
+  };
 }
 
 /** A link back to the confirmation page (the same URL, fetched again with GET). */
@@ -73,7 +113,7 @@ const stageWords = (stage: 'manager' | 'customer') =>
 
 const decidedByText = (decision: { by: string; byEmail?: string }) => decision.byEmail ?? describePrincipal(decision.by);
 
-function detailList(request: RequestView, stage: 'manager' | 'customer'): string {
+export function detailList(request: RequestView, stage: 'manager' | 'customer'): string {
   const rows: [string, string][] = [
     ['Tenant', escapeHtml(request.tenantId)],
     ['Ticket', escapeHtml(request.ticketId)],
@@ -103,35 +143,80 @@ export const formValue = (token: string): string => createHash('sha256').update(
  * Approve, and Deny (Reject at the manager stage) with its required reason. The browser checks
  * the reason before it posts (`required`); the server checks it again.
  */
-export function confirmationPage(view: { request: RequestView; stage: 'manager' | 'customer'; email: string; deadline: string }, token: string, nowMs: number): APIGatewayProxyResult {
+export function confirmationPage(
+  view: { request: RequestView; stage: 'manager' | 'customer'; email: string; deadline: string; signInRequired?: boolean },
+  token: string,
+  nowMs: number,
+): APIGatewayProxyResult {
   const { request, stage } = view;
+  if (view.signInRequired) return signInToDecidePage(view, token, nowMs, 200);
   const words = stageWords(stage);
-  const deadlineMs = Date.parse(view.deadline);
-  const hidden = `<input type="hidden" name="form" value="${formValue(token)}">`;
-  const afterApproval =
-    stage === 'manager'
-      ? "The customer's approvers are asked next; nothing is granted unless one of them approves too."
-      : `Access is granted at once and revoked automatically after ${escapeHtml(humanDuration(request.duration))}.`;
   const body = `<p class="lead">${escapeHtml(describePrincipal(request.requestedBy))} asks for <strong>${escapeHtml(request.accessLevel)}</strong> access to ${words.whose} <strong>${escapeHtml(request.tenantId)}</strong> for <strong>${escapeHtml(humanDuration(request.duration))}</strong>.</p>
 <p class="notice">Nothing is granted unless you approve. This link was sent to ${escapeHtml(view.email)} and works once.</p>
 <h2>The request</h2>
 ${detailList(request, stage)}
-<p class="deadline">Decide by <strong><time datetime="${escapeHtml(view.deadline)}">${escapeHtml(utc(deadlineMs))}</time></strong> (expires in ${escapeHtml(remaining(deadlineMs, nowMs))}). After that the request expires and nothing is granted.</p>
-<h2>Before you approve</h2>
-<ul><li>You expected this request, or you know its ticket.</li><li>The justification matches the ticket.</li><li>The access level and the duration are no more than the work needs.</li></ul>
+${deadlineNote(view.deadline, nowMs)}
+${BEFORE_YOU_APPROVE}
 <h2>Your decision</h2>
-<form method="post">
+${decisionForms(request, stage, `<input type="hidden" name="form" value="${formValue(token)}">`)}`;
+  return page(200, 'Review access request', body);
+}
+
+export const BEFORE_YOU_APPROVE = `<h2>Before you approve</h2>
+<ul><li>You expected this request, or you know its ticket.</li><li>The justification matches the ticket.</li><li>The access level and the duration are no more than the work needs.</li></ul>`;
+
+/**
+ * Approve, and Deny (Reject at the manager stage) with its required reason: two forms that post
+ * `hidden` (what proves the form came from this page) to `action` (the page itself by default).
+ * `idSuffix` keeps ids unique where several requests share a page.
+ */
+export function decisionForms(request: RequestView, stage: 'manager' | 'customer', hidden: string, options: { action?: string; idSuffix?: string } = {}): string {
+  const words = stageWords(stage);
+  const action = options.action ? ` action="${escapeHtml(options.action)}"` : '';
+  const id = options.idSuffix ?? '';
+  const afterApproval =
+    stage === 'manager'
+      ? "The customer's approvers are asked next; nothing is granted unless one of them approves too."
+      : `Access is granted at once and revoked automatically after ${escapeHtml(humanDuration(request.duration))}.`;
+  return `<form method="post"${action}>
 ${hidden}
-<button class="approve" type="submit" name="decision" value="APPROVE" aria-describedby="approve-hint">Approve</button>
-<p class="hint" id="approve-hint">${afterApproval}</p>
+<button class="approve" type="submit" name="decision" value="APPROVE" aria-describedby="approve-hint${id}">Approve</button>
+<p class="hint" id="approve-hint${id}">${afterApproval}</p>
 </form>
-<form method="post">
+<form method="post"${action}>
 ${hidden}
-<label for="reason">Reason to ${words.Refuse.toLowerCase()} (required; the engineer reads it)</label>
-<textarea id="reason" name="reason" rows="3" maxlength="1000" required></textarea>
+<label for="reason${id}">Reason to ${words.Refuse.toLowerCase()} (required; the engineer reads it)</label>
+<textarea id="reason${id}" name="reason" rows="3" maxlength="1000" required></textarea>
 <button class="deny" type="submit" name="decision" value="${words.refuse}">${words.Refuse}</button>
 </form>`;
-  return page(200, 'Review access request', body);
+}
+
+/** How long is left to decide, as the link page and the console say it. */
+export const deadlineNote = (deadline: string, nowMs: number): string => {
+  const deadlineMs = Date.parse(deadline);
+  return `<p class="deadline">Decide by <strong><time datetime="${escapeHtml(deadline)}">${escapeHtml(utc(deadlineMs))}</time></strong> (expires in ${escapeHtml(remaining(deadlineMs, nowMs))}). After that the request expires and nothing is granted.</p>`;
+};
+
+/** Where a link of a tenant that requires sign-in sends its holder: the console, relative to `/approvals/{token}`. */
+export const consoleLinkPath = (token: string) => `../console/links/${encodeURIComponent(token)}`;
+
+/**
+ * A link of a tenant that requires sign-in: the request as the link page shows it, and the way
+ * to decide — sign in to the console as the person the link was sent to.
+ */
+export function signInToDecidePage(
+  view: { request: RequestView; stage: 'manager' | 'customer'; email: string; deadline: string },
+  token: string,
+  nowMs: number,
+  statusCode: number,
+): APIGatewayProxyResult {
+  const body = `<p class="lead">${escapeHtml(describePrincipal(view.request.requestedBy))} asks for <strong>${escapeHtml(view.request.accessLevel)}</strong> access to your tenant <strong>${escapeHtml(view.request.tenantId)}</strong> for <strong>${escapeHtml(humanDuration(view.request.duration))}</strong>.</p>
+<p class="notice">Your organisation decides access requests in the Lockbox console. Sign in as <strong>${escapeHtml(view.email)}</strong>, the person this link was sent to, to approve or deny. Nothing is granted unless you approve there.</p>
+<p><a class="button" href="${escapeHtml(consoleLinkPath(token))}">Sign in to decide</a></p>
+<h2>The request</h2>
+${detailList(view.request, view.stage)}
+${deadlineNote(view.deadline, nowMs)}`;
+  return page(statusCode, 'Sign in to decide', body);
 }
 
 /** After a decision by this link: what was decided and what happens next. */
@@ -171,7 +256,14 @@ export function alreadyDecidedPage(decided: OtherDecision): APIGatewayProxyResul
  * The same answer for every refused link — used, expired, forged, cross-stage, no longer
  * eligible — so a refusal tells an attacker nothing; it says what a genuine approver can do next.
  */
-export function refusalPage(_reason: LinkRefusal): APIGatewayProxyResult {
+export function refusalPage(reason: LinkRefusal): APIGatewayProxyResult {
+  if (reason === 'sign-in-required') {
+    return page(
+      403,
+      'Sign in to decide',
+      '<p class="lead">Your organisation decides access requests in the Lockbox console, so this decision was not taken. Nothing was changed.</p><p>Open the link from your email again and choose <strong>Sign in to decide</strong>.</p>',
+    );
+  }
   return page(
     403,
     'This link cannot be used',

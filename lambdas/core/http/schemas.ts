@@ -70,6 +70,10 @@ const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e
 const principalOrEmail = z.union([principal, z.email()], 'must be an IAM or STS principal ARN, or a sign-in email');
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
+/** A group name of the customer's IdP, as its group claim carries it. */
+const groupName = z.string().trim().min(1).max(256).regex(/^[^\u0000-\u001f]+$/, 'must not contain control characters');
+const groups = z.array(groupName).max(20).optional();
+
 export const tenantBody = z.strictObject({
   displayName: text(200),
   lockboxEnabled: z.boolean(),
@@ -94,6 +98,8 @@ export const tenantBody = z.strictObject({
     })
     .optional(),
   customerAccounts: z.array(accountId).max(20).optional(),
+  signInRequired: z.boolean().optional(),
+  consoleGroups: z.strictObject({ approvers: groups, admins: groups, auditors: groups }).optional(),
   version: z.number().int().min(1),
 });
 

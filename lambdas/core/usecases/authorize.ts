@@ -19,8 +19,8 @@ export async function loadTenant(deps: Deps, tenantId: string): Promise<Tenant> 
   return tenant;
 }
 
-/** The caller as a tenant sees them: principal, and the verified email of a sign-in. */
-export const whoIs = (caller: Caller): Who => ({ principal: caller.principal, email: caller.signIn?.email });
+/** The caller as a tenant sees them: principal, and the verified email and groups of a sign-in. */
+export const whoIs = (caller: Caller): Who => ({ principal: caller.principal, email: caller.signIn?.email, groups: caller.signIn?.groups });
 
 /**
  * The person behind a caller (DESIGN §3a): keys from the sign-in's verified email, the email of the

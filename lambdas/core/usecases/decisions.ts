@@ -1,9 +1,11 @@
 import type { Actor, AuditEventType } from '../domain/audit';
 import { ConflictError, ForbiddenError } from '../domain/errors';
+import { personKeys } from '../domain/principals';
 import { isSeparate, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
 import { canApply, type Action, type Stage } from '../domain/status';
 import { alreadyDecidedEmail } from '../messages';
 import { actorOf, callerKeys, loadRequest, loadTenant, recipientKeys, requireApprover, requireManager, stageRecipients } from './authorize';
+import type { Approver } from '../domain/tenant';
 import type { Caller, Deps } from './deps';
 
 export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
@@ -15,7 +17,7 @@ export interface Decider {
   keys: string[];
   principal?: string;
   email?: string;
-  via: 'link' | 'api';
+  via: 'link' | 'api' | 'console';
   sourceIp?: string;
   /** For link decisions: the hash of the link token, which must be one issued for the open stage. */
   linkHash?: string;
@@ -138,9 +140,21 @@ export async function decideAsCustomer(
 ): Promise<RequestView> {
   const request = await loadRequest(deps, requestId);
   const approver = requireApprover(deps, await loadTenant(deps, request.tenantId), caller);
-  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, apiDecider('approver', caller, approver));
+  const decider = caller.signIn ? consoleDecider(caller, approver) : apiDecider('approver', caller, approver);
+  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, decider);
   return toView(updated, { isRequester: false });
 }
+
+/**
+ * A decider signed in to the console: the person key (verified email) is the actor; the approver's
+ * configured principal, if any, is among their keys, so the same person is the same party through
+ * the console, the API and a link. `linkHash`: deciding from a link of a tenant that requires
+ * sign-in uses the link up, as if it had been posted.
+ */
+export const consoleDecider = (caller: Caller, approver: Approver, linkHash?: string): Decider => {
+  const keys = personKeys({ principal: approver.principal, emails: [caller.signIn?.email, approver.email] });
+  return { actor: actorOf('approver', caller.principal, keys), keys, principal: approver.principal, email: caller.signIn?.email ?? approver.email, via: 'console', sourceIp: caller.sourceIp, linkHash };
+};
 
 /** A decider through the API: the caller's person keys include the email configured for them (separation of duties across channels). */
 const apiDecider = (kind: 'manager' | 'approver', caller: Caller, entry: { email: string; sessionNameSetBy?: 'idp' }): Decider => {

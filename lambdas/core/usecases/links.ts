@@ -4,16 +4,20 @@ import { SYSTEM_CHAIN } from '../domain/audit';
 import { toView, type AccessRequest, type RequestView } from '../domain/request';
 import { STAGE_STATUS } from '../domain/status';
 import { findApprover } from '../domain/tenant';
-import { actorOf, providerSideOf, recipientKeys } from './authorize';
-import { decide, type Decider } from './decisions';
-import type { Deps } from './deps';
+import { actorOf, callerKeys, providerSideOf, recipientKeys } from './authorize';
+import { consoleDecider, decide, type Decider } from './decisions';
+import type { Caller, Deps } from './deps';
 
 /**
  * Approval links. The token is the credential: it names the request, the stage and the approver
  * it was sent to. Reading a link changes nothing; only `decideByLink` (a POST from the page)
  * decides. Every way a link can be wrong ends in the same refusal, recorded as LinkRefused.
+ *
+ * A tenant with `signInRequired` takes customer decisions only from the console: the link then
+ * shows the request and sends its holder to sign in, and only the person the link was sent to,
+ * signed in, can decide with it (T-1.5: a forwarded email is of no use to its new holder).
  */
-export type LinkRefusal = 'invalid' | 'expired' | 'used' | 'not-allowed' | 'decided';
+export type LinkRefusal = 'invalid' | 'expired' | 'used' | 'not-allowed' | 'decided' | 'sign-in-required';
 
 /** Told only to the holder of a genuine link: who decided the stage before them. */
 export interface OtherDecision {
@@ -23,7 +27,7 @@ export interface OtherDecision {
 }
 
 export type LinkView =
-  | { ok: true; request: RequestView; stage: LinkClaims['stg']; email: string; deadline: string }
+  | { ok: true; request: RequestView; stage: LinkClaims['stg']; email: string; deadline: string; signInRequired: boolean }
   | { ok: false; refusal: LinkRefusal; decided?: OtherDecision };
 
 export type LinkDecision =
@@ -82,7 +86,7 @@ async function locate(deps: Deps, token: string, nowMs: number) {
   return { verdict, request, linkHash: genuine ? linkTokenHash(token) : undefined };
 }
 
-async function refusedAttempt(deps: Deps, refused: Refused, why: string, sourceIp: string | undefined, nowMs: number) {
+async function refusedAttempt(deps: Deps, refused: Refused, why: string, sourceIp: string | undefined, nowMs: number, signedIn?: Caller) {
   const kind = why.split(/[\s:(]/)[0];
   const key = `${refused.linkHash ? `link:${refused.linkHash}` : 'unverified'}|${sourceIp ?? 'unknown'}|${kind}`;
   const counted = await deps.refusals.count(key, nowMs, REFUSAL_WINDOW_MS);
@@ -93,7 +97,7 @@ async function refusedAttempt(deps: Deps, refused: Refused, why: string, sourceI
     {
       type: 'LinkRefused',
       requestId: request?.requestId,
-      actor: { kind: 'anonymous', id: 'link-holder' },
+      actor: signedIn ? actorOf('approver', signedIn.principal, callerKeys(signedIn)) : { kind: 'anonymous', id: 'link-holder' },
       sourceIp,
       details: { why, ...(counted.unrecorded > 0 ? { unrecordedBefore: counted.unrecorded } : {}) },
     },
@@ -112,18 +116,28 @@ export async function refuseLinkPost(deps: Deps, token: string, why: string, sou
   await refusedAttempt(deps, { request, linkHash }, why, sourceIp, nowMs);
 }
 
-/** What the confirmation page shows. Changes no request; a refused link is audited. */
-export async function viewLink(deps: Deps, token: string, sourceIp?: string): Promise<LinkView> {
+/**
+ * What the confirmation page shows. Changes no request; a refused link is audited. `signedIn`: the
+ * console opening the link for a signed-in person, who must be the one it was sent to.
+ */
+export async function viewLink(deps: Deps, token: string, sourceIp?: string, signedIn?: Caller): Promise<LinkView> {
   const checked = await check(deps, token, sourceIp);
   if ('refusal' in checked) return { ok: false, refusal: checked.refusal, decided: checked.decided };
+  if (signedIn && !sentTo(checked.claims, signedIn)) {
+    await refusedAttempt(deps, { request: checked.request, linkHash: checked.hash }, 'signed-in-person-is-not-the-recipient', sourceIp, deps.clock.now().getTime(), signedIn);
+    return { ok: false, refusal: 'not-allowed' };
+  }
   return {
     ok: true,
     request: toView(checked.request, { isRequester: false }),
     stage: checked.claims.stg,
     email: checked.claims.em,
     deadline: checked.request.approvalDeadline ?? '',
+    signInRequired: checked.claims.stg === 'customer' && (await deps.tenants.get(checked.request.tenantId))?.signInRequired === true,
   };
 }
+
+const sentTo = (claims: LinkClaims, caller: Caller): boolean => caller.signIn !== undefined && caller.signIn.email === claims.em.toLowerCase();
 
 /**
  * A decision posted from the confirmation page.
@@ -138,14 +152,15 @@ export async function decideByLink(
   token: string,
   body: { decision: 'APPROVE' | 'REJECT' | 'DENY'; reason?: string },
   sourceIp?: string,
+  signedIn?: Caller,
 ): Promise<LinkDecision> {
   const checked = await check(deps, token, sourceIp);
   if ('refusal' in checked) return { ok: false, refusal: checked.refusal, decided: checked.decided };
   const { claims, request, hash } = checked;
-  const decider = await resolveDecider(deps, claims, request, hash, sourceIp);
-  if (!decider) {
-    await refusedAttempt(deps, { request, linkHash: hash }, 'approver-no-longer-eligible', sourceIp, deps.clock.now().getTime());
-    return { ok: false, refusal: 'not-allowed' };
+  const decider = await resolveDecider(deps, claims, request, hash, sourceIp, signedIn);
+  if (typeof decider === 'string') {
+    await refusedAttempt(deps, { request, linkHash: hash }, decider, sourceIp, deps.clock.now().getTime(), signedIn);
+    return { ok: false, refusal: decider === 'sign-in-required' ? 'sign-in-required' : 'not-allowed' };
   }
   try {
     const updated = await decide(deps, request.requestId, claims.stg, body.decision, body.reason, decider);
@@ -169,18 +184,29 @@ function decidedByOther(request: AccessRequest, stage: LinkClaims['stg'], hash: 
   return { by: decision.byEmail ?? decision.by, decision: decision.decision, at: decision.at };
 }
 
-async function resolveDecider(deps: Deps, claims: LinkClaims, request: AccessRequest, linkHash: string, sourceIp?: string): Promise<Decider | undefined> {
+/** Who decides with this link, or why nobody may. */
+async function resolveDecider(
+  deps: Deps,
+  claims: LinkClaims,
+  request: AccessRequest,
+  linkHash: string,
+  sourceIp?: string,
+  signedIn?: Caller,
+): Promise<Decider | 'approver-no-longer-eligible' | 'sign-in-required' | 'signed-in-person-is-not-the-recipient'> {
   const email = claims.em.toLowerCase();
+  if (signedIn && !sentTo(claims, signedIn)) return 'signed-in-person-is-not-the-recipient';
   if (claims.stg === 'manager') {
     const manager = deps.directory.managers.find((person) => person.email.toLowerCase() === email);
-    if (!manager) return undefined;
+    if (!manager) return 'approver-no-longer-eligible';
     const keys = recipientKeys(manager);
     return { actor: actorOf('manager', manager.principal, keys), keys, principal: manager.principal, email, via: 'link', sourceIp, linkHash };
   }
   // Eligibility now, not when the email went out: still an approver, and not a provider person.
   const tenant = await deps.tenants.get(request.tenantId);
   const approver = tenant && findApprover(tenant, { email });
-  if (!tenant || !approver || providerSideOf(deps, approver)) return undefined;
+  if (!tenant || !approver || providerSideOf(deps, approver)) return 'approver-no-longer-eligible';
+  if (signedIn) return consoleDecider(signedIn, approver, linkHash);
+  if (tenant.signInRequired) return 'sign-in-required';
   const keys = recipientKeys(approver);
   return { actor: actorOf('approver', approver.principal ?? email, keys), keys, principal: approver.principal, email, via: 'link', sourceIp, linkHash };
 }

@@ -46,7 +46,7 @@ export async function updateTenant(
   if (body.lockboxEnabled && body.approvers.length === 0) {
     throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
   }
-  if (!isTenantAdmin({ ...tenant, admins: body.admins }, whoIs(caller))) {
+  if (!isTenantAdmin({ ...tenant, admins: body.admins, consoleGroups: body.consoleGroups }, whoIs(caller))) {
     throw new ValidationError('You cannot remove yourself from the admins', { field: 'admins' });
   }
   checkCustomerSide(deps, { ...tenant, ...body });
