@@ -7,6 +7,9 @@
  * - DynamoDB Local: latency of one status change (ONE TransactWriteItems of 3 items plus the head read)
  * - the per-tenant audit chain under contention: requests filed per second by N concurrent
  *   engineers on ONE tenant (every write of a tenant moves its chain head) vs on N tenants
+ * - whole lifecycles on local mode (bench/lifecycles.ts): throughput on one tenant vs ten, calls
+ *   and state transitions per lifecycle, write routes next to a bare TransactWriteItems
+ *   (BENCH_LIFECYCLES, default 1000; BENCH_ROUTE_SAMPLES, default 20)
  * - handler bundles: size of each Lambda as esbuild bundles it (minified, AWS SDK external)
  */
 import { randomBytes } from 'node:crypto';
@@ -23,6 +26,7 @@ import { createRequest } from '../lambdas/core/usecases/requests';
 import { ensureTables, startDynamoDbLocal } from '../local/dynamodb';
 import { deployment } from '../local/schema';
 import { DIRECTORY } from '../local/seed';
+import { lifecycleBench } from './lifecycles';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
 
 const ROOT = resolve(__dirname, '..');
@@ -159,6 +163,7 @@ async function main() {
   console.log(`Lockbox benchmarks — node ${process.version}, ${new Date().toISOString()}\n`);
   await domain();
   await database();
+  await lifecycleBench(report, { lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20) });
   await bundles();
 }
 
