@@ -105,11 +105,11 @@ export class LockboxFunctions extends Construct {
   }
 
   /** The starters and deciders of the workflow: api-requests, api-approvals and the reconciler. */
-  useWorkflow(stateMachineArn: string): void {
+  useWorkflow(stateMachineArn: string, stateMachineName: string): void {
     const { apiRequests, apiApprovals, reconcile } = this.functions;
     apiRequests.useStateMachine(stateMachineArn, ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure']);
     apiApprovals.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
-    reconcile.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
+    reconcile.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']).readExecutions(stateMachineArn, stateMachineName);
   }
 
   /** Where approval links point (notify writes them). */

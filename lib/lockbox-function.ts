@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -193,6 +193,18 @@ export class LockboxFunction extends Construct {
   useStateMachine(stateMachineArn: string, actions: readonly ('states:StartExecution' | 'states:SendTaskSuccess' | 'states:SendTaskFailure')[]): this {
     this.fn.addEnvironment(ENV.stateMachineArn, stateMachineArn);
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [stateMachineArn] }));
+    return this;
+  }
+
+  /** Lists the machine's executions and describes each (the reconciler finds requests whose execution ended). */
+  readExecutions(stateMachineArn: string, stateMachineName: string): this {
+    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
+      reason: "Executions are named after requests that do not exist at deployment; the pattern stays within the machine's own executions.",
+    });
     return this;
   }
 

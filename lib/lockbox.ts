@@ -141,7 +141,7 @@ export class Lockbox extends Construct {
       stateMachineName,
       ...logging,
     });
-    this.functionSet.useWorkflow(this.workflow.stateMachine.stateMachineArn);
+    this.functionSet.useWorkflow(this.workflow.stateMachine.stateMachineArn, stateMachineName);
     this.reconciler = new Reconciler(this, 'Reconciler', { function: fns.reconcile.fn });
 
     this.gateway = new LockboxApi(this, 'Api', {

@@ -7,6 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgePublisher, FilePublisher } from './adapters/audit-publishers';
 import { DynamoRefusalCounter } from './adapters/dynamo-refusals';
+import { CachedTenantStore } from './adapters/cached-tenants';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from './adapters/dynamo-store';
 import { IamAccessProvider } from './adapters/iam-access';
 import { LocalAccessProvider } from './adapters/local-access';
@@ -82,12 +83,15 @@ export const log: Logger = {
   error: (message, data) => console.error(JSON.stringify({ level: 'error', message, ...data })),
 };
 
+/** How long a process trusts the tenant settings it read (an approver removed can still decide this long). */
+const TENANT_CACHE_MS = 5_000;
+
 /** The dependencies of the use cases, each built lazily on first access. */
 export const deps: Deps = Object.defineProperties({} as Deps, {
   clock: { value: systemClock },
   log: { value: log },
   requests: { get: once(() => new DynamoRequestStore(dynamo(), config.tables(), auditLog())) },
-  tenants: { get: once(() => new DynamoTenantStore(dynamo(), config.tables(), auditLog())) },
+  tenants: { get: once(() => new CachedTenantStore(new DynamoTenantStore(dynamo(), config.tables(), auditLog()), TENANT_CACHE_MS)) },
   audit: { get: auditLog },
   mailer: { get: once(() => new SesMailer(new SESClient({}), config.senderEmail())) },
   workflow: { get: once(() => new SfnWorkflow(new SFNClient({}), config.stateMachineArn)) },

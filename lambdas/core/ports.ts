@@ -19,7 +19,7 @@ export interface Page<T> {
  * One status change, committed atomically with its audit event and the request's chain-head move
  * (the head lives on the request item: only items of this request are written).
  * The write succeeds only if the request is still in one of `from` at `version`, and every extra
- * condition holds; otherwise it fails with a ConflictError carrying the current status.
+ * condition holds; otherwise it fails with a ChangedMeanwhile (a ConflictError) carrying the current status.
  */
 export interface Transition {
   request: AccessRequest;
@@ -29,8 +29,10 @@ export interface Transition {
   remove?: (keyof AccessRequest)[];
   /** Extra conditions checked inside the write, against the server clock `nowMs`. */
   require?: {
-    /** The stage's decision window is open: notify ran (token stored) and the deadline is ahead. */
+    /** The stage's decision window is open (the write that entered the stage opened it) and its deadline is ahead. */
     openStage?: AccessRequest['openStage'];
+    /** The open stage's deadline has passed (expiry). */
+    deadlinePassed?: boolean;
     /** None of these identity keys is among the request's parties (separation of duties). */
     separateFrom?: string[];
     /** This link token hash was issued for the open stage. */
@@ -156,6 +158,10 @@ export interface Workflow {
    */
   succeed(taskToken: string, output: { status: Status }): Promise<'delivered' | 'lost-race'>;
   fail(taskToken: string, error: 'RequestCancelled', cause: string): Promise<'delivered' | 'lost-race'>;
+  /** Names (request ids) of the executions still running, for the reconciler. */
+  runningExecutions(): Promise<Set<string>>;
+  /** Whether the request's execution runs, has ended, or was never started. */
+  executionStatus(requestId: string): Promise<'running' | 'ended' | 'never-started'>;
 }
 
 export interface GrantInput {

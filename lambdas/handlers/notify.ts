@@ -1,10 +1,13 @@
 import * as z from 'zod';
 import { deps } from '../core/container';
 import { requestId, stage, stepHandler } from '../core/http/step';
-import { openStage } from '../core/usecases/workflow-steps';
+import { holdAccess, openStage } from '../core/usecases/workflow-steps';
 
-/** Opens an approval stage: stores the task token, emails each approver a signed link. */
+/**
+ * Attaches the waiting task's token to the request: an approval stage (and emails each approver
+ * a signed link), or the hold while access is granted (`access`).
+ */
 export const handler = stepHandler(
-  z.object({ requestId, stage, taskToken: z.string().min(1), enteredAt: z.iso.datetime().optional() }),
-  ({ requestId, stage, taskToken, enteredAt }) => openStage(deps, requestId, stage, taskToken, enteredAt),
+  z.object({ requestId, stage: z.union([stage, z.literal('access')]), taskToken: z.string().min(1), enteredAt: z.iso.datetime().optional() }),
+  ({ requestId, stage, taskToken }) => (stage === 'access' ? holdAccess(deps, requestId, taskToken) : openStage(deps, requestId, stage, taskToken)),
 );

@@ -9,7 +9,7 @@ import { reconcile } from '../core/usecases/reconcile';
  */
 export const handler = middy().handler(async () => {
   const report = await reconcile(deps);
-  const actions = report.windowsEnded.length + report.leftoversRevoked.length + report.redelivered.length + report.failed.length;
+  const actions = report.windowsEnded.length + report.leftoversRevoked.length + report.finished.length + report.redelivered.length + report.failed.length;
   log.info('reconciled', { ...report });
   console.log(
     JSON.stringify({

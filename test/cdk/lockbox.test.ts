@@ -301,13 +301,13 @@ describe('state machine', () => {
     ]);
   });
 
-  it('lets only api-requests, api-approvals, notify and the reconciler touch executions; all but the first only SendTaskSuccess', () => {
+  it('lets only api-requests, api-approvals, notify and the reconciler touch executions; all but the first only SendTaskSuccess (the reconciler also reads executions)', () => {
     const touching = functionNames().filter((name) => statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))));
     expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'notify', 'reconcile']);
-    for (const name of ['apiApprovals', 'notify', 'reconcile'] as const) {
-      const states = statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
-      expect(states.flatMap(actions)).toEqual(['states:SendTaskSuccess']);
-    }
+    const statesOf = (name: 'apiApprovals' | 'notify' | 'reconcile') => statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    for (const name of ['apiApprovals', 'notify'] as const) expect(statesOf(name).flatMap(actions)).toEqual(['states:SendTaskSuccess']);
+    // Finding requests whose execution ended: list the machine's executions, describe them; nothing that changes one.
+    expect(statesOf('reconcile').flatMap(actions)).toEqual(['states:SendTaskSuccess', 'states:ListExecutions', 'states:DescribeExecution']);
   });
 
   it('gives notify the machine’s ARN built from its fixed name (no dependency cycle)', () => {

@@ -132,18 +132,26 @@ describe('races have exactly one winner', () => {
     expect(decisions).toHaveLength(1);
   });
 
-  it('approve racing the expiry: exactly one outcome, whichever it is, and the expiry step honours it', async () => {
-    for (let i = 0; i < 5; i++) {
+  it('the deadline in the condition decides between a decision and the expiry that follows it', async () => {
+    // In time: the decision wins; the expiry step (its timer fires after the deadline) honours it.
+    const inTime = await customerStage();
+    const deadline = (await stored(inTime)).approvalDeadlineMs as number;
+    h.clock.set(deadline - 1);
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, inTime, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    h.clock.set(deadline);
+    await expect(expireStage(h.deps, inTime, 'customer')).resolves.toEqual({ status: 'APPROVED' });
+
+    // At the deadline, racing: only the expiry can commit, and the decision is told so.
+    for (let i = 0; i < 3; i++) {
       const requestId = await customerStage();
+      h.clock.set((await stored(requestId)).approvalDeadlineMs as number);
       const [approval, expiry] = await Promise.allSettled([
         decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' }),
         expireStage(h.deps, requestId, 'customer'),
       ]);
-      const item = await stored(requestId);
-      expect(expiry.status).toBe('fulfilled');
-      expect((expiry as PromiseFulfilledResult<{ status: string }>).value.status).toBe(item.status);
-      if (approval.status === 'fulfilled') expect(item.status).toBe('APPROVED');
-      else expect([item.status, (approval.reason as ConflictError).details?.status]).toEqual(['EXPIRED', 'EXPIRED']);
+      expect(approval.status).toBe('rejected');
+      expect(expiry).toEqual({ status: 'fulfilled', value: { status: 'EXPIRED' } });
+      expect((await stored(requestId)).status).toBe('EXPIRED');
     }
   });
 
@@ -241,9 +249,12 @@ describe('approval links', () => {
     });
     // Carol's own link, used, gets the generic refusal.
     await expect(viewLink(h.deps, carolLink)).resolves.toEqual({ ok: false, refusal: 'used' });
-    const notice = h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
-    expect(notice.map((email) => email.to[0])).toEqual(['approver2@demo.example']);
-    expect((await stored(requestId)).status).toBe('APPROVED');
+    const notices = () => h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
+    // Not on the decision's path: the workflow's next step (the grant) tells the others.
+    expect(notices()).toEqual([]);
+    await grantAccess(h.deps, requestId);
+    expect(notices().map((email) => email.to[0])).toEqual(['approver2@demo.example']);
+    expect((await stored(requestId)).status).toBe('ACTIVE');
   });
 
   it('refuses a manager link at the customer stage (cross-stage) and records it', async () => {
@@ -357,7 +368,45 @@ describe('the reconciler', () => {
 
   it('has nothing to do when the workflow did its job', async () => {
     await customerStage();
-    await expect(reconcile(h.deps)).resolves.toEqual({ windowsEnded: [], leftoversRevoked: [], redelivered: [], failed: [] });
+    await expect(reconcile(h.deps)).resolves.toEqual({ windowsEnded: [], leftoversRevoked: [], finished: [], redelivered: [], failed: [] });
+  });
+
+  it('finishes an APPROVED request whose execution ended: granted, and its window ended by the sweep', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    h.workflow.running.delete(requestId); // the execution was stopped
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ finished: [requestId] });
+    expect(await stored(requestId)).toMatchObject({ status: 'ACTIVE' });
+    expect((await auditOf()).at(-1)).toMatchObject({ type: 'AccessGranted', requestId });
+    h.clock.advance(3_600_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ windowsEnded: [requestId], finished: [] });
+    expect(await stored(requestId)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('closes a pending request whose execution ended (FAILED, or EXPIRED past its deadline), and tells the engineer', async () => {
+    const failing = await customerStage();
+    const expiring = await customerStage();
+    h.workflow.running.delete(failing);
+    h.workflow.running.delete(expiring);
+    await doc.send(new PutCommand({ TableName: tableNames.requests, Item: { ...(await stored(expiring)), approvalDeadlineMs: h.clock.now().getTime() - 1 } }));
+    const report = await reconcile(h.deps);
+    expect(report.finished.sort()).toEqual([failing, expiring].sort());
+    expect(await stored(failing)).toMatchObject({ status: 'FAILED', endReason: 'workflow-failed', outcomeNotifiedAt: expect.any(String) });
+    expect(await stored(expiring)).toMatchObject({ status: 'EXPIRED', outcomeNotifiedAt: expect.any(String) });
+    const events = await auditOf();
+    expect(events.find((event) => event.requestId === failing && event.type === 'RequestFailed')).toBeDefined();
+    expect(events.find((event) => event.requestId === expiring && event.type === 'RequestExpired')).toBeDefined();
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ finished: [] });
+  });
+
+  it('leaves a request whose execution never started alone for a minute (its creator starts it), then closes it', async () => {
+    const { request } = await createRequest(h.deps, engineer, body);
+    h.workflow.running.delete(request.requestId);
+    h.workflow.started.length = 0; // never started
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ finished: [] });
+    h.clock.advance(61_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ finished: [request.requestId] });
+    expect(await stored(request.requestId)).toMatchObject({ status: 'FAILED' });
   });
 
   it('ends a grant whose window passed while the workflow did not revoke it', async () => {

@@ -18,7 +18,7 @@ export interface Harness {
   deps: Deps;
   outbox: Email[];
   published: AuditEvent[];
-  workflow: Workflow & { delivered: { token: string; output?: unknown; error?: string }[]; started: string[]; lostRace: boolean };
+  workflow: Workflow & { delivered: { token: string; output?: unknown; error?: string }[]; started: string[]; lostRace: boolean; running: Set<string> };
   clock: { now(): Date; set(ms: number): void; advance(ms: number): void };
   seedTenant(tenant: Tenant): Promise<void>;
 }
@@ -32,7 +32,10 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
     delivered: [],
     started: [],
     lostRace: false,
-    start: async (requestId) => void workflow.started.push(requestId),
+    running: new Set(),
+    start: async (requestId) => void (workflow.started.push(requestId), workflow.running.add(requestId)),
+    runningExecutions: async () => new Set(workflow.running),
+    executionStatus: async (requestId) => (workflow.running.has(requestId) ? 'running' : workflow.started.includes(requestId) ? 'ended' : 'never-started'),
     succeed: async (token, output) => (workflow.delivered.push({ token, output }), workflow.lostRace ? 'lost-race' : 'delivered'),
     fail: async (token, error) => (workflow.delivered.push({ token, error }), workflow.lostRace ? 'lost-race' : 'delivered'),
   };

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../domain/audit';
-import { ConflictError } from '../domain/errors';
+import { ChangedMeanwhile, ConflictError } from '../domain/errors';
 import type { AccessRequest } from '../domain/request';
 import { canApply, TRANSITIONS, type Status } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
@@ -79,9 +79,9 @@ export class DynamoRequestStore implements RequestStore {
     if (require.openStage) {
       update
         .when(`${update.name('openStage')} = ${update.value(require.openStage)}`)
-        .when(`attribute_exists(${update.name('taskToken')})`)
         .when(`${update.name('approvalDeadlineMs')} > ${update.value(change.nowMs)}`);
     }
+    if (require.deadlinePassed) update.when(`${update.name('approvalDeadlineMs')} <= ${update.value(change.nowMs)}`);
     for (const key of require.separateFrom ?? []) {
       update.when(`NOT contains(${update.name('parties')}, ${update.value(key)})`);
     }
@@ -148,7 +148,7 @@ export class DynamoRequestStore implements RequestStore {
   /** A lost race: the error carries the status the winner left. */
   private async conflict(requestId: string): Promise<ConflictError> {
     const current = await this.get(requestId);
-    return new ConflictError('The request changed meanwhile; it is no longer in the state this action needs', {
+    return new ChangedMeanwhile('The request changed meanwhile; it is no longer in the state this action needs', {
       status: current?.status,
     });
   }

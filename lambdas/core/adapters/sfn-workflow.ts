@@ -1,5 +1,8 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  ListExecutionsCommand,
   InvalidToken,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -42,6 +45,28 @@ export class SfnWorkflow implements Workflow {
 
   fail(taskToken: string, error: 'RequestCancelled', cause: string) {
     return this.settle(new SendTaskFailureCommand({ taskToken, error, cause }));
+  }
+
+  async runningExecutions(): Promise<Set<string>> {
+    const names = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn(), statusFilter: 'RUNNING', maxResults: 1000, nextToken }));
+      for (const execution of page.executions ?? []) if (execution.name) names.add(execution.name);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return names;
+  }
+
+  async executionStatus(requestId: string): Promise<'running' | 'ended' | 'never-started'> {
+    const executionArn = `${this.stateMachineArn().replace(':stateMachine:', ':execution:')}:${requestId}`;
+    try {
+      const { status } = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return status === 'RUNNING' || status === 'PENDING_REDRIVE' ? 'running' : 'ended';
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return 'never-started';
+      throw error;
+    }
   }
 
   private async settle(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<'delivered' | 'lost-race'> {

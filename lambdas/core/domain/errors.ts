@@ -54,3 +54,25 @@ export class ConflictError extends LockboxError {
   readonly code = 'CONFLICT';
   readonly statusCode = 409;
 }
+
+/**
+ * A conditional write found the request changed since it was read (a version bump, often benign:
+ * a task token attached). Use cases re-read, re-check and try again (`withFreshRead`).
+ */
+export class ChangedMeanwhile extends ConflictError {}
+
+/**
+ * The store could not take the write in time (throttled, or its bounded retries ran out). Nothing
+ * was committed and nothing will be: the client may retry after `retryAfterSeconds`.
+ */
+export class ThrottledError extends LockboxError {
+  readonly code = 'THROTTLED';
+  readonly statusCode = 503;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, undefined, options);
+  }
+}

@@ -42,10 +42,12 @@ export interface AccessRequest {
   parties: string[];
   /** Approval timeouts fixed at creation, in seconds; also the execution's callback timeouts. */
   timeouts: { managerSeconds: number; customerSeconds: number };
-  /** Set by the notify step when a stage opens for decisions, removed when it closes. */
+  /** Set by the write that enters a stage (creation, the manager's approval), removed when it closes. */
   openStage?: Stage;
   approvalDeadlineMs?: number;
+  /** The workflow task waiting on this request, attached by the notify step: an approval stage, or the access window ('access'). */
   taskToken?: string;
+  taskStage?: Stage | 'access';
   linkHashes?: string[];
   /** Hashes of the links that decided a stage, so a link's holder can be told "already decided by someone else". */
   usedLinkHashes?: string[];
@@ -65,6 +67,7 @@ const SERVER_ONLY = [
   'openStage',
   'approvalDeadlineMs',
   'taskToken',
+  'taskStage',
   'linkHashes',
   'usedLinkHashes',
   'activeUntil',
@@ -91,12 +94,19 @@ export const accessWindow = (startMs: number, durationMs: number) => ({
   activeUntil: startMs + durationMs,
 });
 
-/** True when a stage is open for decisions at `nowMs`: its notify step ran and its deadline is ahead. */
+/**
+ * True when a stage is open for decisions at `nowMs`: the write that entered it opened it and its
+ * deadline is ahead. Whether the workflow's task token is attached yet does not matter.
+ */
 export const stageIsOpen = (request: AccessRequest, stage: Stage, nowMs: number): boolean =>
-  request.openStage === stage &&
-  request.taskToken !== undefined &&
-  request.approvalDeadlineMs !== undefined &&
-  nowMs < request.approvalDeadlineMs;
+  request.openStage === stage && request.approvalDeadlineMs !== undefined && nowMs < request.approvalDeadlineMs;
+
+/** The fields that open a stage for decisions until `deadlineMs`. */
+export const openingOf = (stage: Stage, deadlineMs: number) => ({
+  openStage: stage,
+  approvalDeadline: iso(deadlineMs),
+  approvalDeadlineMs: deadlineMs,
+});
 
 /** Separation of duties: none of the actor's identity keys may belong to someone who already acted. */
 export const isSeparate = (request: Pick<AccessRequest, 'parties'>, actorKeys: readonly string[]): boolean =>

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { LockboxError, NotFoundError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import { LockboxError, NotFoundError, ThrottledError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 import type { Caller, Logger } from '../usecases/deps';
 
 /**
@@ -29,6 +29,10 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyResult =
 });
 
 export function errorResponse(error: unknown, log: Logger): APIGatewayProxyResult {
+  if (error instanceof ThrottledError) {
+    const response = json(error.statusCode, { error: error.toJSON() });
+    return { ...response, headers: { ...response.headers, 'retry-after': String(error.retryAfterSeconds) } };
+  }
   if (error instanceof LockboxError) return json(error.statusCode, { error: error.toJSON() });
   if (error instanceof z.ZodError) return json(400, { error: validationError(error).toJSON() });
   log.error('unhandled error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });

@@ -1,12 +1,12 @@
 import type { Actor, AuditEventType } from '../domain/audit';
 import { ConflictError, ForbiddenError } from '../domain/errors';
 import { personKeys } from '../domain/principals';
-import { isSeparate, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
+import { isSeparate, openingOf, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
 import { canApply, type Action, type Stage } from '../domain/status';
-import { alreadyDecidedEmail } from '../messages';
-import { actorOf, callerKeys, loadRequest, loadTenant, recipientKeys, requireApprover, requireManager, stageRecipients } from './authorize';
+import { actorOf, callerKeys, loadRequest, loadTenant, requireApprover, requireManager } from './authorize';
 import type { Approver } from '../domain/tenant';
 import type { Caller, Deps } from './deps';
+import { withFreshRead } from './fresh-read';
 
 export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
 
@@ -30,12 +30,19 @@ const STAGE_ACTIONS: Record<Stage, { approve: Action; refuse: Action; approved: 
 
 /**
  * A decision at one approval stage, by API or link.
- * 1. the request must be in the stage's pending status, the stage open (notify ran, deadline ahead);
+ * 1. the request must be in the stage's pending status with the stage open — it opened at the
+ *    write that entered it, so a decision right after the API showed the status is accepted;
  * 2. the decider must not be someone who already acted (requester, manager);
  * 3. one conditional write commits status, decision and audit event — all of the above are
- *    checked again inside it, so a racing decision, expiry or cancel makes exactly one winner;
- * 4. the waiting workflow task is told. If it is gone (timed out meanwhile), the workflow's expiry
- *    step reads the committed decision and goes on from it, so the decision still stands.
+ *    checked again inside it, so a racing decision, expiry or cancel makes exactly one winner. A
+ *    manager's approval opens the customer stage in the same write, with its deadline;
+ * 4. a benign concurrent write (the notify step attaching its task token) only makes it read
+ *    again and retry (`withFreshRead`);
+ * 5. the waiting workflow task is told, if its token is attached; if not yet, the notify step
+ *    finds the decision committed and completes its own task with it. If the task is gone (timed
+ *    out meanwhile), the expiry step reads the committed decision and goes on from it.
+ * The other recipients of the stage learn that someone decided from the workflow's next step
+ * (`tellTheOthers`), not on this path.
  */
 export async function decide(
   deps: Deps,
@@ -44,71 +51,65 @@ export async function decide(
   verdict: Verdict,
   reason: string | undefined,
   decider: Decider,
+  loaded?: AccessRequest,
 ): Promise<AccessRequest> {
-  const request = await loadRequest(deps, requestId);
   const actions = STAGE_ACTIONS[stage];
   const approve = verdict === 'APPROVE';
-  if (!approve && verdict !== actions.refusal) {
-    throw new ConflictError(`The ${stage} stage takes APPROVE or ${actions.refusal}`, { status: request.status });
-  }
   const action = approve ? actions.approve : actions.refuse;
-  const nowMs = deps.clock.now().getTime();
-  if (!canApply(action, request.status) || !stageIsOpen(request, stage, nowMs)) {
-    throw new ConflictError(`The request is not awaiting a ${stage} decision`, { status: request.status });
-  }
   const { keys } = decider;
-  if (!isSeparate(request, keys)) {
-    throw new ForbiddenError('Separation of duties: you already acted on this request', { requestId });
-  }
-  const decision = {
-    by: decider.principal ?? decider.email ?? decider.actor.id,
-    byEmail: decider.email,
-    decision: verdict,
-    reason,
-    at: new Date(nowMs).toISOString(),
-    via: decider.via,
-  };
-  const updated = await deps.requests.transition({
-    request,
-    action,
-    set: {
-      ...(stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] }),
-      ...(decider.linkHash ? { usedLinkHashes: [...(request.usedLinkHashes ?? []), decider.linkHash] } : {}),
+  return withFreshRead(
+    deps,
+    requestId,
+    async (request) => {
+      if (!approve && verdict !== actions.refusal) {
+        throw new ConflictError(`The ${stage} stage takes APPROVE or ${actions.refusal}`, { status: request.status });
+      }
+      const nowMs = deps.clock.now().getTime();
+      if (!canApply(action, request.status) || !stageIsOpen(request, stage, nowMs)) {
+        throw new ConflictError(`The request is not awaiting a ${stage} decision`, { status: request.status });
+      }
+      if (!isSeparate(request, keys)) {
+        throw new ForbiddenError('Separation of duties: you already acted on this request', { requestId });
+      }
+      const decision = {
+        by: decider.principal ?? decider.email ?? decider.actor.id,
+        byEmail: decider.email,
+        decision: verdict,
+        reason,
+        at: new Date(nowMs).toISOString(),
+        via: decider.via,
+      };
+      // The manager's approval enters the customer stage: it opens here, with its deadline.
+      const opening = stage === 'manager' && approve ? openingOf('customer', nowMs + request.timeouts.customerSeconds * 1000) : {};
+      const updated = await deps.requests.transition({
+        request,
+        action,
+        set: {
+          ...(stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] }),
+          ...(decider.linkHash ? { usedLinkHashes: [...(request.usedLinkHashes ?? []), decider.linkHash] } : {}),
+          ...opening,
+        },
+        remove: STAGE_FIELDS.filter((field) => !(field in opening)),
+        require: { openStage: stage, separateFrom: keys, linkHash: decider.linkHash },
+        addParties: keys,
+        audit: {
+          type: approve ? actions.approved : actions.refused,
+          requestId,
+          actor: decider.actor,
+          sourceIp: decider.sourceIp,
+          details: { via: decider.via, ...(reason ? { reason } : {}) },
+        },
+        nowMs,
+      });
+      if (request.taskStage === stage) await deliver(deps, request.taskToken, updated);
+      return updated;
     },
-    remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
-    require: { openStage: stage, separateFrom: keys, linkHash: decider.linkHash },
-    addParties: keys,
-    audit: {
-      type: approve ? actions.approved : actions.refused,
-      requestId,
-      actor: decider.actor,
-      sourceIp: decider.sourceIp,
-      details: { via: decider.via, ...(reason ? { reason } : {}) },
-    },
-    nowMs,
-  });
-  await deliver(deps, request.taskToken, updated);
-  await tellTheOthers(deps, updated, stage, keys);
-  return updated;
+    loaded,
+  );
 }
 
-/** The stage's other recipients learn that someone already decided, so nobody acts on a stale email. */
-async function tellTheOthers(deps: Deps, request: AccessRequest, stage: Stage, deciderKeys: string[]): Promise<void> {
-  const decision = stage === 'manager' ? request.managerDecision : request.customerDecision;
-  if (!decision) return;
-  const others = (await stageRecipients(deps, request, stage)).filter(
-    (person) => !recipientKeys(person).some((key) => deciderKeys.includes(key)),
-  );
-  await Promise.all(
-    others.map(async (person) => {
-      try {
-        await deps.mailer.send({ to: [person.email], ...alreadyDecidedEmail(request, decision) });
-      } catch (error) {
-        deps.log.error('already-decided email failed', { requestId: request.requestId, error: String(error) });
-      }
-    }),
-  );
-}
+/** The fields of an open stage; a decision, cancel or expiry removes them. */
+const STAGE_FIELDS = ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'] as const;
 
 async function deliver(deps: Deps, taskToken: string | undefined, request: AccessRequest): Promise<void> {
   if (!taskToken) return;
@@ -141,7 +142,7 @@ export async function decideAsCustomer(
   const request = await loadRequest(deps, requestId);
   const approver = requireApprover(deps, await loadTenant(deps, request.tenantId), caller);
   const decider = caller.signIn ? consoleDecider(caller, approver) : apiDecider('approver', caller, approver);
-  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, decider);
+  const updated = await decide(deps, requestId, 'customer', body.decision, body.reason, decider, request);
   return toView(updated, { isRequester: false });
 }
 
@@ -164,25 +165,29 @@ const apiDecider = (kind: 'manager' | 'approver', caller: Caller, entry: { email
 
 /**
  * The requester withdraws a request before access is granted.
- * Commit first; then fail the waiting task with `RequestCancelled`, which the workflow catches.
- * When no task waits (between stages, or while granting), the next workflow step finds CANCELLED.
+ * Commit first (re-read and retried after a benign concurrent write); then fail the waiting
+ * approval task with `RequestCancelled`, which the workflow catches. When no task token is
+ * attached yet (the notify step has not run), that step finds CANCELLED and completes its own
+ * task; between stages or while granting, the next workflow step finds CANCELLED.
  */
 export async function cancelRequest(deps: Deps, caller: Caller, requestId: string): Promise<RequestView> {
-  const request = await loadRequest(deps, requestId);
-  if (request.requestedBy !== caller.principal) throw new ForbiddenError('Only the requester may cancel');
-  if (!canApply('cancel', request.status)) {
-    throw new ConflictError('Only a request not yet granted can be cancelled', { status: request.status });
-  }
-  const updated = await deps.requests.transition({
-    request,
-    action: 'cancel',
-    set: { endedAt: deps.clock.now().toISOString(), endReason: 'cancelled-by-requester' },
-    remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
-    audit: { type: 'RequestCancelled', requestId, actor: actorOf('engineer', caller.principal, request.parties), sourceIp: caller.sourceIp },
-    nowMs: deps.clock.now().getTime(),
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.requestedBy !== caller.principal) throw new ForbiddenError('Only the requester may cancel');
+    if (!canApply('cancel', request.status)) {
+      throw new ConflictError('Only a request not yet granted can be cancelled', { status: request.status });
+    }
+    const updated = await deps.requests.transition({
+      request,
+      action: 'cancel',
+      set: { endedAt: deps.clock.now().toISOString(), endReason: 'cancelled-by-requester' },
+      remove: [...STAGE_FIELDS],
+      audit: { type: 'RequestCancelled', requestId, actor: actorOf('engineer', caller.principal, request.parties), sourceIp: caller.sourceIp },
+      nowMs: deps.clock.now().getTime(),
+    });
+    // Only the current stage's task waits; a token of a stage already decided is left alone.
+    if (request.taskToken && request.openStage !== undefined && request.taskStage === request.openStage) {
+      await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester');
+    }
+    return toView(updated, { isRequester: true });
   });
-  if (request.taskToken && request.openStage !== undefined) {
-    await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester');
-  }
-  return toView(updated, { isRequester: true });
 }

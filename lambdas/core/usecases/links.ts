@@ -163,7 +163,7 @@ export async function decideByLink(
     return { ok: false, refusal: decider === 'sign-in-required' ? 'sign-in-required' : 'not-allowed' };
   }
   try {
-    const updated = await decide(deps, request.requestId, claims.stg, body.decision, body.reason, decider);
+    const updated = await decide(deps, request.requestId, claims.stg, body.decision, body.reason, decider, request);
     return { ok: true, request: toView(updated, { isRequester: false }), stage: claims.stg };
   } catch (error) {
     if (error instanceof ConflictError || error instanceof ForbiddenError) {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { iso } from '../domain/clock';
 import { durationMs, checkDurationWithin } from '../domain/duration';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
-import { toView, type AccessRequest, type RequestView } from '../domain/request';
+import { openingOf, toView, type AccessRequest, type RequestView } from '../domain/request';
 import type { Status } from '../domain/status';
 import type { Page } from '../ports';
 import {
@@ -30,9 +30,11 @@ export interface NewRequestInput {
  * An engineer files an access request.
  * 1. the caller must be a configured engineer; the tenant must exist and accept requests;
  * 2. the access level must be one the tenant offers, the duration within floor and the tenant's cap;
- * 3. the request is stored with its RequestCreated event (a repeated idempotency key finds the
+ * 3. the request is stored with its RequestCreated event, its manager stage open with its
+ *    deadline: managers may decide from this write on (a repeated idempotency key finds the
  *    first request instead — same body: returned as is; different body: CONFLICT);
- * 4. its workflow is started, named by the request id.
+ * 4. its workflow is started, named by the request id. Its manager task starts after this write,
+ *    so the task's timer never fires before the deadline people see.
  */
 export async function createRequest(
   deps: Deps,
@@ -54,6 +56,7 @@ export async function createRequest(
 
   const now = deps.clock.now();
   const { actor, keys } = engineerIdentity(engineer, caller);
+  const managerSeconds = durationMs(deps.policy.managerApprovalTimeout, 'managerApprovalTimeout') / 1000;
   const request: AccessRequest = {
     requestId: requestIdFor(caller.principal, input.idempotencyKey),
     tenantId: tenant.tenantId,
@@ -68,9 +71,10 @@ export async function createRequest(
     idempotencyKey: input.idempotencyKey,
     parties: keys,
     timeouts: {
-      managerSeconds: durationMs(deps.policy.managerApprovalTimeout, 'managerApprovalTimeout') / 1000,
+      managerSeconds,
       customerSeconds: durationMs(tenant.approvalTimeout, 'approvalTimeout') / 1000,
     },
+    ...openingOf('manager', now.getTime() + managerSeconds * 1000),
   };
   const created = await deps.requests.create(request, {
     type: 'RequestCreated',

@@ -3,11 +3,12 @@ import { iso } from '../domain/clock';
 import { durationMs } from '../domain/duration';
 import { ConflictError, LockboxError } from '../domain/errors';
 import { issueLinkToken, linkTokenHash } from '../domain/link-token';
-import { accessWindow, isSeparate, type AccessRequest } from '../domain/request';
+import { accessWindow, isSeparate, openingOf, type AccessRequest } from '../domain/request';
 import { isTerminal, STAGE_STATUS, type Stage, type Status } from '../domain/status';
-import { approvalRequestEmail, outcomeEmail } from '../messages';
+import { alreadyDecidedEmail, approvalRequestEmail, outcomeEmail } from '../messages';
 import { loadRequest, loadTenant, recipientKeys, stageRecipients } from './authorize';
 import type { Deps } from './deps';
+import { withFreshRead } from './fresh-read';
 
 /**
  * The steps the state machine calls. Each is idempotent (Step Functions may run it twice) and
@@ -16,6 +17,8 @@ import type { Deps } from './deps';
 export interface StepResult {
   status: Status;
   accessExpiresAt?: string;
+  /** For the hold task's timer (TimeoutSecondsPath needs a positive whole number). */
+  holdSeconds?: number;
 }
 
 const SYSTEM = { kind: 'system', id: 'lockbox-workflow' } as const;
@@ -37,47 +40,35 @@ export class NotificationFailed extends Error {
 }
 
 /**
- * Opens an approval stage.
- * 1. if the request left the stage's status meanwhile (cancelled between stages), the waiting
- *    task is completed at once with the current status;
- * 2. stores the task token, the deadline (counted from when the workflow entered the stage) and
- *    one signed link per recipient (hashes only), in one
- *    conditional write — from then on the stage accepts decisions;
- * 3. emails each recipient their own link. A recipient who already acted on the request (the
- *    requester, the approving manager) is not asked.
+ * The notify step of an approval stage. The stage opened at the write that entered it; this step
+ * only attaches the stage's task token and emails the links:
+ * 1. if the request already left the stage's status (decided, cancelled, expired before the
+ *    token was attached), the step completes its own task at once with the committed status;
+ * 2. otherwise it stores the task token and one signed link per recipient (hashes only) in one
+ *    conditional write — a benign concurrent write makes it read again and retry;
+ * 3. it emails each recipient their own link. A recipient who already acted on the request (the
+ *    requester, the approving manager) is not asked. Opening the customer stage also tells the
+ *    other managers that the manager stage was decided (off the API path).
  */
-export async function openStage(deps: Deps, requestId: string, stage: Stage, taskToken: string, enteredAt?: string): Promise<void> {
-  const request = await loadRequest(deps, requestId);
-  if (request.status !== STAGE_STATUS[stage]) {
-    await deps.workflow.succeed(taskToken, { status: request.status });
-    return;
-  }
-  const nowMs = deps.clock.now().getTime();
-  // The stage's timer started when the workflow entered the waiting state, before this step ran:
-  // the deadline people see is counted from there too, so the request never expires before it.
-  const startedMs = Math.min(nowMs, Date.parse(enteredAt ?? '') || nowMs);
-  const deadlineMs = startedMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
-  const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
-    isSeparate(request, recipientKeys(person)),
-  );
-  const links = await Promise.all(
-    recipients.map(async (recipient) => {
-      const token = await issueLinkToken(deps.signer, { requestId, stage, email: recipient.email, expiresAtMs: deadlineMs });
-      return { email: recipient.email, token, url: `${deps.policy.linkBaseUrl}/approvals/${token}` };
-    }),
-  );
-  let opened: AccessRequest;
-  try {
-    opened = await deps.requests.update(
+export async function openStage(deps: Deps, requestId: string, stage: Stage, taskToken: string): Promise<void> {
+  const attached = await withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== STAGE_STATUS[stage]) return { decided: request } as const;
+    const nowMs = deps.clock.now().getTime();
+    // Requests filed before stages opened at their write have no deadline yet: it starts now.
+    const deadlineMs = request.approvalDeadlineMs ?? nowMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
+    const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
+      isSeparate(request, recipientKeys(person)),
+    );
+    const links = await Promise.all(
+      recipients.map(async (recipient) => {
+        const token = await issueLinkToken(deps.signer, { requestId, stage, email: recipient.email, expiresAtMs: deadlineMs });
+        return { email: recipient.email, token, url: `${deps.policy.linkBaseUrl}/approvals/${token}` };
+      }),
+    );
+    const opened = await deps.requests.update(
       request,
       STAGE_STATUS[stage],
-      {
-        openStage: stage,
-        taskToken,
-        approvalDeadline: iso(deadlineMs),
-        approvalDeadlineMs: deadlineMs,
-        linkHashes: links.map((link) => linkTokenHash(link.token)),
-      },
+      { ...openingOf(stage, deadlineMs), taskToken, taskStage: stage, linkHashes: links.map((link) => linkTokenHash(link.token)) },
       nowMs,
       {
         type: stage === 'manager' ? 'ManagersNotified' : 'CustomerNotified',
@@ -86,12 +77,15 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
         details: { recipients: links.map((link) => link.email), deadline: iso(deadlineMs) },
       },
     );
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    const current = await loadRequest(deps, requestId);
-    await deps.workflow.succeed(taskToken, { status: current.status });
+    return { decided: undefined, opened, links, deadlineMs, nowMs };
+  });
+  if (attached.decided) {
+    if (stage === 'customer') await tellTheOthers(deps, attached.decided, 'manager');
+    await deps.workflow.succeed(taskToken, { status: attached.decided.status });
     return;
   }
+  const { opened, links, deadlineMs, nowMs } = attached;
+  if (stage === 'customer') await tellTheOthers(deps, opened, 'manager');
   const sent = await Promise.all(
     links.map(async (link) => {
       try {
@@ -109,45 +103,97 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
 }
 
 /**
- * A stage's callback timed out. Expires the request — unless a decision committed just before
- * (its delivery lost the race with the timeout), in which case the workflow goes on from it.
+ * The workflow holds while access is granted: attaches the hold task's token, so an early revoke
+ * ends the execution at once (it completes this task). If the request is no longer ACTIVE (revoked
+ * before the token was attached, cancelled while granting, failed), the task completes at once.
+ */
+export async function holdAccess(deps: Deps, requestId: string, taskToken: string): Promise<void> {
+  const ended = await withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'ACTIVE') return request;
+    await deps.requests.update(request, 'ACTIVE', { taskToken, taskStage: 'access' }, deps.clock.now().getTime());
+    return undefined;
+  });
+  if (ended) await deps.workflow.succeed(taskToken, { status: ended.status });
+}
+
+/**
+ * The stage's other recipients learn that someone already decided, so nobody acts on a stale
+ * email. Sent by the workflow's step after the decision (never on the API path); a failed email
+ * changes nothing.
+ */
+async function tellTheOthers(deps: Deps, request: AccessRequest, stage: Stage): Promise<void> {
+  const decision = stage === 'manager' ? request.managerDecision : request.customerDecision;
+  if (!decision) return;
+  // The decider is a party now, like the requester: everyone else who was asked is told.
+  const others = (await stageRecipients(deps, request, stage)).filter((person) => isSeparate(request, recipientKeys(person)));
+  await Promise.all(
+    others.map(async (person) => {
+      try {
+        await deps.mailer.send({ to: [person.email], ...alreadyDecidedEmail(request, decision) });
+      } catch (error) {
+        deps.log.error('already-decided email failed', { requestId: request.requestId, error: String(error) });
+      }
+    }),
+  );
+}
+
+/**
+ * A stage's callback timed out. Its timer started after the deadline was set, so the deadline
+ * has passed; the expiry is conditional on it. Expires the request — unless a decision committed
+ * just before (its delivery lost the race with the timeout), in which case the workflow goes on
+ * from it.
  */
 export async function expireStage(deps: Deps, requestId: string, stage: Stage): Promise<StepResult> {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const request = await loadRequest(deps, requestId);
     if (request.status !== STAGE_STATUS[stage]) return { status: request.status };
+    const nowMs = deps.clock.now().getTime();
+    const ahead = (request.approvalDeadlineMs ?? 0) - nowMs;
+    if (ahead > 0) {
+      // Clocks a little apart: wait for the deadline people see, then expire.
+      if (ahead > MAX_CLOCK_SKEW_MS || attempt > 10) throw new Error(`The ${stage} stage of ${requestId} is open for another ${ahead} ms`);
+      await new Promise((resolve) => setTimeout(resolve, ahead));
+      continue;
+    }
     try {
       const expired = await deps.requests.transition({
         request,
         action: 'expire',
-        set: { endedAt: deps.clock.now().toISOString(), endReason: `no ${stage} decision in time` },
+        set: { endedAt: iso(nowMs), endReason: `no ${stage} decision in time` },
         remove: ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'],
+        require: { deadlinePassed: true },
         audit: { type: 'RequestExpired', requestId, actor: SYSTEM, details: { stage } },
-        nowMs: deps.clock.now().getTime(),
+        nowMs,
       });
       return { status: expired.status };
     } catch (error) {
       // Lost a race: loop to read who won. Still pending means only the version moved; try again.
-      if (!(error instanceof ConflictError)) throw error;
+      if (!(error instanceof ConflictError) || attempt > 10) throw error;
     }
   }
 }
 
+/** How far the workflow's timer may run ahead of the deadline the Lambda's clock sees. */
+const MAX_CLOCK_SKEW_MS = 5_000;
+
 /**
  * Grants access for an APPROVED request.
- * 1. the provider grants for the window [now, now + duration] (idempotent);
+ * 1. the provider grants for the window [now, now + duration] (idempotent); nothing queues
+ *    between this and the commit, so the window starts as the request becomes ACTIVE;
  * 2. one conditional write APPROVED → ACTIVE records the window and what the engineer needs;
  *    if the request was cancelled meanwhile, the grant is taken back;
  * 3. if the provider fails, whatever it made is revoked and the request ends FAILED;
- * 4. the engineer is emailed (a failed email changes nothing).
+ * 4. the engineer is emailed, the other approvers are told the stage was decided (a failed email
+ *    changes nothing).
+ * `holdSeconds` is the hold task's timer: whole seconds, at most the time left, so the Wait that
+ * follows ends the window to the millisecond.
  */
 export async function grantAccess(deps: Deps, requestId: string): Promise<StepResult> {
   const request = await loadRequest(deps, requestId);
-  if (request.status === 'ACTIVE') return { status: 'ACTIVE', accessExpiresAt: request.accessExpiresAt };
+  if (request.status === 'ACTIVE') return active(deps, request);
   if (request.status !== 'APPROVED') return { status: request.status };
   const tenant = await loadTenant(deps, request.tenantId);
-  const nowMs = deps.clock.now().getTime();
-  const window = accessWindow(nowMs, durationMs(request.duration, 'duration'));
+  const window = accessWindow(deps.clock.now().getTime(), durationMs(request.duration, 'duration'));
   let access;
   try {
     access = await deps.access.grant({ request, tenant, ...window });
@@ -156,7 +202,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<StepRe
     return failRequest(deps, requestId, 'AccessGrantFailed', describe(error));
   }
   try {
-    const active = await deps.requests.transition({
+    const granted = await deps.requests.transition({
       request,
       action: 'grant',
       set: { ...window, access },
@@ -166,10 +212,10 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<StepRe
         actor: SYSTEM,
         details: { accessStartsAt: window.accessStartsAt, accessExpiresAt: window.accessExpiresAt },
       },
-      nowMs,
+      nowMs: deps.clock.now().getTime(),
     });
-    await tellEngineer(deps, active);
-    return { status: 'ACTIVE', accessExpiresAt: active.accessExpiresAt };
+    await Promise.all([tellEngineer(deps, granted), tellTheOthers(deps, granted, 'customer')]);
+    return active(deps, granted);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     await deps.access.revoke(request);
@@ -177,10 +223,19 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<StepRe
   }
 }
 
+const active = (deps: Deps, request: AccessRequest): StepResult => ({
+  status: 'ACTIVE',
+  accessExpiresAt: request.accessExpiresAt,
+  holdSeconds: Math.max(1, Math.floor((Date.parse(request.accessExpiresAt ?? '') - deps.clock.now().getTime()) / 1000) || 1),
+});
+
 /**
- * Ends access: at the window's end (the workflow) or early (the customer, through the API).
- * The provider revokes first, then one conditional write ACTIVE → COMPLETED | REVOKED.
- * Already ended: nothing to do. A provider failure is thrown, so the workflow retries it.
+ * Ends access: at the window's end (the workflow, the reconciler) or early (the customer, through
+ * the API). The provider revokes first, then one conditional write ACTIVE → COMPLETED | REVOKED,
+ * re-read and retried after a benign concurrent write (the hold task's token attached). Already
+ * ended: nothing to do. A provider failure is thrown, so the workflow retries it. An early revoke
+ * completes the workflow's hold task, so the execution ends at once; if its token is not attached
+ * yet, the hold step finds REVOKED and ends it.
  */
 export async function endAccess(
   deps: Deps,
@@ -196,26 +251,40 @@ export async function endAccess(
     throw new RevokeIncomplete(steps, error);
   }
   const early = how.reason === 'revoked-by-customer';
-  let ended: AccessRequest;
+  let hold: string | undefined;
+  let ended: AccessRequest | undefined;
   try {
-    ended = await deps.requests.transition({
-      request,
-      action: early ? 'revoke' : 'complete',
-      set: { endedAt: deps.clock.now().toISOString(), endReason: how.reason },
-      remove: ['activeUntil'],
-      audit: {
-        type: 'AccessRevoked',
-        requestId,
-        actor: early ? how.actor : SYSTEM,
-        sourceIp: early ? how.sourceIp : undefined,
-        details: { reason: how.reason, steps, ...(early && how.note ? { note: how.note } : {}) },
+    ended = await withFreshRead(
+      deps,
+      requestId,
+      async (current) => {
+        if (current.status !== 'ACTIVE') return undefined;
+        hold = current.taskStage === 'access' ? current.taskToken : undefined;
+        const now = deps.clock.now();
+        return deps.requests.transition({
+          request: current,
+          action: early ? 'revoke' : 'complete',
+          // The engineer is told here; the workflow's closing step then does not tell them again.
+          set: { endedAt: now.toISOString(), endReason: how.reason, outcomeNotifiedAt: now.toISOString() },
+          remove: ['activeUntil'],
+          audit: {
+            type: 'AccessRevoked',
+            requestId,
+            actor: early ? how.actor : SYSTEM,
+            sourceIp: early ? how.sourceIp : undefined,
+            details: { reason: how.reason, steps, ...(early && how.note ? { note: how.note } : {}) },
+          },
+          nowMs: now.getTime(),
+        });
       },
-      nowMs: deps.clock.now().getTime(),
-    });
+      request,
+    );
   } catch (error) {
-    if (error instanceof ConflictError) return loadRequest(deps, requestId);
-    throw error;
+    if (!(error instanceof ConflictError)) throw error;
   }
+  if (!ended) return loadRequest(deps, requestId);
+  // At the window's end the hold task has timed out already: only an early revoke completes it.
+  if (early && hold) await deps.workflow.succeed(hold, { status: ended.status });
   await tellEngineer(deps, ended);
   return ended;
 }
@@ -226,6 +295,8 @@ export async function closeRequest(deps: Deps, requestId: string): Promise<StepR
   // The workflow only closes what has ended; anything else is a bug the execution must not hide.
   if (!isTerminal(request.status)) throw new Error(`Request ${requestId} is ${request.status}, not closed`);
   if (!request.outcomeNotifiedAt) {
+    if (request.status === 'REJECTED') await tellTheOthers(deps, request, 'manager');
+    if (request.status === 'DENIED') await tellTheOthers(deps, request, 'customer');
     await tellEngineer(deps, request);
     try {
       const now = deps.clock.now();

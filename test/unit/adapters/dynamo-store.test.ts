@@ -57,7 +57,7 @@ describe('DynamoRequestStore.transition', () => {
       Object.entries(u.ExpressionAttributeNames!).reduce((text, [placeholder, name]) => text.replaceAll(placeholder, name), u.ConditionExpression!),
     );
     expect(condition).toBe(
-      'status = "PENDING_MANAGER_APPROVAL" AND version = 1 AND openStage = "manager" AND attribute_exists(taskToken) AND ' +
+      'status = "PENDING_MANAGER_APPROVAL" AND version = 1 AND openStage = "manager" AND ' +
         `approvalDeadlineMs > ${NOW} AND NOT contains(parties, "principal:${BOB}") AND contains(linkHashes, "h1") AND auditSeq = 7`,
     );
     expect(values).toEqual(expect.arrayContaining(['PENDING_CUSTOMER_APPROVAL', 2]));

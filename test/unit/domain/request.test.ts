@@ -32,8 +32,8 @@ describe('approval deadlines', () => {
     expect(stageIsOpen(request(), 'customer', DEADLINE + 1)).toBe(false);
   });
 
-  it('is closed until the notify step stored the task token, and for the other stage', () => {
-    expect(stageIsOpen(request({ taskToken: undefined }), 'customer', DEADLINE - 1000)).toBe(false);
+  it('is open from the write that entered it, before the notify step attached a token; closed for the other stage', () => {
+    expect(stageIsOpen(request({ taskToken: undefined }), 'customer', DEADLINE - 1000)).toBe(true);
     expect(stageIsOpen(request({ openStage: undefined }), 'customer', DEADLINE - 1000)).toBe(false);
     expect(stageIsOpen(request(), 'manager', DEADLINE - 1000)).toBe(false);
   });

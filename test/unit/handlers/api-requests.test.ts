@@ -52,6 +52,9 @@ describe('POST /requests', () => {
     expect(request).not.toHaveProperty('parties');
     const [put, audit] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(put.Put!.Item).toMatchObject({ requestId: request.requestId, status: 'PENDING_MANAGER_APPROVAL' });
+    // The manager stage opens with this write: its deadline is on the request the API returns.
+    expect(put.Put!.Item).toMatchObject({ openStage: 'manager', approvalDeadlineMs: expect.any(Number) });
+    expect(Date.parse(String(request.approvalDeadline))).toBe(put.Put!.Item!.approvalDeadlineMs);
     expect(audit.Put!.Item).toMatchObject({ type: 'RequestCreated', actor: { kind: 'engineer', id: ALICE }, sourceIp: '203.0.113.9' });
     expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.name).toBe(request.requestId);
   });
@@ -126,7 +129,7 @@ describe('POST /requests', () => {
 describe('decisions', () => {
   const openManagerStage = (over = {}) =>
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({
-      Item: pendingRequest({ openStage: 'manager', taskToken: 'task-token-secret', approvalDeadlineMs: NOW + 600_000, approvalDeadline: new Date(NOW + 600_000).toISOString(), ...over }),
+      Item: pendingRequest({ openStage: 'manager', taskToken: 'task-token-secret', taskStage: 'manager', approvalDeadlineMs: NOW + 600_000, approvalDeadline: new Date(NOW + 600_000).toISOString(), ...over }),
     });
 
   it('commits the manager approval, then tells the waiting task, and returns the request without the token', async () => {
@@ -166,8 +169,42 @@ describe('decisions', () => {
     expect(wrote()).toBe(0);
   });
 
+  it('accepts a decision before the notify step attached its token, and tells no task (the notify step completes its own)', async () => {
+    openManagerStage({ taskToken: undefined, taskStage: undefined });
+    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    expect(response.statusCode).toBe(200);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it("opens the customer stage with the manager's approval, in the same write, with its deadline", async () => {
+    openManagerStage();
+    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const deadline = Date.parse(String(bodyOf(response).approvalDeadline));
+    expect(deadline).toBeGreaterThanOrEqual(NOW + pendingRequest().timeouts.customerSeconds * 1000);
+    const [update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    expect(Object.values(update.Update!.ExpressionAttributeValues!)).toEqual(expect.arrayContaining(['customer', deadline]));
+  });
+
+  it('reads again and retries when the notify step attached its token meanwhile (version bumped)', async () => {
+    let reads = 0;
+    ddb.on(GetCommand, { TableName: 'Requests' }).callsFake(() => {
+      reads++;
+      const attached = reads > 1;
+      return { Item: pendingRequest({ openStage: 'manager', approvalDeadlineMs: NOW + 600_000, version: attached ? 2 : 1, ...(attached ? { taskToken: 'late-token', taskStage: 'manager' } : {}) }) };
+    });
+    let commits = 0;
+    ddb.on(TransactWriteCommand).callsFake(() => {
+      if (commits++ === 0) throw new TransactionCanceledException({ message: 'x', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }] });
+      return {};
+    });
+    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    expect(response.statusCode).toBe(200);
+    expect(commits).toBe(2);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.taskToken).toBe('late-token');
+  });
+
   it('refuses a decision before the stage opened or after its deadline (409)', async () => {
-    openManagerStage({ taskToken: undefined });
+    openManagerStage({ openStage: undefined });
     expect((await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' })).statusCode).toBe(409);
     openManagerStage({ approvalDeadlineMs: NOW - 1 });
     expect((await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' })).statusCode).toBe(409);

@@ -51,14 +51,22 @@ describe('notify', () => {
     }
   });
 
-  it("counts the deadline from when the workflow entered the stage, the moment the stage's timer started", async () => {
-    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ timeouts: { managerSeconds: 600, customerSeconds: 600 } }) });
-    const enteredAt = new Date(Date.now() - 5000).toISOString();
-    await notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN, enteredAt }, ctx);
+  it('keeps the deadline set by the write that opened the stage (the timer started after it)', async () => {
+    const deadline = Date.now() + 590_000;
+    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ openStage: 'manager', approvalDeadlineMs: deadline, approvalDeadline: new Date(deadline).toISOString() }) });
+    await notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN }, ctx);
     const [update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     const values = Object.values(update.Update!.ExpressionAttributeValues!);
-    expect(values).toContain(Date.parse(enteredAt) + 600_000);
-    expect(values).toContain(new Date(Date.parse(enteredAt) + 600_000).toISOString());
+    expect(values).toContain(deadline);
+    expect(values).toContain(new Date(deadline).toISOString());
+  });
+
+  it('completes its own task at once with a decision committed before it attached the token, and emails no link', async () => {
+    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ status: 'REJECTED' }) });
+    await notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN }, ctx);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input).toEqual({ taskToken: TASK_TOKEN, output: '{"status":"REJECTED"}' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it('completes the task at once when the request left the stage meanwhile (cancelled between stages)', async () => {

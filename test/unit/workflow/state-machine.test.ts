@@ -23,6 +23,9 @@ const definition = JSON.parse(text) as { StartAt: string; TimeoutSeconds?: numbe
 const states = Object.entries(definition.States);
 const tasks = states.filter(([, state]) => state.Type === 'Task');
 const callbacks = tasks.filter(([, state]) => state.Resource?.endsWith('.waitForTaskToken'));
+/** The approval stages (the other callback holds while access is granted). */
+const stages = callbacks.filter(([, state]) => state.Parameters?.Payload?.stage !== 'access');
+const [holdName, hold] = callbacks.find(([, state]) => state.Parameters?.Payload?.stage === 'access')!;
 const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 const successors = (state: State): string[] => [
@@ -75,13 +78,14 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     }
   });
 
-  it('takes the callback timeouts from the execution input', () => {
-    expect(callbacks.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual(['$.timeouts.customerSeconds', '$.timeouts.managerSeconds']);
+  it('takes the approval stages\' timeouts from the execution input, the hold\'s from the grant', () => {
+    expect(stages.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual(['$.timeouts.customerSeconds', '$.timeouts.managerSeconds']);
+    expect(hold.TimeoutSecondsPath).toBe('$.outcome.holdSeconds');
   });
 
-  it('catches States.Timeout explicitly on every callback task and sends it to an expiry step', () => {
-    expect(callbacks).toHaveLength(2);
-    for (const [, state] of callbacks) {
+  it('catches States.Timeout explicitly on every approval stage and sends it to an expiry step', () => {
+    expect(stages).toHaveLength(2);
+    for (const [, state] of stages) {
       const onTimeout = state.Catch?.find((handler) => handler.ErrorEquals.includes('States.Timeout'));
       expect(onTimeout).toBeDefined();
       const target = definition.States[onTimeout!.Next];
@@ -89,8 +93,8 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     }
   });
 
-  it('catches a cancel (RequestCancelled) by name on every callback task', () => {
-    for (const [, state] of callbacks) {
+  it('catches a cancel (RequestCancelled) by name on every approval stage', () => {
+    for (const [, state] of stages) {
       expect(state.Catch?.some((handler) => handler.ErrorEquals.includes('RequestCancelled'))).toBe(true);
     }
   });
@@ -101,11 +105,26 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     }
   });
 
-  it('waits for the access window with TimestampPath on accessExpiresAt', () => {
+  it('holds access on a callback (an early revoke ends it), then waits to accessExpiresAt and revokes', () => {
     const waits = states.filter(([, state]) => state.Type === 'Wait');
     expect(waits).toHaveLength(1);
-    expect(waits[0][1].TimestampPath).toMatch(/\.accessExpiresAt$/);
-    expect(definition.States[waits[0][1].Next!].Parameters?.FunctionName).toBe('${RevokeFunctionArn}');
+    const [waitName, wait] = waits[0];
+    expect(wait.TimestampPath).toMatch(/\.accessExpiresAt$/);
+    expect(definition.States[wait.Next!].Parameters?.FunctionName).toBe('${RevokeFunctionArn}');
+    // The hold's timer and any failure of the hold still lead to the revoke at the window's end.
+    expect(hold.Catch?.find((handler) => handler.ErrorEquals.includes('States.Timeout'))?.Next).toBe(waitName);
+    expect(hold.Catch?.find((handler) => handler.ErrorEquals.includes('States.ALL'))?.Next).toBe(waitName);
+    expect(definition.States[definition.States['Grant access'].Next!]).toBe(hold);
+    expect(holdName).toMatch(/Hold access/);
+  });
+
+  it('ends the execution with the revoke step itself, and an approved lifecycle enters at most 8 states', () => {
+    const [, revoke] = tasks.find(([, state]) => state.Parameters?.FunctionName === '${RevokeFunctionArn}')!;
+    expect(revoke.End).toBe(true);
+    // The approved path: both stages and their choices, grant, hold, the rest of the window, revoke.
+    const path = ['Ask the support managers', 'Did the managers approve?', "Ask the customer's approvers", 'Did the customer approve?', 'Grant access', holdName, 'Wait for the access window to end', 'Revoke access'];
+    for (let i = 0; i + 1 < path.length; i++) expect(successors(definition.States[path[i]])).toContain(path[i + 1]);
+    expect(path.length).toBeLessThanOrEqual(8);
   });
 
   it('retries the revoke with backoff, and no path from a failed revoke reaches Succeed', () => {
