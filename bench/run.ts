@@ -10,13 +10,11 @@
  * - whole lifecycles on local mode (bench/lifecycles.ts): throughput on one tenant vs ten, calls
  *   and state transitions per lifecycle, write routes next to a bare TransactWriteItems
  *   (BENCH_LIFECYCLES, default 1000; BENCH_ROUTE_SAMPLES, default 20)
- * - handler bundles: size of each Lambda as esbuild bundles it (minified, AWS SDK external)
+ * - handler bundles as deployed, and their cold init next to a floor (bench/bundles.ts)
  */
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { build } from 'esbuild';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../lambdas/core/adapters/dynamo-store';
 import { LocalSigner } from '../lambdas/core/adapters/signers';
 import { chainEvent, EMPTY_CHAIN, verifyChain, type AuditEvent } from '../lambdas/core/domain/audit';
@@ -28,6 +26,7 @@ import { deployment } from '../local/schema';
 import { DIRECTORY } from '../local/seed';
 import { lifecycleBench } from './lifecycles';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
+import { measureBundles, printBundles } from './bundles';
 
 const ROOT = resolve(__dirname, '..');
 const rows: [string, string][] = [];
@@ -138,33 +137,23 @@ async function database() {
   }
 }
 
+/** Runs of each cold import (`BENCH_COLD_RUNS`, default 11). */
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 11);
+
 async function bundles() {
-  const dir = join(ROOT, 'lambdas', 'handlers');
-  const files = (await readdir(dir)).filter((file) => file.endsWith('.ts')).sort();
-  const result = await build({
-    absWorkingDir: ROOT,
-    entryPoints: files.map((file) => join(dir, file)),
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    external: ['@aws-sdk/*'],
-    write: false,
-    outdir: 'out',
-    logLevel: 'silent',
-  });
-  for (const file of result.outputFiles) {
-    report(`bundle ${file.path.split('/').pop()} (minified, SDK external)`, `${(file.contents.length / 1024).toFixed(1)} KiB`);
-  }
+  printBundles(await measureBundles(ROOT, COLD_RUNS), COLD_RUNS, report);
 }
 
 async function main() {
   console.log(`Lockbox benchmarks — node ${process.version}, ${new Date().toISOString()}\n`);
-  await domain();
-  await database();
-  await lifecycleBench(report, { lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20) });
-  await bundles();
+  // `npm run bench -- bundles` runs only the bundle figures (or domain, database, lifecycles).
+  const only = process.argv[2];
+  if (!only || only === 'domain') await domain();
+  if (!only || only === 'database') await database();
+  if (!only || only === 'lifecycles') {
+    await lifecycleBench(report, { lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20) });
+  }
+  if (!only || only === 'bundles') await bundles();
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/core/telemetry';
 
 export interface LockboxAlarmsProps {
   readonly stateMachine: sfn.IStateMachine;
@@ -73,7 +74,7 @@ export class LockboxAlarms extends Construct {
       alarm('ReconcilerDeadLetters', props.reconcilerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'The scheduler could not invoke the reconciler: check the messages in its dead-letter queue.'),
       alarm(
         'ReconcilerActions',
-        new cloudwatch.Metric({ namespace: 'Lockbox', metricName: 'LockboxReconcilerActions', statistic: 'Sum', period }),
+        new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.reconcilerRepairs, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period }),
         'The reconciler had to repair requests the workflow missed (overdue grants, left-over roles, undelivered decisions): find out why in its log.',
       ),
     ];

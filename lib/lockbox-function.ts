@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
 import { ROLE_PATH } from '../lambdas/core/domain/iam-policies';
+import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 import { ACCESS_ROLE_TAG_KEYS } from './access-boundary';
 import { LAMBDA_BUNDLE, prebuiltBundle } from './bundling';
 
@@ -124,7 +125,8 @@ export class LockboxFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       // Stack traces point at the TypeScript sources.
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      // Powertools' service and metrics namespace (lambdas/core/observability.ts).
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...POWERTOOLS_ENV },
     };
     const prebuilt = prebuiltBundle(props.handler);
     this.fn = prebuilt

@@ -116,7 +116,9 @@ export class LocalGateway {
     const body = await readBody(req);
     const finish = (status: number): void => {
       if (path === '/_local/health') return;
-      this.options.log?.(`${method} ${path.length > 60 ? `${path.slice(0, 57)}...` : path} -> ${status} ${Date.now() - started} ms${req.headers[PRINCIPAL_HEADER] ? ` as ${String(req.headers[PRINCIPAL_HEADER]).split('/').pop()}` : ''}`);
+      // A link's token is its credential: logged as the route, like API Gateway's access log.
+      const shown = path.startsWith('/approvals/') ? '/approvals/{token}' : path;
+      this.options.log?.(`${method} ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown} -> ${status} ${Date.now() - started} ms${req.headers[PRINCIPAL_HEADER] ? ` as ${String(req.headers[PRINCIPAL_HEADER]).split('/').pop()}` : ''}`);
     };
 
     if (body === undefined) {

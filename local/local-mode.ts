@@ -5,12 +5,14 @@ import { join, resolve } from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ENV } from '../lambdas/core/config';
+import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow-definition';
 import { adminPages } from './admin';
 import { bundleHandlers } from './bundle';
 import { ensureTables, startDynamoDbLocal } from './dynamodb';
 import { functionArn, loadFunctions, type Invoke, type LocalFunctionInfo } from './functions';
 import { LocalGateway } from './gateway';
+import { installReadableLogs } from './log-format';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 import { resumeInFlight } from './resume';
 import { deployment, type Deployment } from './schema';
@@ -202,7 +204,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       // The tests shorten these to see a session time out.
       [ENV.consoleIdleTimeout]: options.consoleIdleTimeout ?? process.env[ENV.consoleIdleTimeout] ?? 'PT15M',
       [ENV.consoleAbsoluteTimeout]: options.consoleAbsoluteTimeout ?? process.env[ENV.consoleAbsoluteTimeout] ?? 'PT8H',
+      // Powertools as deployed (service, namespace), in its dev mode: logs and metrics on the
+      // console, printed compactly (log-format.ts); no X-Ray here.
+      ...POWERTOOLS_ENV,
+      POWERTOOLS_DEV: 'true',
+      POWERTOOLS_METRICS_DISABLED: 'false',
+      POWERTOOLS_TRACE_ENABLED: 'false',
     });
+    installReadableLogs();
     for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName, ENV.consoleSessionKmsKey, ENV.consoleClientSecret]) delete process.env[name];
 
     const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults), ...directoryWarnings(DIRECTORY)];

@@ -1,11 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { deps, log } from '../core/container';
+import { log, wire } from '../core/container';
 import { rawBody, requireContentType } from '../core/http/api';
 import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, noDecision, notAForm, notFromPage, page, reasonNeeded, refusalPage } from '../core/http/pages';
 import { linkForm } from '../core/http/schemas';
-import { decideByLink, refuseLinkPost, viewLink, type LinkDecision, type LinkView } from '../core/usecases/links';
+import { countMetric, logKeys, observed } from '../core/observability';
+import { METRIC } from '../core/telemetry';
+import { decideByLink, type LinkDecision, type LinkView, refuseLinkPost, viewLink } from '../core/usecases/links';
+import { mailer } from '../core/wiring/mailer';
+import { signer } from '../core/wiring/signer';
+import { stores } from '../core/wiring/stores';
+import { workflow } from '../core/wiring/workflow';
+
+const deps = wire({ ...stores, signer, mailer, workflow });
 
 /**
  * `/approvals/{token}` (public: the token is the credential).
@@ -14,8 +21,9 @@ import { decideByLink, refuseLinkPost, viewLink, type LinkDecision, type LinkVie
  * - POST decides, and only with the form value of the confirmation page: a POST without it is
  *   refused before the token is even looked at. Then a decision, and a reason to deny or reject.
  */
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+export const handler = observed<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .handler(async (event) => {
+    logKeys({ callerKind: 'link' }); // never the token: it is the credential
     const token = event.pathParameters?.token ?? '';
     const sourceIp = event.requestContext?.identity?.sourceIp ?? undefined;
     switch (event.httpMethod) {
@@ -35,11 +43,15 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
         if (!form.success) return refuse('no-decision', noDecision());
         if (form.data.decision !== 'APPROVE' && !form.data.reason) return refuse('no-reason', reasonNeeded());
         const result = await decideByLink(deps, token, form.data, sourceIp);
+        if (result.ok) countMetric(METRIC.decisions, { stage: result.stage, decision: form.data.decision });
         return result.ok ? decidedPage(result.request, result.stage) : refused(result);
       }
       default:
         return page(405, 'Not allowed', '<p>Open the link from your email.</p>');
     }
+  })
+  .after(async (request) => {
+    log.info('answered', { route: `${request.event.httpMethod} /approvals/{token}`, statusCode: request.response?.statusCode });
   })
   .onError(async (request) => {
     log.error('approval link failed', { error: String(request.error) });

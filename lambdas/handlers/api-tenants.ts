@@ -1,8 +1,12 @@
-import { deps, log, pageTokens } from '../core/container';
+import { log, wire } from '../core/container';
 import { pageOf } from '../core/domain/page-token';
 import { apiHandler, json } from '../core/http/api';
 import * as schema from '../core/http/schemas';
 import { getTenant, listAudit, updateTenant } from '../core/usecases/tenants';
+import { pageTokens } from '../core/wiring/page-tokens';
+import { stores } from '../core/wiring/stores';
+
+const deps = wire(stores);
 
 /** `/tenants` routes (IAM-signed): a tenant's settings and its audit log. */
 export const handler = apiHandler(

@@ -1,7 +1,12 @@
 import * as z from 'zod';
-import { deps } from '../core/container';
+import { wire } from '../core/container';
 import { requestId, stepHandler } from '../core/http/step';
 import { closeRequest, failRequest, recordRevokeFailure } from '../core/usecases/workflow-steps';
+import { access } from '../core/wiring/access';
+import { mailer } from '../core/wiring/mailer';
+import { stores } from '../core/wiring/stores';
+
+const deps = wire({ ...stores, access, mailer });
 
 /** Step Functions' description of a caught error (`$.error` of a Catch). */
 const caught = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional();

@@ -1,7 +1,13 @@
 import * as z from 'zod';
-import { deps } from '../core/container';
+import { wire } from '../core/container';
 import { requestId, stage, stepHandler } from '../core/http/step';
 import { holdAccess, openStage } from '../core/usecases/workflow-steps';
+import { mailer } from '../core/wiring/mailer';
+import { signer } from '../core/wiring/signer';
+import { stores } from '../core/wiring/stores';
+import { workflow } from '../core/wiring/workflow';
+
+const deps = wire({ ...stores, signer, mailer, workflow });
 
 /**
  * Attaches the waiting task's token to the request: an approval stage (and emails each approver

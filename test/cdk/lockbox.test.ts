@@ -359,6 +359,12 @@ describe('functions', () => {
     }
   });
 
+  it('name the Powertools service and metrics namespace on every function (the alarms read them)', () => {
+    for (const name of functionNames()) {
+      expect(environmentOf(lockbox.functions[name])).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'lockbox', POWERTOOLS_METRICS_NAMESPACE: 'Lockbox' });
+    }
+  });
+
   it('let only notify GenerateMac and only api-approvals VerifyMac, on the HMAC link key', () => {
     const onLinkKey = (name: LockboxFunctionName) => allows(lockbox.functions[name], 'kms:GenerateMac').some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
     expect(functionNames().filter(onLinkKey)).toEqual(['notify']);
@@ -477,7 +483,12 @@ describe('alarms', () => {
   });
 
   it('alarm when the reconciler had to repair something, and on its dead letters', () => {
-    expect(alarmsOn('LockboxReconcilerActions')[0].Properties).toMatchObject({ Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarmsOn('ReconcilerRepairs')[0].Properties).toMatchObject({
+      Namespace: 'Lockbox',
+      Dimensions: [{ Name: 'service', Value: 'lockbox' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     expect(alarmsOn('ApproximateNumberOfMessagesVisible')[0].Properties).toMatchObject({
       Namespace: 'AWS/SQS',
       Dimensions: [{ Name: 'QueueName', Value: getAtt(lockbox.reconcilerDeadLetterQueue, 'QueueName') }],

@@ -1,7 +1,7 @@
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import { LockboxError, NotFoundError, ThrottledError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import { logKeys, observed } from '../observability';
 import type { Caller, Logger } from '../usecases/deps';
 
 /**
@@ -108,13 +108,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** A Lambda serving `routes`, keyed `"METHOD /resource/{param}"` as API Gateway names them. */
 export function apiHandler(routes: Record<string, Route>, log: Logger) {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  return observed<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .handler(async (event) => {
+      logKeys({ callerKind: 'api', principal: event.requestContext?.identity?.userArn ?? undefined, ...idKeys(event) });
       const route = routes[`${event.httpMethod} ${event.resource}`];
       if (!route) throw new NotFoundError('No such route');
-      return route(httpRequest(event));
+      const response = await route(httpRequest(event));
+      log.info('answered', { route: `${event.httpMethod} ${event.resource}`, statusCode: response.statusCode });
+      return response;
     })
     .onError(async (request) => {
       request.response = errorResponse(request.error, log);
+      log.info('answered', { route: `${request.event.httpMethod} ${request.event.resource}`, statusCode: request.response.statusCode });
     });
+}
+
+/** The path's id as a log key, named for what it is (`/requests/{id}`, `/tenants/{id}`). */
+function idKeys(event: APIGatewayProxyEvent): { requestId?: string; tenantId?: string } {
+  const id = event.pathParameters?.id;
+  if (!id) return {};
+  return event.resource?.startsWith('/requests/') ? { requestId: id } : event.resource?.startsWith('/tenants/') ? { tenantId: id } : {};
 }

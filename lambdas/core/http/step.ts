@@ -1,12 +1,19 @@
-import middy from '@middy/core';
 import * as z from 'zod';
+import { log, logKeys, observed } from '../observability';
 
 /**
  * A workflow Lambda: validates the state machine's payload, runs one step, returns its result.
  * Errors are thrown on, so Step Functions' Retry and Catch see them.
  */
 export function stepHandler<S extends z.ZodType, R>(schema: S, step: (input: z.infer<S>) => Promise<R>) {
-  return middy<unknown, R>().handler(async (event) => step(schema.parse(event)));
+  return observed<unknown, R>().handler(async (event) => {
+      const input = schema.parse(event);
+      const requestId = (input as { requestId?: unknown }).requestId;
+      logKeys({ callerKind: 'workflow', requestId: typeof requestId === 'string' ? requestId : undefined });
+      const result = await step(input);
+      log.info('step done');
+      return result;
+    });
 }
 
 export const stage = z.enum(['manager', 'customer']);

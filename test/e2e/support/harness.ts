@@ -62,12 +62,15 @@ export class LocalLockbox {
     private readonly output: () => string,
   ) {}
 
-  /** Starts `tsx local/start.ts` on a free port with `env` added; resolves at its ready line. */
-  static async start(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<LocalLockbox> {
+  /**
+   * Starts `tsx local/start.ts` on a free port with `env` added; resolves at its ready line.
+   * `logCalls`: also log each API call (npm start's default; the tests run it `--quiet`).
+   */
+  static async start(env: Record<string, string> = {}, timeoutMs = 60_000, logCalls = false): Promise<LocalLockbox> {
     // Node 22 (aws-local-stepfunctions needs it): the project's own, as npm scripts use.
     const localNode = join(ROOT, 'node_modules', '.bin', 'node');
     const node = existsSync(localNode) ? localNode : process.execPath;
-    const child = spawn(node, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', '--quiet'], {
+    const child = spawn(node, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', ...(logCalls ? [] : ['--quiet'])], {
       cwd: ROOT,
       env: { ...process.env, ...env, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],

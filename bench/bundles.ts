@@ -1,0 +1,141 @@
+/**
+ * The deployed handlers' bundles and cold starts, side by side with a floor:
+ * - each `lambdas/handlers/*.ts` bundled with the deployment's esbuild options (`LAMBDA_BUNDLE`
+ *   in lib/bundling.ts: what `NodejsFunction` and the package's prebuilt bundles both use);
+ * - its floor: a bundle that imports only the same AWS SDK clients (read from the handler
+ *   bundle's inputs) and does nothing;
+ * - cold init: a fresh Node process importing the bundle (as Lambda's init does), median of N
+ *   runs, handler and floor interleaved so both see the same machine.
+ * Goal: cold init at most 1.2x the floor.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { BUNDLE_FILE, LAMBDA_BUNDLE } from '../lib/bundling';
+
+/** What a deployed function's environment holds at init (no table names: config is read on use). */
+const LAMBDA_ENV = {
+  AWS_REGION: 'eu-west-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'lockbox-bench',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  POWERTOOLS_SERVICE_NAME: 'lockbox',
+  POWERTOOLS_METRICS_NAMESPACE: 'Lockbox',
+};
+
+export interface BundleFigure {
+  handler: string;
+  bytes: number;
+  mapBytes: number;
+  clients: string[];
+  floorBytes: number;
+  coldMs: number;
+  floorMs: number;
+}
+
+/** The deployment's esbuild options (as scripts/build-lambdas.ts passes them). */
+const OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: LAMBDA_BUNDLE.format,
+  target: LAMBDA_BUNDLE.target,
+  minify: LAMBDA_BUNDLE.minify,
+  sourcemap: LAMBDA_BUNDLE.sourcemap,
+  sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+  mainFields: [...LAMBDA_BUNDLE.mainFields],
+  banner: { js: LAMBDA_BUNDLE.banner },
+  external: [...LAMBDA_BUNDLE.external],
+  logLevel: 'silent',
+};
+
+/** The AWS SDK packages a bundle contains (`@aws-sdk/client-*`, `@aws-sdk/lib-dynamodb`). */
+function sdkClients(metafile: Metafile): string[] {
+  const packages = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /node_modules\/(@aws-sdk\/(?:client-[\w-]+|lib-dynamodb))\//.exec(input);
+    if (match?.[1]) packages.add(match[1]);
+  }
+  return [...packages].sort();
+}
+
+/** Source of a bundle that keeps each package's client class and does nothing with it. */
+function floorSource(root: string, packages: string[]): string {
+  const lines = packages.map((name, i) => {
+    const exports = Object.keys(require(require.resolve(name, { paths: [root] })) as object);
+    const client = exports.find((key) => key.endsWith('Client') && !key.startsWith('__'));
+    if (!client) throw new Error(`${name} exports no client class`);
+    return `import { ${client} as C${i} } from '${name}';`;
+  });
+  return `${lines.join('\n')}\nexport const handler = async () => [${packages.map((_, i) => `C${i}`).join(', ')}].length;\n`;
+}
+
+/** Milliseconds a fresh Node process spends importing `file`. */
+function coldImport(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...LAMBDA_ENV }, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr}`);
+  return Number(run.stdout);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+export async function measureBundles(root: string, runs: number): Promise<BundleFigure[]> {
+  const handlersDir = join(root, 'lambdas', 'handlers');
+  const handlers = (await readdir(handlersDir)).filter((file) => file.endsWith('.ts')).sort();
+  const out = await mkdtemp(join(tmpdir(), 'lockbox-bench-'));
+  const options = OPTIONS;
+  try {
+    const figures: BundleFigure[] = [];
+    for (const file of handlers) {
+      const handler = basename(file, '.ts');
+      const dir = join(out, handler);
+      const outfile = join(dir, BUNDLE_FILE);
+      const built = await build({ ...options, absWorkingDir: root, entryPoints: [join(handlersDir, file)], outfile, metafile: true, write: true });
+      const clients = sdkClients(built.metafile);
+      const floorEntry = join(dir, 'floor.ts');
+      await writeFile(floorEntry, floorSource(root, clients));
+      const floorFile = join(dir, 'floor.mjs');
+      await build({ ...options, absWorkingDir: root, nodePaths: [join(root, 'node_modules')], entryPoints: [floorEntry], outfile: floorFile, sourcemap: false, write: true });
+      const cold: number[] = [];
+      const floor: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        cold.push(coldImport(outfile));
+        floor.push(coldImport(floorFile));
+      }
+      const size = (path: string) => built.metafile.outputs[path]?.bytes ?? 0;
+      const outputs = Object.keys(built.metafile.outputs);
+      figures.push({
+        handler,
+        bytes: size(outputs.find((path) => !path.endsWith('.map')) ?? ''),
+        mapBytes: size(outputs.find((path) => path.endsWith('.map')) ?? ''),
+        clients,
+        floorBytes: (await stat(floorFile)).size,
+        coldMs: median(cold),
+        floorMs: median(floor),
+      });
+    }
+    return figures;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+export function printBundles(figures: BundleFigure[], runs: number, report: (name: string, value: string) => void): void {
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  for (const figure of figures) {
+    const ratio = figure.coldMs / figure.floorMs;
+    report(
+      `bundle ${figure.handler} as deployed (+ map) / floor`,
+      `${kib(figure.bytes)} (+${kib(figure.mapBytes)}) / ${kib(figure.floorBytes)}  [${figure.clients.map((name) => name.replace('@aws-sdk/', '')).join(' ')}]`,
+    );
+    report(
+      `cold init ${figure.handler} / floor (median of ${runs})`,
+      `${figure.coldMs.toFixed(0)} ms / ${figure.floorMs.toFixed(0)} ms = ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : '  (goal <= 1.2x)'}`,
+    );
+  }
+}

@@ -1,0 +1,17 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { IamAccessProvider } from '../adapters/iam-access';
+import { LocalAccessProvider } from '../adapters/local-access';
+import { config } from '../config';
+import { systemClock } from '../domain/clock';
+import { traced } from '../observability';
+import type { AccessProvider } from '../ports';
+import { once } from './once';
+import { dynamo } from './stores';
+
+/** The access provider: IAM roles (deployed), or local mode's Grants table. */
+export const access = once((): AccessProvider => {
+  if (config.accessProvider() === 'local') {
+    return new LocalAccessProvider(dynamo(), config.grantsTable(), () => systemClock.now());
+  }
+  return new IamAccessProvider(traced(new IAMClient({})), { boundaryArn: config.accessBoundaryArn, now: () => systemClock.now() });
+});
