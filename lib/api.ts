@@ -147,7 +147,10 @@ export class LockboxApi extends Construct {
     route(request.addResource('cancel'), 'POST', apiRequests);
     route(request.addResource('revoke'), 'POST', apiRequests);
 
-    const tenant = api.root.addResource('tenants').addResource('{id}');
+    const tenants = api.root.addResource('tenants');
+    route(tenants, 'POST', apiTenants, { body: model('NewTenant', schema.createTenantBody) });
+    route(tenants, 'GET', apiTenants);
+    const tenant = tenants.addResource('{id}');
     route(tenant, 'GET', apiTenants);
     route(tenant, 'PUT', apiTenants, { body: model('Tenant', schema.tenantBody) });
     route(tenant.addResource('audit'), 'GET', apiTenants);

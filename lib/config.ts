@@ -77,6 +77,7 @@ const configSchema = z
     providerAccount: accountId,
     engineers: z.array(z.strictObject({ principal, email: email.optional(), sessionNameSetBy })).min(1, 'needs at least one engineer'),
     managers: z.array(z.strictObject({ principal: exactPrincipal, email, sessionNameSetBy })).min(1, 'needs at least one manager'),
+    admins: z.array(z.strictObject({ principal: exactPrincipal, email: email.optional() })).max(20).optional(),
     email: z.strictObject({
       sender: email,
       identity: z
@@ -174,7 +175,7 @@ const configSchema = z
     });
 
     // The directory travels in one Lambda environment variable; Lambda allows 4 KB for all of them.
-    const size = Buffer.byteLength(JSON.stringify({ engineers: config.engineers, managers: config.managers }));
+    const size = Buffer.byteLength(JSON.stringify({ engineers: config.engineers, managers: config.managers, admins: config.admins }));
     if (size > DEFAULTS.directoryMaxBytes) {
       issue(['engineers'], `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use role patterns ending in * for engineers)`);
     }

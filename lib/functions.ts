@@ -41,6 +41,8 @@ export interface LockboxFunctionsProps {
   /** Who is who: the provider's engineers and managers. */
   readonly engineers: readonly PersonProps[];
   readonly managers: readonly ManagerProps[];
+  /** Deployment admins: create and list tenants. @default - none */
+  readonly admins?: readonly PersonProps[];
   /** Shortest and longest access duration (ISO-8601). */
   readonly durations: { readonly floor: string; readonly cap: string };
   /** How long managers have to decide (ISO-8601). */
@@ -125,6 +127,7 @@ export class LockboxFunctions extends Construct {
       [ENV.directory]: JSON.stringify({
         engineers: props.engineers.map(({ principal, email, sessionNameSetBy }) => ({ principal, ...(email ? { email } : {}), ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
         managers: props.managers.map(({ principal, email, sessionNameSetBy }) => ({ principal, email, ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
+        ...(props.admins?.length ? { admins: props.admins.map(({ principal, email }) => ({ principal, ...(email ? { email } : {}) })) } : {}),
       }),
     };
     const durations = { [ENV.durationFloor]: props.durations.floor, [ENV.durationCap]: props.durations.cap };
@@ -149,7 +152,8 @@ export class LockboxFunctions extends Construct {
       .useAccessProvider(accessProvider, 'revoke')
       .useSender(sender, identityArn)
       .useSettings({ ...directory, ...durations, [ENV.managerApprovalTimeout]: props.managerApprovalTimeout });
-    apiTenants.useSettings(durations);
+    // Deployment admins (in the directory) create and list tenants: a scan of the Tenants table.
+    apiTenants.useSettings({ ...directory, ...durations }).useTableScan(tenantsTable);
     apiApprovals.useLinkKeys('verify', keys, currentKeyId).useSender(sender, identityArn).useSettings(directory);
     notify
       .useStateMachine(props.constructedStateMachineArn, ['states:SendTaskSuccess'])

@@ -180,6 +180,12 @@ export class LockboxFunction extends Construct {
     return this;
   }
 
+  /** `dynamodb:Scan` of a table (no index), for listing a small table whole. */
+  useTableScan(table: dynamodb.ITable): this {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }));
+    return this;
+  }
+
   /** Explicitly denies changing or deleting items of an append-only table (no grant can undo it). */
   denyItemChanges(table: dynamodb.ITable): this {
     this.role.addToPrincipalPolicy(

@@ -106,6 +106,12 @@ export interface LockboxConfig {
   readonly engineers: readonly PersonProps[];
   /** Support managers, the first approval stage (exact principals). */
   readonly managers: readonly ManagerProps[];
+  /**
+   * Deployment admins: may create tenants (`POST /tenants`), list them (`GET /tenants`) and read
+   * any tenant's settings; changing a tenant stays with its own admins. Exact principals.
+   * @default - none
+   */
+  readonly admins?: readonly PersonProps[];
   /** The SES sender of approval and outcome emails. */
   readonly email: EmailProps;
   /** Tenants to create at deployment if they do not exist. @default - none */

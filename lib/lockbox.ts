@@ -122,6 +122,7 @@ export class Lockbox extends Construct {
       constructedStateMachineArn,
       engineers: props.engineers,
       managers: props.managers,
+      admins: props.admins,
       durations,
       managerApprovalTimeout: props.approvalTimeouts?.manager ?? DEFAULTS.managerApprovalTimeout,
       accessProvider: props.accessProvider ?? DEFAULTS.accessProvider,
@@ -149,6 +150,7 @@ export class Lockbox extends Construct {
       principals: [
         ...props.engineers.map((person) => person.principal),
         ...props.managers.map((person) => person.principal),
+        ...(props.admins ?? []).map((person) => person.principal),
         ...(props.tenants ?? []).flatMap((tenant) => [
           ...tenant.admins,
           ...(tenant.auditors ?? []),

@@ -32,6 +32,7 @@ export const ROUTES: Route[] = [
   { resource: '/requests/{id}/customer-decision', methods: ['POST'], handler: 'api-requests' },
   { resource: '/requests/{id}/cancel', methods: ['POST'], handler: 'api-requests' },
   { resource: '/requests/{id}/revoke', methods: ['POST'], handler: 'api-requests' },
+  { resource: '/tenants', methods: ['GET', 'POST'], handler: 'api-tenants' },
   { resource: '/tenants/{id}', methods: ['GET', 'PUT'], handler: 'api-tenants' },
   { resource: '/tenants/{id}/audit', methods: ['GET'], handler: 'api-tenants' },
   { resource: '/approvals/{token}', methods: ['GET', 'HEAD', 'POST'], handler: 'api-approvals', public: true },

@@ -80,6 +80,8 @@ export interface LocalMode {
   url: string;
   /** The local OpenID Provider the console signs in with. */
   issuer: string;
+  /** DynamoDB Local's endpoint (to inspect the tables, or to tamper with them in tests). */
+  dynamoEndpoint: string;
   /** Where data lives: a directory, or undefined when in memory. */
   dataDir?: string;
   /** Milliseconds each start-up phase took (and `total`). */
@@ -276,6 +278,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     return {
       url,
       issuer: oidc.issuer,
+      dynamoEndpoint: dynamo.endpoint,
       dataDir,
       timings,
       resumed: resumed.requests,

@@ -2,21 +2,17 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Directory } from '../lambdas/core/domain/principals';
 import type { Tenant } from '../lambdas/core/domain/tenant';
+import { PERSONAS } from './personas';
+
+export { PERSONAS } from './personas';
 
 /**
- * The demo world of local mode: a provider with two support engineers and a support manager, and a
- * customer tenant `demo` with two approvers. The provider side is deployment configuration
- * (`LOCKBOX_DIRECTORY`); the tenant is an item of the Tenants table, written once (a data
- * directory keeps the tenant as its admin last saved it).
+ * The demo world of local mode (the personas): a provider with two support engineers, a support
+ * manager and a deployment admin (creates tenants), and a customer tenant `demo` with two
+ * approvers. The provider side is deployment configuration (`LOCKBOX_DIRECTORY`); the tenant is an
+ * item of the Tenants table, written once (a data directory keeps the tenant as its admin last
+ * saved it).
  */
-export const PERSONAS = {
-  alice: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/alice', email: 'alice@provider.example', role: 'support engineer (requester)' },
-  dave: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/dave', email: 'dave@provider.example', role: 'support engineer (requester)' },
-  bob: { principal: 'arn:aws:sts::111111111111:assumed-role/SupportManager/bob', email: 'bob@provider.example', role: 'support manager' },
-  carol: { principal: 'arn:aws:iam::222222222222:user/carol', email: 'approver@demo.example', role: 'customer approver and tenant admin of "demo"' },
-  erin: { principal: 'arn:aws:iam::222222222222:user/erin', email: 'approver2@demo.example', role: 'customer approver of "demo"' },
-} as const;
-
 /**
  * The customer's people as local mode's OIDC provider knows them: they sign in to the console
  * with their email. carol and erin are listed approvers (carol also an admin, by her sign-in email);
@@ -42,6 +38,7 @@ export const DIRECTORY: Directory = {
     { principal: PERSONAS.dave.principal, email: PERSONAS.dave.email, sessionNameSetBy: 'idp' },
   ],
   managers: [{ principal: PERSONAS.bob.principal, email: PERSONAS.bob.email, sessionNameSetBy: 'idp' }],
+  admins: [{ principal: PERSONAS.olivia.principal, email: PERSONAS.olivia.email }],
 };
 
 export const DEMO_TENANT: Tenant = {

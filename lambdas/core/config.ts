@@ -44,6 +44,7 @@ const directorySchema = z
   .object({
     engineers: z.array(z.object({ principal: text, email: z.email().optional(), sessionNameSetBy })),
     managers: z.array(z.object({ principal: text, email: z.email(), sessionNameSetBy })),
+    admins: z.array(z.object({ principal: text, email: z.email().optional() })).optional(),
   })
   .superRefine((directory, ctx) => {
     for (const problem of directoryProblems(directory)) ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });

@@ -75,6 +75,8 @@ export interface TenantStore {
   list(): Promise<Tenant[]>;
   /** Replaces the settings at `version` (conditional), with a TenantUpdated event. */
   update(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<Tenant>;
+  /** Stores a new tenant with the first event of its chain (TenantCreated); false if the id exists. */
+  create(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<boolean>;
 }
 
 /**

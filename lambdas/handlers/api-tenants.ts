@@ -2,15 +2,20 @@ import { log, wire } from '../core/container';
 import { pageOf } from '../core/domain/page-token';
 import { apiHandler, json } from '../core/http/api';
 import * as schema from '../core/http/schemas';
-import { getTenant, listAudit, updateTenant } from '../core/usecases/tenants';
+import { createTenant, getTenant, listAudit, listTenants, updateTenant } from '../core/usecases/tenants';
 import { pageTokens } from '../core/wiring/page-tokens';
 import { stores } from '../core/wiring/stores';
 
 const deps = wire(stores);
 
-/** `/tenants` routes (IAM-signed): a tenant's settings and its audit log. */
+/** `/tenants` routes (IAM-signed): tenants (deployment admins), a tenant's settings and its audit log. */
 export const handler = apiHandler(
   {
+    'POST /tenants': async (http) => json(201, await createTenant(deps, http.caller(), http.body(schema.createTenantBody))),
+    'GET /tenants': async (http) => {
+      http.query(schema.listTenantsQuery);
+      return json(200, await listTenants(deps, http.caller()));
+    },
     'GET /tenants/{id}': async (http) => json(200, await getTenant(deps, http.caller(), http.path('id', schema.tenantId))),
     'PUT /tenants/{id}': async (http) =>
       json(200, await updateTenant(deps, http.caller(), http.path('id', schema.tenantId), http.body(schema.tenantBody))),

@@ -19,6 +19,7 @@ const config = parseConfig(
     providerAccount: '111111111111',
     engineers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*', sessionNameSetBy: 'idp' }],
     managers: [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportManager/mallory', email: 'mallory@provider.example' }],
+    admins: [{ principal: 'arn:aws:sts::111111111111:assumed-role/LockboxOperator/olivia' }],
     email: { sender: 'lockbox@provider.example', identity: 'provider.example' },
     tenants: [
       {
@@ -86,6 +87,8 @@ describe('API', () => {
         'POST /requests/{id}/customer-decision',
         'POST /requests/{id}/cancel',
         'POST /requests/{id}/revoke',
+        'POST /tenants',
+        'GET /tenants',
         'GET /tenants/{id}',
         'PUT /tenants/{id}',
         'GET /tenants/{id}/audit',
@@ -108,7 +111,7 @@ describe('API', () => {
 
   it('requires AWS_IAM on every /requests and /tenants method', () => {
     const signed = methods().filter(({ route }) => !route.includes('/approvals'));
-    expect(signed).toHaveLength(10);
+    expect(signed).toHaveLength(12);
     for (const { method } of signed) expect(resources[logicalId(method)].Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -127,6 +130,7 @@ describe('API', () => {
 
   it('lets only configured principals through its resource policy, and leaves /approvals open', () => {
     const principals = [
+      'arn:aws:iam::111111111111:role/LockboxOperator',
       'arn:aws:iam::111111111111:role/SupportEngineer',
       'arn:aws:iam::111111111111:role/SupportManager',
       'arn:aws:iam::222222222222:role/Approver',
@@ -418,7 +422,13 @@ describe('functions', () => {
 
   it('carry the directory of engineers and managers as JSON', () => {
     const directory = JSON.parse(environmentOf(lockbox.functions.apiRequests)[ENV.directory]);
-    expect(directory).toEqual({ engineers: config.engineers, managers: config.managers });
+    expect(directory).toEqual({ engineers: config.engineers, managers: config.managers, admins: config.admins });
+  });
+
+  it('give the tenants API the directory (deployment admins create and list tenants), and only it may scan Tenants', () => {
+    expect(JSON.parse(environmentOf(lockbox.functions.apiTenants)[ENV.directory])).toMatchObject({ admins: config.admins });
+    expect(whoMay('dynamodb:Scan')).toEqual(['apiTenants']);
+    expect(allows(lockbox.functions.apiTenants, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] }]);
   });
 });
 

@@ -27,6 +27,13 @@ export class CachedTenantStore implements TenantStore {
     return this.inner.list();
   }
 
+  /** A cached "no such tenant" must not outlive the tenant's creation. */
+  async create(...args: Parameters<TenantStore['create']>): Promise<boolean> {
+    const created = await this.inner.create(...args);
+    this.cache.delete(args[0].tenantId);
+    return created;
+  }
+
   async update(...args: Parameters<TenantStore['update']>): Promise<Tenant> {
     this.cache.delete(args[0].tenantId);
     const updated = await this.inner.update(...args);

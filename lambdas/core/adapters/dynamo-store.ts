@@ -234,7 +234,11 @@ export class DynamoTenantStore implements TenantStore {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(new ScanCommand({ TableName: this.tables.tenants, ExclusiveStartKey: start }));
-      tenants.push(...((page.Items ?? []) as Tenant[]).filter((item) => typeof item.displayName === 'string'));
+      for (const item of page.Items ?? []) {
+        if (typeof item.displayName !== 'string') continue; // a chain head without a tenant (SYSTEM_CHAIN)
+        for (const attribute of LEDGER_TENANT_ATTRIBUTES) delete item[attribute];
+        tenants.push(item as Tenant);
+      }
       start = page.LastEvaluatedKey;
     } while (start);
     return tenants;
@@ -254,6 +258,24 @@ export class DynamoTenantStore implements TenantStore {
       if (current && current.version !== version) {
         throw new ConflictError('The tenant changed meanwhile; read it again', { version: current.version });
       }
+      throw error;
+    }
+  }
+
+  /**
+   * The tenant item and the first event of its settings chain (TenantCreated) in one transaction,
+   * on condition that no tenant has the id: of two creates, exactly one wins.
+   */
+  async create(tenant: Tenant, audit: AuditEntry, nowMs: number): Promise<boolean> {
+    const { tenantId, auditSeq: _seq, auditHead: _head, ...settings } = tenant;
+    try {
+      await this.chain.commitSettings(tenantId, audit, nowMs, (update) => {
+        for (const [key, value] of Object.entries(settings)) update.set(key, value);
+        update.when(`attribute_not_exists(${update.name('tenantId')})`);
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
       throw error;
     }
   }

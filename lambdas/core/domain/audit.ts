@@ -27,6 +27,7 @@ export const AUDIT_EVENT_TYPES = [
   'ConsoleRefused',
   'TenantUpdated',
   'DigestSealed',
+  'TenantCreated',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

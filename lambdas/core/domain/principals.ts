@@ -26,6 +26,8 @@ export type Manager = Person & { email: string };
 export interface Directory {
   engineers: Person[];
   managers: Manager[];
+  /** Deployment admins: may create and list tenants (`POST /tenants`, `GET /tenants`) and read any tenant's settings. Exact principals. */
+  admins?: Person[];
 }
 
 export const matchesPrincipal = (pattern: string, principal: string): boolean =>

@@ -103,6 +103,12 @@ export const tenantBody = z.strictObject({
   version: z.number().int().min(1),
 });
 
+/** `POST /tenants`: a tenant's settings with its id, and no version (a new tenant is version 1). */
+export const createTenantBody = tenantBody.omit({ version: true }).extend({ tenantId });
+
+/** `GET /tenants` takes no parameters: every tenant in one page. */
+export const listTenantsQuery = z.strictObject({});
+
 export const linkForm = z.strictObject({
   form: z.string().max(64),
   decision: z.enum(['APPROVE', 'REJECT', 'DENY']),

@@ -18,10 +18,58 @@ export const settingsView = (tenant: Tenant) => {
   return view;
 };
 
+/** The tenant's admins, and the deployment's admins (who created it), read its settings. */
 export async function getTenant(deps: Deps, caller: Caller, tenantId: string) {
   const tenant = await loadTenant(deps, tenantId);
-  requireTenantAdmin(tenant, caller);
+  if (!isDeploymentAdmin(deps, caller)) requireTenantAdmin(tenant, caller);
   return settingsView(tenant);
+}
+
+/**
+ * A deployment admin creates a tenant (DESIGN §4 `POST /tenants`); from then on its own admins
+ * change it with `PUT /tenants/{id}`.
+ * 1. the caller must be a deployment admin (LOCKBOX_DIRECTORY `admins`);
+ * 2. the settings pass the same checks as an update (durations, approvers, the customer's side);
+ * 3. the tenant and its TenantCreated event are written together, only if the id is free (409).
+ */
+export async function createTenant(deps: Deps, caller: Caller, body: TenantSettings & { tenantId: string }) {
+  requireDeploymentAdmin(deps, caller);
+  checkSettings(deps, body);
+  checkCustomerSide(deps, body);
+  const tenant: Tenant = { ...body, version: 1 };
+  const created = await deps.tenants.create(
+    tenant,
+    {
+      type: 'TenantCreated',
+      actor: actorOf('admin', caller.principal, callerKeys(caller)),
+      sourceIp: caller.sourceIp,
+      details: { settings: Object.keys(body).filter((key) => key !== 'tenantId').sort() },
+    },
+    deps.clock.now().getTime(),
+  );
+  if (!created) throw new ConflictError('A tenant with this id exists already', { tenantId: body.tenantId });
+  return settingsView(tenant);
+}
+
+/** Deployment admins list every tenant (settings as `GET /tenants/{id}` shows them), in one page: tenants are few. */
+export async function listTenants(deps: Deps, caller: Caller): Promise<Page<ReturnType<typeof settingsView>>> {
+  requireDeploymentAdmin(deps, caller);
+  return { items: (await deps.tenants.list()).map(settingsView) };
+}
+
+const isDeploymentAdmin = (deps: Deps, caller: Caller): boolean => (deps.directory.admins ?? []).some((admin) => admin.principal === caller.principal);
+
+function requireDeploymentAdmin(deps: Deps, caller: Caller): void {
+  if (!isDeploymentAdmin(deps, caller)) throw new ForbiddenError("Only the deployment's admins may create or list tenants");
+}
+
+/** The rules every tenant's settings keep, on creation and on each change. */
+function checkSettings(deps: Deps, settings: Pick<TenantSettings, 'maxAccessDuration' | 'approvalTimeout' | 'lockboxEnabled' | 'approvers'>): void {
+  checkDurationWithin(settings.maxAccessDuration, 'maxAccessDuration', deps.policy.durationFloor, deps.policy.durationCap);
+  checkDurationWithin(settings.approvalTimeout, 'approvalTimeout', 'PT1S', POLICY_DEFAULTS.approvalTimeoutLimit);
+  if (settings.lockboxEnabled && settings.approvers.length === 0) {
+    throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
+  }
 }
 
 /**
@@ -41,11 +89,7 @@ export async function updateTenant(
   if (body.version !== tenant.version) {
     throw new ConflictError('The tenant changed since you read it; read it again', { version: tenant.version });
   }
-  checkDurationWithin(body.maxAccessDuration, 'maxAccessDuration', deps.policy.durationFloor, deps.policy.durationCap);
-  checkDurationWithin(body.approvalTimeout, 'approvalTimeout', 'PT1S', POLICY_DEFAULTS.approvalTimeoutLimit);
-  if (body.lockboxEnabled && body.approvers.length === 0) {
-    throw new ValidationError('A tenant with Lockbox enabled needs at least one approver', { field: 'approvers' });
-  }
+  checkSettings(deps, body);
   if (!isTenantAdmin({ ...tenant, admins: body.admins, consoleGroups: body.consoleGroups }, whoIs(caller))) {
     throw new ValidationError('You cannot remove yourself from the admins', { field: 'admins' });
   }

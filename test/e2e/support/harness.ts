@@ -134,6 +134,13 @@ export class LocalLockbox {
     return banner.split('\n').filter((line) => line.includes('WARNING:')).map((line) => line.trim());
   }
 
+  /** DynamoDB Local's endpoint, from the start-up banner (for tests that change items behind the API's back). */
+  dynamoEndpoint(): string {
+    const match = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(this.output());
+    if (!match) throw new Error('local mode did not print its DynamoDB endpoint');
+    return match[1];
+  }
+
   /** The last lines local mode printed (for failure messages). */
   log(): string {
     return this.output();
