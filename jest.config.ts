@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Config } from 'jest';
 
 /**
@@ -17,8 +18,9 @@ const shared = {
 
 const project = (name: string) => ({ ...shared, displayName: name, roots: [`<rootDir>/test/${name}`], testMatch: ['**/*.test.ts'] });
 
+/** `package` (the packed tarball, `npm run test:package`) once its folder exists. */
 const config: Config = {
-  projects: ['unit', 'integration', 'cdk', 'e2e', 'browser'].map(project),
+  projects: ['unit', 'integration', 'cdk', 'e2e', 'browser', 'package'].filter((name) => existsSync(new URL(`./test/${name}`, import.meta.url))).map(project),
 };
 
 export default config;

@@ -74,7 +74,10 @@ function floorSource(root: string, packages: string[]): string {
 /** Milliseconds a fresh Node process spends importing `file`. */
 function coldImport(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...LAMBDA_ENV }, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...LAMBDA_ENV },
+    encoding: 'utf8',
+  });
   if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr}`);
   return Number(run.stdout);
 }
@@ -95,12 +98,27 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
       const handler = basename(file, '.ts');
       const dir = join(out, handler);
       const outfile = join(dir, BUNDLE_FILE);
-      const built = await build({ ...options, absWorkingDir: root, entryPoints: [join(handlersDir, file)], outfile, metafile: true, write: true });
+      const built = await build({
+        ...options,
+        absWorkingDir: root,
+        entryPoints: [join(handlersDir, file)],
+        outfile,
+        metafile: true,
+        write: true,
+      });
       const clients = sdkClients(built.metafile);
       const floorEntry = join(dir, 'floor.ts');
       await writeFile(floorEntry, floorSource(root, clients));
       const floorFile = join(dir, 'floor.mjs');
-      await build({ ...options, absWorkingDir: root, nodePaths: [join(root, 'node_modules')], entryPoints: [floorEntry], outfile: floorFile, sourcemap: false, write: true });
+      await build({
+        ...options,
+        absWorkingDir: root,
+        nodePaths: [join(root, 'node_modules')],
+        entryPoints: [floorEntry],
+        outfile: floorFile,
+        sourcemap: false,
+        write: true,
+      });
       const cold: number[] = [];
       const floor: number[] = [];
       for (let i = 0; i < runs; i++) {

@@ -35,7 +35,7 @@ const shortName = (name: unknown) => (typeof name === 'string' ? name.replace(/^
 const clock = (at: unknown) => (typeof at === 'string' ? at.slice(11, 23) : new Date().toISOString().slice(11, 23));
 
 /** One compact line for a Powertools log or metric line, or undefined for anything else. */
-export function compact(text: string): string | undefined {
+function compact(text: string): string | undefined {
   if (!text.startsWith('{')) return undefined;
   let line: Line;
   try {
@@ -43,10 +43,16 @@ export function compact(text: string): string | undefined {
   } catch {
     return undefined;
   }
-  const emf = line._aws as { Timestamp?: number; CloudWatchMetrics?: { Metrics?: { Name: string }[]; Dimensions?: string[][] }[] } | undefined;
+  const emf = line._aws as
+    | { Timestamp?: number; CloudWatchMetrics?: { Metrics?: { Name: string }[]; Dimensions?: string[][] }[] }
+    | undefined;
   if (emf?.CloudWatchMetrics) {
-    const metrics = emf.CloudWatchMetrics.flatMap((group) => group.Metrics ?? []).map((metric) => `${metric.Name}=${value(line[metric.Name])}`);
-    const dimensions = emf.CloudWatchMetrics.flatMap((group) => group.Dimensions ?? []).flat().filter((name) => name !== 'service');
+    const metrics = emf.CloudWatchMetrics.flatMap((group) => group.Metrics ?? []).map(
+      (metric) => `${metric.Name}=${value(line[metric.Name])}`,
+    );
+    const dimensions = emf.CloudWatchMetrics.flatMap((group) => group.Dimensions ?? [])
+      .flat()
+      .filter((name) => name !== 'service');
     const at = emf.Timestamp ? new Date(emf.Timestamp).toISOString() : undefined;
     return [clock(at), 'METRIC', ...metrics, ...dimensions.map((name) => `${name}=${value(line[name])}`)].join(' ');
   }
@@ -54,7 +60,10 @@ export function compact(text: string): string | undefined {
   const rest = fields(line, HIDDEN);
   // The Lambda request id, shortened: enough to tell one invocation's lines from another's.
   const invocation = typeof line.function_request_id === 'string' ? `[${line.function_request_id.slice(0, 8)}]` : '';
-  return [clock(line.timestamp), line.level.padEnd(5), shortName(line.function_name).padEnd(13), invocation, line.message, rest].filter(Boolean).join(' ').trimEnd();
+  return [clock(line.timestamp), line.level.padEnd(5), shortName(line.function_name).padEnd(13), invocation, line.message, rest]
+    .filter(Boolean)
+    .join(' ')
+    .trimEnd();
 }
 
 let installed = false;

@@ -17,8 +17,8 @@ import type { Logger } from './usecases/deps';
  * - `tracer`: X-Ray; every SDK client is built through `traced` (lambdas/core/wiring/).
  * Local mode sets `POWERTOOLS_DEV=true` and prints the same lines compactly (local/log-format.ts).
  */
-export const logger = new Powertools({ serviceName: SERVICE_NAME });
-export const metrics = new Metrics({
+const logger = new Powertools({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({
   namespace: METRICS_NAMESPACE,
   serviceName: SERVICE_NAME,
   // Its own warnings go to the log, except the one of every invocation that counted nothing.
@@ -31,7 +31,7 @@ export const metrics = new Metrics({
     error: (...args: unknown[]) => logger.error(String(args[0])),
   },
 });
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });
+const tracer = new Tracer({ serviceName: SERVICE_NAME });
 
 /** The use cases' `Logger` port over Powertools. */
 export const log: Logger = {
@@ -44,13 +44,13 @@ export const log: Logger = {
 export type CallerKind = 'api' | 'link' | 'console' | 'workflow' | 'schedule';
 
 /** Keys on every later line of this invocation (cleared at the next one). Ids only, never tokens. */
-export const logKeys = (keys: { callerKind?: CallerKind; principal?: string; requestId?: string; tenantId?: string }) => logger.appendKeys(keys);
+export const logKeys = (keys: { callerKind?: CallerKind; principal?: string; requestId?: string; tenantId?: string }) =>
+  logger.appendKeys(keys);
 
 /**
  * Counts one event (`value` times). With `dimensions` it is emitted at once as its own metric
  * (Powertools' `singleMetric`), so the dimensions apply to it alone; otherwise it is flushed with
- * the invocation's other metrics. Outside an `observed` handler (e.g. a sealer's own loop), call
- * `metrics.publishStoredMetrics()` after.
+ * the invocation's other metrics: call it inside an `observed()` handler, which flushes them.
  */
 export function countMetric(name: MetricName, dimensions?: Record<string, string>, value = 1): void {
   if (!dimensions) {

@@ -18,11 +18,15 @@ it('npm start without Java says how to install it, and exits 1', async () => {
   try {
     const localNode = join(ROOT, 'node_modules', '.bin', 'node');
     symlinkSync(existsSync(localNode) ? localNode : process.execPath, join(bin, 'node'));
-    const child = spawn(join(bin, 'node'), [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', '--quiet'], {
-      cwd: ROOT,
-      env: { ...process.env, PATH: bin, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      join(bin, 'node'),
+      [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', '--quiet'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PATH: bin, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

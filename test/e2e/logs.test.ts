@@ -31,7 +31,9 @@ async function runLifecycles(): Promise<void> {
   await lockbox.waitForStage(denied.requestId, 'manager');
   expect((await lockbox.post(`/requests/${denied.requestId}/manager-decision`, 'bob', { decision: 'APPROVE' })).status).toBe(200);
   await lockbox.waitForStage(denied.requestId, 'customer');
-  expect((await lockbox.post(`/requests/${denied.requestId}/customer-decision`, 'carol', { decision: 'DENY', reason: 'not now' })).status).toBe(200);
+  expect(
+    (await lockbox.post(`/requests/${denied.requestId}/customer-decision`, 'carol', { decision: 'DENY', reason: 'not now' })).status,
+  ).toBe(200);
   await lockbox.waitForStatus(denied.requestId, ['DENIED']);
 
   // Revoked early by the customer.

@@ -17,20 +17,25 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 export const CHROMIUM_ENV = 'LOCKBOX_CHROMIUM';
 
 /** The Chromium to run: `$LOCKBOX_CHROMIUM` when set, else the npm package's build. */
-export async function chromiumPath(): Promise<string> {
+async function chromiumPath(): Promise<string> {
   const override = process.env[CHROMIUM_ENV];
   if (override) {
-    if (!existsSync(override)) throw new Error(`Chromium is missing: ${CHROMIUM_ENV}=${override}, and there is no such file. Unset it to use the npm package's Chromium.`);
+    if (!existsSync(override))
+      throw new Error(
+        `Chromium is missing: ${CHROMIUM_ENV}=${override}, and there is no such file. Unset it to use the npm package's Chromium.`,
+      );
     return override;
   }
   try {
     return await sparticuz.executablePath();
   } catch (error) {
-    throw new Error(`The Chromium of @sparticuz/chromium could not be unpacked (run \`npm ci\`, or set ${CHROMIUM_ENV} to a Chromium): ${String(error)}`);
+    throw new Error(
+      `The Chromium of @sparticuz/chromium could not be unpacked (run \`npm ci\`, or set ${CHROMIUM_ENV} to a Chromium): ${String(error)}`,
+    );
   }
 }
 
-export const CHROMIUM_FLAGS = [
+const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -71,7 +76,9 @@ export async function launchChromium(): Promise<Browser> {
       // Chromium logs a page's own 4xx status as "Failed to load resource" at the page's URL. The
       // refusal pages are 403/409 on purpose and the tests assert those statuses themselves; any
       // other resource failing (none should even be requested) is a problem.
-      const ownStatus = /^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text()) && message.location().url === page.url();
+      const ownStatus =
+        /^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text()) &&
+        message.location().url === page.url();
       if (!ownStatus) problems.push(`console error on ${page.url()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));
