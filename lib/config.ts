@@ -177,7 +177,7 @@ const configSchema = z
     // The directory travels in one Lambda environment variable; Lambda allows 4 KB for all of them.
     const size = Buffer.byteLength(JSON.stringify({ engineers: config.engineers, managers: config.managers, admins: config.admins }));
     if (size > DEFAULTS.directoryMaxBytes) {
-      issue(['engineers'], `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use role patterns ending in * for engineers)`);
+      issue(['engineers'], `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use a pattern ending in * over an IAM Identity Center role, or a role whose session names your IdP sets, for engineers)`);
     }
   });
 

@@ -36,7 +36,9 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 export interface PersonProps {
   /**
    * IAM user or role ARN, or STS assumed-role session ARN. For engineers a trailing `*` matches
-   * every session of a role, e.g. `arn:aws:sts::111111111111:assumed-role/SupportEngineer/*`.
+   * every session of a role whose session name the identity provider sets, e.g.
+   * `arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportEngineer_0123456789abcdef/*`
+   * (see `sessionNameSetBy`); a `*` over any other role is refused (it cannot tell people apart).
    */
   readonly principal: string;
   /** Where Lockbox writes to this person; also names the person for separation of duties. */
