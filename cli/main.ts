@@ -10,7 +10,7 @@ import { registerTenants } from './commands/tenants';
 import { CliError, EXIT } from './errors';
 
 /**
- * `lockbox`: the command line of every persona (DESIGN §6b). Each command is one API call or a
+ * `lockbox`: the command line of every persona (docs/design.md §6b). Each command is one API call or a
  * short sequence of them; what it prints and how it exits is documented in docs/cli.md.
  * Modules that cost start-up time (the AWS SDK, the signer) are imported only by the commands
  * that use them.

@@ -137,7 +137,7 @@ const configSchema = z
       if (foreign(person.principal)) issue(['managers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
     });
 
-    // Separation of duties is between people (DESIGN §3a): a pattern must be able to name them.
+    // Separation of duties is between people (docs/design.md §3a): a pattern must be able to name them.
     for (const problem of directoryProblems(config)) issue(problem.path, problem.message);
 
     const identity = config.email.identity;

@@ -2,7 +2,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { LEDGER_INDEXES } from '../lambdas/core/adapters/dynamo-ledger';
 
 /**
- * The audit ledger's part of the data (DESIGN §3): the Audit table's keys (`chainId`, `seq`: one
+ * The audit ledger's part of the data (docs/design.md §3): the Audit table's keys (`chainId`, `seq`: one
  * chain per request, `tenant:<id>` for a tenant's settings chain, `digests:<id>` for its signed
  * digests), the by-time index of a tenant's events (digests have no `timeKey`, so they are not in
  * it), and the sparse index of requests whose chain advanced since the last digest.

@@ -340,7 +340,7 @@ function withFaults(handler: string, invoke: Invoke, faults: LocalFaults = {}): 
   };
 }
 
-/** Refuses to start with a directory that cannot tell people apart (DESIGN §3a), as synth does. */
+/** Refuses to start with a directory that cannot tell people apart (docs/design.md §3a), as synth does. */
 export function assertNamesPeople(directory: Directory): void {
   const problems = directoryProblems(directory);
   if (problems.length) {

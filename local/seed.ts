@@ -30,7 +30,7 @@ export const CONSOLE_PERSONAS = {
  * Each persona is a configured person (principal and email). Their roles are declared
  * `sessionNameSetBy: 'idp'`, standing for federation whose identity provider sets the session name:
  * in local mode the `x-lockbox-principal` header plays the IdP. Start-up refuses a directory that
- * cannot name people (DESIGN §3a), as synth does.
+ * cannot name people (docs/design.md §3a), as synth does.
  */
 export const DIRECTORY: Directory = {
   engineers: [

@@ -39,7 +39,7 @@ const json = <T>(schema: z.ZodType<T>) =>
     .pipe(schema);
 
 const sessionNameSetBy = z.literal('idp').optional();
-/** A directory that cannot name people (DESIGN §3a) fails the first invocation that reads it. */
+/** A directory that cannot name people (docs/design.md §3a) fails the first invocation that reads it. */
 const directorySchema = z
   .object({
     engineers: z.array(z.object({ principal: text, email: z.email().optional(), sessionNameSetBy })),

@@ -83,7 +83,7 @@ describe('configuration validation', () => {
   });
 });
 
-describe('configuration that must name people (DESIGN §3a)', () => {
+describe('configuration that must name people (docs/design.md §3a)', () => {
   const FREE = 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/*';
 
   it('refuses a wildcard over a role whose session names are free, with the exact message', () => {

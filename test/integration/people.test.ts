@@ -16,7 +16,7 @@ import { freshTables, type TableNames } from '../support/tables';
 import { harness, linkIn, type Harness } from '../support/use-case-deps';
 
 /**
- * People, not principals (DESIGN §3a), and the authorization threats T-5.x of the security notes,
+ * People, not principals (docs/design.md §3a), and the authorization threats T-5.x of the security notes,
  * on the real use cases and real DynamoDB Local tables. Each test names the threat it covers.
  */
 jest.setTimeout(60_000);

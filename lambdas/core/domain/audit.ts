@@ -35,7 +35,7 @@ export type ActorKind = 'engineer' | 'manager' | 'approver' | 'admin' | 'system'
 export interface Actor {
   kind: ActorKind;
   id: string;
-  /** The person key of a human actor (DESIGN §3a: `email:…`, `idp-user:…` or `principal:…`). */
+  /** The person key of a human actor (docs/design.md §3a: `email:…`, `idp-user:…` or `principal:…`). */
   person?: string;
 }
 

@@ -133,5 +133,5 @@ export function safeReturnPath(value: string | undefined | null): string {
   return value;
 }
 
-/** The person key of a signed-in caller (DESIGN §3a): their verified email. */
+/** The person key of a signed-in caller (docs/design.md §3a): their verified email. */
 export const personKey = (signIn: Pick<SignIn, 'email'>): string => `email:${signIn.email.toLowerCase()}`;

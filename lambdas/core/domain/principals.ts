@@ -1,5 +1,5 @@
 /**
- * Who is calling, and which person that is (DESIGN §3a).
+ * Who is calling, and which person that is (docs/design.md §3a).
  *
  * API Gateway (AWS_IAM) authenticates a *principal*; configuration maps principals to roles. A
  * configured principal is an exact ARN or a prefix ending in `*`. Separation of duties is between

@@ -54,7 +54,7 @@ export interface AccessRequest {
   /** While access is granted: the window's end (epoch ms), key of the reconciler's sparse index. */
   activeUntil?: number;
   outcomeNotifiedAt?: string;
-  /** The head of the request's audit chain (DESIGN §3), moved by every audited write. */
+  /** The head of the request's audit chain (docs/design.md §3), moved by every audited write. */
   auditSeq?: number;
   auditHead?: string;
 }

@@ -1,5 +1,5 @@
 /**
- * Request statuses and the transitions DESIGN §1 allows. Every write of a status names its
+ * Request statuses and the transitions docs/design.md §1 allows. Every write of a status names its
  * expected current status, so a transition not listed here can never be committed.
  */
 export const STATUSES = [

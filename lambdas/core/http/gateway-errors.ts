@@ -2,7 +2,7 @@ import type { ErrorCode } from '../domain/errors';
 
 /**
  * The refusals the API gateway makes itself, before any handler runs, in the API's error format
- * (DESIGN §4). One table for both gateways: lib/api-inputs.ts makes them API Gateway
+ * (docs/design.md §4). One table for both gateways: lib/api-inputs.ts makes them API Gateway
  * `GatewayResponse`s, local/gateway.ts answers with the same status, code and message.
  *
  * What REST API Gateway cannot tell apart: an unsigned call to an AWS_IAM route and a call to a

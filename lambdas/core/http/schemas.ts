@@ -3,7 +3,7 @@ import { STATUSES } from '../domain/status';
 import { illFormed } from '../domain/text';
 
 /**
- * The shapes of every body, query and path parameter of the API (DESIGN §4). Objects are strict:
+ * The shapes of every body, query and path parameter of the API (docs/design.md §4). Objects are strict:
  * an unknown field (`status`, `requestedBy`, `expiry`…) is refused, never ignored.
  */
 const isoTime = z.iso.datetime({ offset: false, message: 'must be an ISO-8601 UTC time ending in Z' });

@@ -23,7 +23,7 @@ export async function loadTenant(deps: Deps, tenantId: string): Promise<Tenant> 
 export const whoIs = (caller: Caller): Who => ({ principal: caller.principal, email: caller.signIn?.email, groups: caller.signIn?.groups });
 
 /**
- * The person behind a caller (DESIGN §3a): keys from the sign-in's verified email, the email of the
+ * The person behind a caller (docs/design.md §3a): keys from the sign-in's verified email, the email of the
  * directory or tenant entry they matched, the IdP-set session name, and the principal.
  */
 export const callerKeys = (caller: Caller, entry?: { email?: string; sessionNameSetBy?: Person['sessionNameSetBy'] }): string[] =>

@@ -13,7 +13,7 @@ export type Verdict = 'APPROVE' | 'REJECT' | 'DENY';
 /** Who decides, resolved by the caller: from an API principal or from a verified link's email. */
 export interface Decider {
   actor: Actor;
-  /** The decider's person keys (DESIGN §3a): none may belong to someone who already acted. */
+  /** The decider's person keys (docs/design.md §3a): none may belong to someone who already acted. */
   keys: string[];
   principal?: string;
   email?: string;

@@ -26,7 +26,7 @@ export async function getTenant(deps: Deps, caller: Caller, tenantId: string) {
 }
 
 /**
- * A deployment admin creates a tenant (DESIGN §4 `POST /tenants`); from then on its own admins
+ * A deployment admin creates a tenant (docs/design.md §4 `POST /tenants`); from then on its own admins
  * change it with `PUT /tenants/{id}`.
  * 1. the caller must be a deployment admin (LOCKBOX_DIRECTORY `admins`);
  * 2. the settings pass the same checks as an update (durations, approvers, the customer's side);
@@ -109,7 +109,7 @@ export async function updateTenant(
 }
 
 /**
- * Approvers, admins and auditors must be the customer's own (DESIGN §3a, T-5.10): principals of the
+ * Approvers, admins and auditors must be the customer's own (docs/design.md §3a, T-5.10): principals of the
  * tenant's accounts or sign-in emails, never a provider person or a principal of the provider's
  * accounts. The first offending entry is named in `details.field`.
  */

@@ -5,7 +5,7 @@ import { DIRECTORY } from '../../../local/seed';
 
 const SSO = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Support_0123456789abcdef';
 
-describe('person keys (DESIGN §3a)', () => {
+describe('person keys (docs/design.md §3a)', () => {
   it('parses IAM users and assumed-role sessions', () => {
     expect(parsePrincipal('arn:aws:iam::111111111111:user/ops/carol')).toEqual({ kind: 'iam-user', account: '111111111111', name: 'carol' });
     expect(parsePrincipal(`${SSO}/kim@x.example`)).toEqual({ kind: 'assumed-role', account: '111111111111', role: 'AWSReservedSSO_Support_0123456789abcdef', session: 'kim@x.example' });

@@ -47,7 +47,7 @@ describe('status transitions', () => {
     expect(reachable('PENDING_MANAGER_APPROVAL').has('ACTIVE')).toBe(true);
   });
 
-  it('names exactly the terminal statuses of DESIGN §1', () => {
+  it('names exactly the terminal statuses of docs/design.md §1', () => {
     expect(STATUSES.filter(isTerminal).sort()).toEqual(['CANCELLED', 'COMPLETED', 'DENIED', 'EXPIRED', 'FAILED', 'REJECTED', 'REVOKED']);
   });
 });

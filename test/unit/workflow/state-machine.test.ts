@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { DEFINITION_SUBSTITUTIONS, STATE_MACHINE_FILE } from '../../../lambdas/core/workflow-definition';
 
-/** Lint of the real ASL file: the rules of DESIGN §2 and security.md R-3.x, checked as data. */
+/** Lint of the real ASL file: the rules of docs/design.md §2 and docs/security-checklist.md R-3.x, checked as data. */
 interface State {
   Type: string;
   Resource?: string;
