@@ -196,15 +196,17 @@ export class LockboxApi extends Construct {
 
 /**
  * Only the listed principals reach `/requests` and `/tenants`: an explicit Deny for any other
- * caller (it wins over any IAM policy), an Allow for them; `/approvals/*` is open.
+ * caller (it wins over any IAM policy), an Allow for them; `/approvals/*` and the console are open.
  */
 function resourcePolicy(callers: readonly string[]): iam.PolicyDocument {
   const principals = principalArnPatterns(callers);
   const anyone = [new iam.AnyPrincipal()];
   const approvals = 'execute-api:/*/*/approvals/*';
+  // The console (lib/console.ts): its signed session is the credential.
+  const open = [approvals, 'execute-api:/*/*/console', 'execute-api:/*/*/console/*'];
   return new iam.PolicyDocument({
     statements: [
-      new iam.PolicyStatement({ sid: 'OpenApprovalLinks', principals: anyone, actions: ['execute-api:Invoke'], resources: [approvals] }),
+      new iam.PolicyStatement({ sid: 'OpenApprovalLinks', principals: anyone, actions: ['execute-api:Invoke'], resources: open }),
       new iam.PolicyStatement({
         sid: 'ConfiguredPrincipals',
         principals: anyone,
@@ -217,7 +219,7 @@ function resourcePolicy(callers: readonly string[]): iam.PolicyDocument {
         effect: iam.Effect.DENY,
         principals: anyone,
         actions: ['execute-api:Invoke'],
-        notResources: [approvals],
+        notResources: open,
         conditions: { ArnNotLike: { 'aws:PrincipalArn': principals } },
       }),
     ],

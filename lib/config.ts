@@ -193,7 +193,7 @@ export function parseConfig(raw: unknown, source: string): LockboxConfig {
 }
 
 /** The props of the `Lockbox` construct that are objects of a CDK app, not configuration. */
-const CDK_ONLY_PROPS = ['encryptionKey', 'logEncryptionKey', 'alarmTopic'] as const;
+const CDK_ONLY_PROPS = ['encryptionKey', 'logEncryptionKey', 'alarmTopic', 'console'] as const;
 
 /**
  * Validates the props of a `Lockbox` construct with the configuration file's schema, and refuses

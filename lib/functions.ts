@@ -13,7 +13,7 @@ import { LockboxFunction } from './lockbox-function';
 import { DEFAULTS, type ManagerProps, type PersonProps } from './lockbox-props';
 import type { SenderIdentity } from './sender';
 
-type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals';
+type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals' | 'console';
 export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
 
 /** Handler file, construct id and what each function is for. */
@@ -21,6 +21,7 @@ export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: strin
   apiRequests: { handler: 'api-requests', id: 'ApiRequests', description: 'Lockbox API: /requests', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
   apiTenants: { handler: 'api-tenants', id: 'ApiTenants', description: 'Lockbox API: /tenants', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
   apiApprovals: { handler: 'api-approvals', id: 'ApiApprovals', description: 'Lockbox API: /approvals/{token} (links)', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
+  console: { handler: 'console', id: 'Console', description: 'Lockbox customer console: /console (sign-in, decide, revoke, audit)', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
   notify: { handler: 'notify', id: 'Notify', description: 'Lockbox workflow: open an approval stage, email links', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
   expire: { handler: 'expire', id: 'Expire', description: 'Lockbox workflow: expire an undecided stage', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
   grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
@@ -70,6 +71,7 @@ const TIMEOUT_GROUP: Record<LockboxFunctionName, 'api' | 'workflow' | 'reconcile
   apiRequests: 'api',
   apiTenants: 'api',
   apiApprovals: 'api',
+  console: 'api',
   notify: 'workflow',
   expire: 'workflow',
   grant: 'workflow',
@@ -108,7 +110,8 @@ export class LockboxFunctions extends Construct {
 
   /** The starters and deciders of the workflow: api-requests, api-approvals and the reconciler. */
   useWorkflow(stateMachineArn: string, stateMachineName: string): void {
-    const { apiRequests, apiApprovals, reconcile } = this.functions;
+    const { apiRequests, apiApprovals, reconcile, console } = this.functions;
+    console.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
     apiRequests.useStateMachine(stateMachineArn, ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure']);
     apiApprovals.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']);
     reconcile.useStateMachine(stateMachineArn, ['states:SendTaskSuccess']).readExecutions(stateMachineArn, stateMachineName);
@@ -121,7 +124,7 @@ export class LockboxFunctions extends Construct {
 
   /** Environment and grants of each function, as docs/architecture.md lists them. */
   private wire(props: LockboxFunctionsProps) {
-    const { apiRequests, apiTenants, apiApprovals, notify, expire, grant, revoke, close, reconcile } = this.functions;
+    const { apiRequests, apiTenants, apiApprovals, console, notify, expire, grant, revoke, close, reconcile } = this.functions;
     const { requestsTable, tenantsTable, auditTable } = props.data;
     const directory = {
       [ENV.directory]: JSON.stringify({
@@ -138,7 +141,7 @@ export class LockboxFunctions extends Construct {
     // Every function writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
     for (const fn of Object.values(this.functions)) {
       fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate')
-        .useTable(ENV.auditTable, auditTable, fn === apiTenants ? 'appendRead' : 'append', fn === apiTenants ? [LEDGER_INDEXES.byTenantTime] : [])
+        .useTable(ENV.auditTable, auditTable, fn === apiTenants || fn === console ? 'appendRead' : 'append', fn === apiTenants || fn === console ? [LEDGER_INDEXES.byTenantTime] : [])
         .denyItemChanges(auditTable)
         .protectAccessBoundary(boundaryArn)
         .useAuditBus(props.auditBus);
@@ -154,6 +157,14 @@ export class LockboxFunctions extends Construct {
       .useSettings({ ...directory, ...durations, [ENV.managerApprovalTimeout]: props.managerApprovalTimeout });
     // Deployment admins (in the directory) create and list tenants: a scan of the Tenants table.
     apiTenants.useSettings({ ...directory, ...durations }).useTableScan(tenantsTable);
+    // The console decides and revokes like api-requests and links, and lists the tenants a person is in.
+    console
+      .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [REQUEST_INDEXES.byTenant])
+      .useTableScan(tenantsTable)
+      .useLinkKeys('verify', keys, currentKeyId)
+      .useAccessProvider(accessProvider, 'revoke')
+      .useSender(sender, identityArn)
+      .useSettings({ ...directory, ...durations });
     apiApprovals.useLinkKeys('verify', keys, currentKeyId).useSender(sender, identityArn).useSettings(directory);
     notify
       .useStateMachine(props.constructedStateMachineArn, ['states:SendTaskSuccess'])

@@ -4,6 +4,7 @@
  * `lib/config.ts` validates both with one schema. Only type imports of aws-cdk-lib here, so the
  * validation tests stay fast.
  */
+import type { LockboxConsoleProps } from './console';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { POLICY_DEFAULTS } from '../lambdas/core/domain/policy';
@@ -134,6 +135,12 @@ export interface LockboxConfig {
   readonly accessProvider?: 'iam';
   /** Public base URL of approval links (a custom domain). @default - the API stage URL */
   readonly linkBaseUrl?: string;
+  /**
+   * The customer console: by default a Cognito user pool with a hosted domain; federate the
+   * customer's IdP, or use another OIDC issuer (see lib/console.ts and docs/console.md).
+   * @default - a Cognito user pool
+   */
+  readonly console?: Omit<LockboxConsoleProps, 'function' | 'api' | 'baseUrl' | 'namePrefix'>;
   /**
    * Key ids of the link-signing HMAC keys, one KMS key each; the last signs new links, the others
    * still verify. Rotate by appending an id, and drop the old one after 12 hours. @default ['k1']

@@ -15,6 +15,7 @@ import { AccessBoundary, accessBoundaryArn } from './access-boundary';
 import { LockboxAlarms } from './alarms';
 import { API_STAGE, LockboxApi } from './api';
 import { GatewayErrorResponses, PageTokenKey } from './api-inputs';
+import { LockboxConsole } from './console';
 import { AuditBus } from './audit-bus';
 import { validateProps } from './config';
 import { LockboxData } from './data';
@@ -48,6 +49,8 @@ export class Lockbox extends Construct {
   readonly gateway: LockboxApi;
   readonly reconciler: Reconciler;
   readonly monitoring: LockboxAlarms;
+  /** The customer console's sign-in (Cognito by default), session key and routes. */
+  readonly console: LockboxConsole;
   /** The permissions boundary of every access role (`/lockbox/<prefix>-AccessBoundary`). */
   readonly accessBoundary: AccessBoundary;
 
@@ -167,7 +170,8 @@ export class Lockbox extends Construct {
     this.functionSet.useLinkBaseUrl(props.linkBaseUrl ?? this.gateway.stageUrl);
     new GatewayErrorResponses(this, 'GatewayErrors', { api: this.gateway.api });
     this.pageTokenKey = new PageTokenKey(this, 'PageTokens');
-    for (const fn of [fns.apiRequests, fns.apiTenants]) this.pageTokenKey.useIn(fn);
+    for (const fn of [fns.apiRequests, fns.apiTenants, fns.console]) this.pageTokenKey.useIn(fn);
+    this.console = new LockboxConsole(this, 'Console', { ...props.console, function: fns.console, api: this.gateway.api, baseUrl: props.linkBaseUrl ?? this.gateway.stageUrl, namePrefix: prefix });
 
     this.monitoring = new LockboxAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
@@ -205,7 +209,7 @@ export class Lockbox extends Construct {
           resourceName: `${stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
-        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key].map((key) => key.keyArn),
+        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key, this.console.sessionKey].map((key) => key.keyArn),
         logGroupNamePatterns: [
           `/lockbox/${prefix}/*`,
           `/aws/vendedlogs/states/${stateMachineName}*`,

@@ -78,6 +78,7 @@ export const ENV = {
   consoleIssuer: 'CONSOLE_ISSUER',
   consoleClientId: 'CONSOLE_CLIENT_ID',
   consoleClientSecret: 'CONSOLE_CLIENT_SECRET',
+  consoleClientSecretArn: 'CONSOLE_CLIENT_SECRET_ARN',
   consoleGroupsClaim: 'CONSOLE_GROUPS_CLAIM',
   consoleSessionSigner: 'CONSOLE_SESSION_SIGNER',
   consoleSessionKmsKey: 'CONSOLE_SESSION_KMS_KEY',
@@ -140,7 +141,9 @@ export const config = {
     baseUrl: read(ENV.consoleBaseUrl, z.url().transform((url) => url.replace(/\/+$/, ''))),
     issuer: read(ENV.consoleIssuer, z.url()),
     clientId: read(ENV.consoleClientId, text),
-    /** Only where the issuer needs a confidential client; local mode and tests only as a variable (see docs/console.md). */
+    /** Where the issuer needs a confidential client: its secret's ARN in Secrets Manager (AWS)… */
+    clientSecretArn: process.env[ENV.consoleClientSecretArn] || undefined,
+    /** …or the secret itself, for local runs and tests only (never set on AWS). */
     clientSecret: process.env[ENV.consoleClientSecret] || undefined,
     groupsClaim: read(ENV.consoleGroupsClaim, text, 'groups'),
     idleTimeout: read(ENV.consoleIdleTimeout, duration, 'PT15M'),

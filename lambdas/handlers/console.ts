@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { config } from '../core/config';
 import { OidcSignIn } from '../core/adapters/oidc';
+import { getSecretString } from '../core/adapters/secrets';
 import { log, wire } from '../core/container';
 import { consoleHandler, timeoutsFrom } from '../core/http/console';
 import { page } from '../core/http/pages';
@@ -23,7 +24,7 @@ const serve = consoleHandler({
   signIn: new OidcSignIn({
     issuer: settings.issuer,
     clientId: settings.clientId,
-    clientSecret: settings.clientSecret,
+    clientSecret: settings.clientSecretArn ? () => getSecretString(settings.clientSecretArn!) : settings.clientSecret,
     redirectUri: `${settings.baseUrl}/console/callback`,
     groupsClaim: settings.groupsClaim,
   }),

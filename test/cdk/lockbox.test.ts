@@ -95,13 +95,20 @@ describe('API', () => {
         'GET /approvals/{token}',
         'HEAD /approvals/{token}',
         'POST /approvals/{token}',
+        ...['GET', 'HEAD', 'POST'].flatMap((method) => [`${method} /console`, `${method} /console/{proxy+}`]),
       ].sort(),
     );
   });
 
   it('sends each route to its handler through a Lambda proxy integration', () => {
     const owner = (path: string) =>
-      path.startsWith('/requests') ? lockbox.functions.apiRequests : path.startsWith('/tenants') ? lockbox.functions.apiTenants : lockbox.functions.apiApprovals;
+      path.startsWith('/requests')
+        ? lockbox.functions.apiRequests
+        : path.startsWith('/tenants')
+          ? lockbox.functions.apiTenants
+          : path.startsWith('/console')
+            ? lockbox.functions.console
+            : lockbox.functions.apiApprovals;
     for (const { method } of methods()) {
       const integration = resources[logicalId(method)].Properties.Integration;
       expect(integration.Type).toBe('AWS_PROXY');
@@ -110,7 +117,7 @@ describe('API', () => {
   });
 
   it('requires AWS_IAM on every /requests and /tenants method', () => {
-    const signed = methods().filter(({ route }) => !route.includes('/approvals'));
+    const signed = methods().filter(({ route }) => !route.includes('/approvals') && !route.includes('/console'));
     expect(signed).toHaveLength(12);
     for (const { method } of signed) expect(resources[logicalId(method)].Properties.AuthorizationType).toBe('AWS_IAM');
   });
@@ -139,7 +146,7 @@ describe('API', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { AWS: '*' }, Resource: 'execute-api:/*/*/approvals/*' }),
+          Match.objectLike({ Effect: 'Allow', Principal: { AWS: '*' }, Resource: ['execute-api:/*/*/approvals/*', 'execute-api:/*/*/console', 'execute-api:/*/*/console/*'] }),
           Match.objectLike({
             Effect: 'Allow',
             Resource: 'execute-api:/*',
@@ -148,7 +155,7 @@ describe('API', () => {
           Match.objectLike({
             Effect: 'Deny',
             Principal: { AWS: '*' },
-            NotResource: 'execute-api:/*/*/approvals/*',
+            NotResource: ['execute-api:/*/*/approvals/*', 'execute-api:/*/*/console', 'execute-api:/*/*/console/*'],
             Condition: { ArnNotLike: { 'aws:PrincipalArn': Match.arrayWith(principals) } },
           }),
         ]),
@@ -243,12 +250,12 @@ describe('tables', () => {
     }
   });
 
-  it('allows only puts (and, for the audit API, queries) on Audit', () => {
+  it('allows only puts (and, for the audit API and the console, queries) on Audit', () => {
     for (const name of functionNames()) {
       const onAudit = statementsOf(lockbox.functions[name]).filter(
         (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(logicalId(lockbox.auditTable)),
       );
-      const expected = name === 'apiTenants' ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
+      const expected = name === 'apiTenants' || name === 'console' ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
       expect(onAudit.flatMap(actions).sort()).toEqual(expected);
     }
   });
@@ -305,11 +312,11 @@ describe('state machine', () => {
     ]);
   });
 
-  it('lets only api-requests, api-approvals, notify and the reconciler touch executions; all but the first only SendTaskSuccess (the reconciler also reads executions)', () => {
+  it('lets only api-requests, api-approvals, the console, notify and the reconciler touch executions; all but the first only SendTaskSuccess (the reconciler also reads executions)', () => {
     const touching = functionNames().filter((name) => statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))));
-    expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'notify', 'reconcile']);
-    const statesOf = (name: 'apiApprovals' | 'notify' | 'reconcile') => statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
-    for (const name of ['apiApprovals', 'notify'] as const) expect(statesOf(name).flatMap(actions)).toEqual(['states:SendTaskSuccess']);
+    expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'console', 'notify', 'reconcile']);
+    const statesOf = (name: 'apiApprovals' | 'console' | 'notify' | 'reconcile') => statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    for (const name of ['apiApprovals', 'console', 'notify'] as const) expect(statesOf(name).flatMap(actions)).toEqual(['states:SendTaskSuccess']);
     // Finding requests whose execution ended: list the machine's executions, describe them; nothing that changes one.
     expect(statesOf('reconcile').flatMap(actions)).toEqual(['states:SendTaskSuccess', 'states:ListExecutions', 'states:DescribeExecution']);
   });
@@ -369,10 +376,10 @@ describe('functions', () => {
     }
   });
 
-  it('let only notify GenerateMac and only api-approvals VerifyMac, on the HMAC link key', () => {
-    const onLinkKey = (name: LockboxFunctionName) => allows(lockbox.functions[name], 'kms:GenerateMac').some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
-    expect(functionNames().filter(onLinkKey)).toEqual(['notify']);
-    expect(whoMay('kms:VerifyMac')).toEqual(['apiApprovals']);
+  it('let only notify GenerateMac and only api-approvals and the console VerifyMac, on the HMAC link key', () => {
+    const onLinkKey = (name: LockboxFunctionName, action: string) => allows(lockbox.functions[name], action).some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
+    expect(functionNames().filter((name) => onLinkKey(name, 'kms:GenerateMac'))).toEqual(['notify']);
+    expect(functionNames().filter((name) => onLinkKey(name, 'kms:VerifyMac')).sort()).toEqual(['apiApprovals', 'console']);
     const key = lockbox.linkKeys.k1;
     expect(allows(lockbox.functions.notify, 'kms:GenerateMac')[0].Resource).toEqual(getAtt(key));
     expect(allows(lockbox.functions.apiApprovals, 'kms:VerifyMac')[0].Resource).toEqual(getAtt(key));
@@ -393,7 +400,7 @@ describe('functions', () => {
 
   it('manage access roles only under /lockbox/, and only grant may create them', () => {
     expect(whoMay('iam:CreateRole')).toEqual(['grant']);
-    expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'grant', 'reconcile', 'revoke']);
+    expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'console', 'grant', 'reconcile', 'revoke']);
     expect(whoMay('iam:ListRoles')).toEqual(['reconcile']);
     for (const name of whoMay('iam:DeleteRole')) {
       for (const statement of statementsOf(lockbox.functions[name]).filter((s) => s.Effect === 'Allow' && actions(s).some((a) => a.startsWith('iam:')))) {
@@ -406,7 +413,7 @@ describe('functions', () => {
   });
 
   it('send email only as the configured SES identity, from the functions that email', () => {
-    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiApprovals', 'apiRequests', 'close', 'grant', 'notify', 'reconcile', 'revoke']);
+    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiApprovals', 'apiRequests', 'close', 'console', 'grant', 'notify', 'reconcile', 'revoke']);
     for (const name of whoMay('ses:SendEmail')) {
       const [statement] = allows(lockbox.functions[name], 'ses:SendEmail');
       expect(actions(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
@@ -425,10 +432,12 @@ describe('functions', () => {
     expect(directory).toEqual({ engineers: config.engineers, managers: config.managers, admins: config.admins });
   });
 
-  it('give the tenants API the directory (deployment admins create and list tenants), and only it may scan Tenants', () => {
+  it('give the tenants API the directory (deployment admins create and list tenants), and only it and the console may scan Tenants', () => {
     expect(JSON.parse(environmentOf(lockbox.functions.apiTenants)[ENV.directory])).toMatchObject({ admins: config.admins });
-    expect(whoMay('dynamodb:Scan')).toEqual(['apiTenants']);
-    expect(allows(lockbox.functions.apiTenants, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] }]);
+    expect(whoMay('dynamodb:Scan').sort()).toEqual(['apiTenants', 'console']);
+    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.console]) {
+      expect(allows(fn, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] }]);
+    }
   });
 });
 
@@ -588,8 +597,8 @@ describe('access boundary', () => {
     expect(JSON.stringify(statement.Resource)).toContain(':execution:Test-AccessRequest:*');
   });
 
-  it('denies everything on the data key, the link keys and the paging-token key', () => {
-    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key)] });
+  it('denies everything on the data key, the link keys, the paging-token key and the console session key', () => {
+    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key), getAtt(lockbox.console.sessionKey)] });
   });
 
   it('denies everything on every log group of the stack', () => {

@@ -14,8 +14,11 @@ import type { SignIn } from '../domain/console-session';
 export interface OidcSettings {
   issuer: string;
   clientId: string;
-  /** A confidential client's secret; without it the client is public and PKCE alone binds the code. */
-  clientSecret?: string;
+  /**
+   * A confidential client's secret (or how to fetch it: Secrets Manager on AWS); without it the
+   * client is public and PKCE alone binds the code to this browser.
+   */
+  clientSecret?: string | (() => Promise<string>);
   redirectUri: string;
   /** The ID token claim that lists the person's groups (Cognito: `cognito:groups`). */
   groupsClaim: string;
@@ -60,7 +63,9 @@ export class OidcSignIn {
   private async discover(): Promise<client.Configuration> {
     const issuer = new URL(this.settings.issuer);
     const options = isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : undefined;
-    const auth = this.settings.clientSecret ? client.ClientSecretPost(this.settings.clientSecret) : client.None();
+    const { clientSecret } = this.settings;
+    const secret = typeof clientSecret === 'function' ? await clientSecret() : clientSecret;
+    const auth = secret ? client.ClientSecretPost(secret) : client.None();
     const config = await client.discovery(issuer, this.settings.clientId, undefined, auth, options);
     // Verify the ID token's signature too, not only that it came over TLS from the token endpoint.
     client.enableNonRepudiationChecks(config);
@@ -109,7 +114,13 @@ export class OidcSignIn {
       throw new SignInRefused('Your sign-in did not come with a verified email address, so Lockbox cannot tell who you are.', 'email-not-verified');
     }
     const raw = claims[this.settings.groupsClaim];
-    const groups = Array.isArray(raw) ? raw.filter((group): group is string => typeof group === 'string') : typeof raw === 'string' ? [raw] : [];
+    // An array (Cognito's cognito:groups, most IdPs), or one string as Cognito passes a federated
+    // IdP's groups through a custom attribute: "[a, b]" or "a,b".
+    const groups = Array.isArray(raw)
+      ? raw.filter((group): group is string => typeof group === 'string')
+      : typeof raw === 'string'
+        ? raw.replace(/^\[|\]$/g, '').split(',').map((group) => group.trim()).filter(Boolean)
+        : [];
     return { issuer: claims.iss, subject: claims.sub, email, groups };
   }
 }
