@@ -93,7 +93,10 @@ export const ACCESS_ROLE_TAG_KEYS: readonly string[] = grantTags({ requestId: 'r
 );
 
 export interface AccessBoundaryProps {
-  readonly protect: LockboxResources;
+  /** Lockbox's resources. @default - none: a member account's boundary (`LockboxTarget`) */
+  readonly protect?: LockboxResources;
+  /** More IAM entities no access role may touch, e.g. the `LockboxTarget` role. @default - none */
+  readonly protectIamArns?: readonly string[];
   /** The policy is named `<prefix>-AccessBoundary`. @default - the stack's name */
   readonly prefix?: string;
 }
@@ -119,7 +122,7 @@ export class AccessBoundary extends Construct {
         sid: 'DenyLockboxIamEntities',
         effect: iam.Effect.DENY,
         actions: ['iam:*'],
-        resources: [iamArn('role', `${ROLE_PATH.slice(1)}*`), iamArn('policy', `${ROLE_PATH.slice(1)}*`)],
+        resources: [iamArn('role', `${ROLE_PATH.slice(1)}*`), iamArn('policy', `${ROLE_PATH.slice(1)}*`), ...(props.protectIamArns ?? [])],
       }),
       new iam.PolicyStatement({
         sid: 'DenyWaysToOutliveTheWindow',
@@ -133,49 +136,10 @@ export class AccessBoundary extends Construct {
         actions: [...CLOUDTRAIL_ACTIONS],
         resources: ['*'],
       }),
-      new iam.PolicyStatement({
-        sid: 'DenyLockboxTables',
-        effect: iam.Effect.DENY,
-        actions: ['dynamodb:*'],
-        resources: protect.tableArns.flatMap((table) => [table, `${table}/*`]),
-      }),
-      new iam.PolicyStatement({
-        sid: 'DenyLockboxWorkflow',
-        effect: iam.Effect.DENY,
-        actions: ['states:*'],
-        // StopExecution and the task-token calls act on executions, not on the machine.
-        resources: [protect.stateMachineArn, protect.executionArnPattern],
-      }),
-      new iam.PolicyStatement({
-        sid: 'DenyLockboxKeys',
-        effect: iam.Effect.DENY,
-        actions: ['kms:*'],
-        resources: [...protect.keyArns],
-      }),
-      new iam.PolicyStatement({
-        sid: 'DenyLockboxLogs',
-        effect: iam.Effect.DENY,
-        actions: ['logs:*'],
-        resources: protect.logGroupNamePatterns.map((pattern) => {
-          if (!pattern.endsWith('*')) throw new Error(`Log group pattern ${pattern} must end in * to cover the group and its streams`);
-          return stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: pattern, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-        }),
-      }),
-      new iam.PolicyStatement({
-        sid: 'DenyLockboxItself',
-        effect: iam.Effect.DENY,
-        actions: ['lambda:*', 'events:*', 'scheduler:*', 'sns:*', 'sqs:*', 'cloudwatch:*', 'cloudformation:*'],
-        resources: [
-          ...protect.functionArns,
-          protect.eventBusArn,
-          protect.scheduleArn,
-          protect.alarmTopicArn,
-          protect.alarmArnPattern,
-          protect.deadLetterQueueArn,
-          // The stack itself: updating or deleting it would undo everything above.
-          stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` }),
-        ],
-      }),
+      // The stack itself too: updating or deleting it would undo everything here.
+      ...(protect
+        ? lockboxStatements(stack, protect)
+        : [new iam.PolicyStatement({ sid: 'DenyLockboxTargetStack', effect: iam.Effect.DENY, actions: ['cloudformation:*'], resources: [stackArnOf(stack)] })]),
     ];
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
@@ -197,3 +161,53 @@ export class AccessBoundary extends Construct {
     );
   }
 }
+
+/** The denies that name Lockbox's own resources (in the account Lockbox runs in). */
+function lockboxStatements(stack: Stack, protect: LockboxResources): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'DenyLockboxTables',
+      effect: iam.Effect.DENY,
+      actions: ['dynamodb:*'],
+      resources: protect.tableArns.flatMap((table) => [table, `${table}/*`]),
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenyLockboxWorkflow',
+      effect: iam.Effect.DENY,
+      actions: ['states:*'],
+      // StopExecution and the task-token calls act on executions, not on the machine.
+      resources: [protect.stateMachineArn, protect.executionArnPattern],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenyLockboxKeys',
+      effect: iam.Effect.DENY,
+      actions: ['kms:*'],
+      resources: [...protect.keyArns],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenyLockboxLogs',
+      effect: iam.Effect.DENY,
+      actions: ['logs:*'],
+      resources: protect.logGroupNamePatterns.map((pattern) => {
+        if (!pattern.endsWith('*')) throw new Error(`Log group pattern ${pattern} must end in * to cover the group and its streams`);
+        return stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: pattern, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      }),
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenyLockboxItself',
+      effect: iam.Effect.DENY,
+      actions: ['lambda:*', 'events:*', 'scheduler:*', 'sns:*', 'sqs:*', 'cloudwatch:*', 'cloudformation:*'],
+      resources: [
+        ...protect.functionArns,
+        protect.eventBusArn,
+        protect.scheduleArn,
+        protect.alarmTopicArn,
+        protect.alarmArnPattern,
+        protect.deadLetterQueueArn,
+        stackArnOf(stack),
+      ],
+    }),
+  ];
+}
+
+const stackArnOf = (stack: Stack) => stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` });

@@ -105,6 +105,11 @@ const configSchema = z
       .optional(),
     apiPrincipals: z.array(principal).max(50).optional(),
     webAclArn: z.string().regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/, 'must be a regional WAFv2 web ACL ARN').optional(),
+    targetAccounts: z
+      .array(accountId)
+      .max(50)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an account')
+      .optional(),
     prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and be at most 64 letters, digits and dashes').optional(),
     apiGatewayCloudWatchRole: z.boolean().optional(),
     logRetentionDays: z

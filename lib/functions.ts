@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Tags } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,6 +12,7 @@ import type { LinkKeys } from './link-keys';
 import { LockboxFunction } from './lockbox-function';
 import { DEFAULTS, type ManagerProps, type PersonProps } from './lockbox-props';
 import type { SenderIdentity } from './sender';
+import { DEPLOYMENT_TAG } from './target';
 
 type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals' | 'console';
 export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
@@ -49,6 +50,13 @@ export interface LockboxFunctionsProps {
   /** How long managers have to decide (ISO-8601). */
   readonly managerApprovalTimeout: string;
   readonly accessProvider: 'iam';
+  /** Member accounts' `LockboxTarget` roles by account id, for the access provider. @default - none */
+  readonly accessTargets?: Readonly<Record<string, string>>;
+  /**
+   * The value of the `lockbox:deployment` tag on the access provider's roles, which a
+   * `LockboxTarget`'s trust requires: the Lockbox's prefix.
+   */
+  readonly deployment: string;
   /** Each function logs to `<logGroupPrefix>/<handler>`. */
   readonly logGroupPrefix: string;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -137,6 +145,9 @@ export class LockboxFunctions extends Construct {
     const { accessProvider, accessBoundaryArn: boundaryArn } = props;
     const { sender, identityArn } = props.sender;
     const { keys, currentKeyId } = props.linkKeys;
+    const targets = props.accessTargets ?? {};
+    // A LockboxTarget trusts only roles with this tag (the other functions cannot assume it).
+    for (const fn of [apiRequests, grant, revoke, close, reconcile]) Tags.of(fn.role).add(DEPLOYMENT_TAG, props.deployment);
 
     // Every function writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
     for (const fn of Object.values(this.functions)) {
@@ -153,6 +164,7 @@ export class LockboxFunctions extends Construct {
     apiRequests
       .useTable(ENV.requestsTable, requestsTable, 'readWrite', Object.values(REQUEST_INDEXES))
       .useAccessProvider(accessProvider, 'revoke')
+      .useAccessTargets(targets)
       .useSender(sender, identityArn)
       .useSettings({ ...directory, ...durations, [ENV.managerApprovalTimeout]: props.managerApprovalTimeout });
     // Deployment admins (in the directory) create and list tenants: a scan of the Tenants table.
@@ -171,13 +183,14 @@ export class LockboxFunctions extends Construct {
       .useLinkKeys('sign', keys, currentKeyId)
       .useSender(sender, identityArn)
       .useSettings(directory);
-    grant.useAccessProvider(accessProvider, 'grant', boundaryArn).useSender(sender, identityArn).useSettings(directory);
+    grant.useAccessProvider(accessProvider, 'grant', boundaryArn).useAccessTargets(targets).useSender(sender, identityArn).useSettings(directory);
     for (const fn of [revoke, close]) {
-      fn.useAccessProvider(accessProvider, 'revoke').useSender(sender, identityArn).useSettings(directory);
+      fn.useAccessProvider(accessProvider, 'revoke').useAccessTargets(targets).useSender(sender, identityArn).useSettings(directory);
     }
     reconcile
       .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [REQUEST_INDEXES.byActiveUntil, REQUEST_INDEXES.byStatus])
       .useAccessProvider(accessProvider, 'reconcile')
+      .useAccessTargets(targets)
       .useSender(sender, identityArn)
       .useSettings(directory);
   }

@@ -16,5 +16,6 @@ export type { EmailProps, LockboxConfig, LockboxProps, ManagerProps, PersonProps
 export { LockboxStack, type LockboxStackProps } from './lockbox-stack';
 export { RECONCILE_EVERY, Reconciler, type ReconcilerProps } from './reconciler';
 export { SenderIdentity } from './sender';
+export { LockboxTarget, type LockboxTargetProps, targetRoleArn } from './target';
 export { TenantSeed, type TenantSeedConstructProps } from './tenant-seed';
 export { Workflow, type WorkflowProps } from './workflow';

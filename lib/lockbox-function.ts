@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -263,45 +263,32 @@ export class LockboxFunction extends Construct {
   useAccessProvider(provider: 'iam', mode: 'grant', boundaryArn: string): this;
   useAccessProvider(provider: 'iam', mode: 'grant' | 'revoke' | 'reconcile', boundaryArn?: string): this {
     this.fn.addEnvironment(ENV.accessProvider, provider);
-    const rolePath = `role${ROLE_PATH}*`;
-    const roles = [Stack.of(this).formatArn({ service: 'iam', region: '', resource: rolePath })];
-    const allow = (actions: string[], conditions?: Record<string, Record<string, unknown>>) =>
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: roles, conditions }));
-
     if (mode === 'grant') {
       if (!boundaryArn) throw new Error('The grant function needs the permissions boundary of the access roles');
       this.fn.addEnvironment(ENV.accessBoundaryArn, boundaryArn);
-      // `iam:PermissionsBoundary`: "Checks that the specified policy is attached as permissions
-      // boundary on the IAM principal resource" (IAM User Guide, reference_policies_iam-condition-keys);
-      // the boundary delegation example conditions CreateUser and PutUserPermissionsBoundary on it.
-      const withBoundary = { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } };
-      // `aws:TagKeys` with ForAllValues: every tag key in the request is one of these (IAM User
-      // Guide, access_iam-tags "Controlling access based on tag keys").
-      const ownTagsOnly = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...ACCESS_ROLE_TAG_KEYS] } };
-      allow(['iam:CreateRole'], { ...withBoundary, ...ownTagsOnly });
-      allow(['iam:PutRolePermissionsBoundary'], withBoundary);
-      allow(['iam:TagRole'], ownTagsOnly);
     }
-    allow({ grant: IAM_GRANT_ACTIONS, revoke: IAM_REVOKE_ACTIONS, reconcile: IAM_RECONCILE_ACTIONS }[mode]);
-    Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${rolePath}]`,
-      reason: `Per-request access roles are named after requests that do not exist at deployment; the ${ROLE_PATH} path confines them.`,
-    });
+    for (const statement of accessRoleStatements(Stack.of(this), mode === 'grant' ? { mode, boundaryArn: boundaryArn as string } : { mode })) {
+      this.role.addToPrincipalPolicy(statement);
+    }
+    Validations.of(this).acknowledge(accessRolesAcknowledgement(Stack.of(this)));
     return this;
   }
 
   /**
-   * R-2.8 for every function, whatever it is granted elsewhere: the boundary policy is never
-   * changed or deleted, no role loses its boundary, and no role is created or re-bounded with
-   * another boundary or none (a negated condition operator matches when the key is absent:
-   * IAM User Guide, reference_policies_elements_condition_operators).
+   * The member accounts' target roles (`LockboxTarget`), by account id: `ACCESS_TARGETS`, and
+   * `sts:AssumeRole` on exactly those roles. The access provider manages a tenant's roles in its
+   * account through them.
    */
+  useAccessTargets(roleArns: Readonly<Record<string, string>>): this {
+    if (Object.keys(roleArns).length === 0) return this;
+    this.fn.addEnvironment(ENV.accessTargets, Stack.of(this).toJsonString(roleArns));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: Object.values(roleArns) }));
+    return this;
+  }
+
+  /** R-2.8 for every function, whatever it is granted elsewhere (`boundaryGuardStatements`). */
   protectAccessBoundary(boundaryArn: string): this {
-    const deny = (actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) =>
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ effect: iam.Effect.DENY, actions, resources, conditions }));
-    deny(BOUNDARY_POLICY_CHANGES, [boundaryArn]);
-    deny(['iam:DeleteRolePermissionsBoundary'], ['*']);
-    deny(['iam:CreateRole', 'iam:PutRolePermissionsBoundary'], ['*'], { StringNotEquals: { 'iam:PermissionsBoundary': boundaryArn } });
+    for (const statement of boundaryGuardStatements(boundaryArn)) this.role.addToPrincipalPolicy(statement);
     return this;
   }
 
@@ -310,4 +297,52 @@ export class LockboxFunction extends Construct {
     for (const [name, value] of Object.entries(settings)) this.fn.addEnvironment(name, value);
     return this;
   }
+}
+
+/** What the access provider may do with the per-request roles, in one account. */
+type AccessMode = { mode: 'grant'; boundaryArn: string } | { mode: 'revoke' | 'reconcile' };
+
+/**
+ * The per-request roles' statements: `iam` manages roles under `/lockbox/` only; `revoke` and
+ * `reconcile` cannot create, tag or attach (`reconcile` may also list the roles and their tags).
+ * `grant` may create a role or set a role's boundary only with exactly that boundary (R-2.7, R-2.8,
+ * T-2.7), and tag only with Lockbox's own keys. Shared by the functions and `LockboxTarget`.
+ */
+export function accessRoleStatements(stack: Stack, access: AccessMode): iam.PolicyStatement[] {
+  const roles = [stack.formatArn({ service: 'iam', region: '', resource: `role${ROLE_PATH}*` })];
+  const allow = (actions: string[], conditions?: Record<string, Record<string, unknown>>) => new iam.PolicyStatement({ actions, resources: roles, conditions });
+  const statements: iam.PolicyStatement[] = [];
+  if (access.mode === 'grant') {
+    // `iam:PermissionsBoundary`: "Checks that the specified policy is attached as permissions
+    // boundary on the IAM principal resource" (IAM User Guide, reference_policies_iam-condition-keys);
+    // the boundary delegation example conditions CreateUser and PutUserPermissionsBoundary on it.
+    const withBoundary = { StringEquals: { 'iam:PermissionsBoundary': access.boundaryArn } };
+    // `aws:TagKeys` with ForAllValues: every tag key in the request is one of these (IAM User
+    // Guide, access_iam-tags "Controlling access based on tag keys").
+    const ownTagsOnly = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...ACCESS_ROLE_TAG_KEYS] } };
+    statements.push(allow(['iam:CreateRole'], { ...withBoundary, ...ownTagsOnly }), allow(['iam:PutRolePermissionsBoundary'], withBoundary), allow(['iam:TagRole'], ownTagsOnly));
+  }
+  statements.push(allow({ grant: IAM_GRANT_ACTIONS, revoke: IAM_REVOKE_ACTIONS, reconcile: IAM_RECONCILE_ACTIONS }[access.mode]));
+  return statements;
+}
+
+/** cdk-nag's finding on the `/lockbox/*` roles of `accessRoleStatements` (it names the stack's account if known). */
+export const accessRolesAcknowledgement = (stack: Stack) => ({
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:role${ROLE_PATH}*]`,
+  reason: `Per-request access roles are named after requests that do not exist at deployment; the ${ROLE_PATH} path confines them.`,
+});
+
+/**
+ * R-2.8: the boundary policy is never changed or deleted, no role loses its boundary, and no role
+ * is created or re-bounded with another boundary or none (a negated condition operator matches
+ * when the key is absent: IAM User Guide, reference_policies_elements_condition_operators).
+ */
+export function boundaryGuardStatements(boundaryArn: string): iam.PolicyStatement[] {
+  const deny = (actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) =>
+    new iam.PolicyStatement({ effect: iam.Effect.DENY, actions, resources, conditions });
+  return [
+    deny(BOUNDARY_POLICY_CHANGES, [boundaryArn]),
+    deny(['iam:DeleteRolePermissionsBoundary'], ['*']),
+    deny(['iam:CreateRole', 'iam:PutRolePermissionsBoundary'], ['*'], { StringNotEquals: { 'iam:PermissionsBoundary': boundaryArn } }),
+  ];
 }

@@ -155,6 +155,12 @@ export interface LockboxConfig {
   /** A regional WAFv2 web ACL to associate with the API stage. @default - none */
   readonly webAclArn?: string;
   /**
+   * Member accounts Lockbox grants access in, each with a `LockboxTarget` of this Lockbox's
+   * prefix; a tenant's `accessTarget.accountId` names one of them (or Lockbox's own account).
+   * The reconciler sweeps each. @default - none: Lockbox's own account only
+   */
+  readonly targetAccounts?: readonly string[];
+  /**
    * Starts the names Lockbox gives its state machine, access boundary, alarms and log groups, so
    * several Lockbox instances fit in one account. Letters, digits and dashes, at most 64.
    * @default - derived from the construct's path (`Names.uniqueResourceName`); the app uses the stack name

@@ -26,6 +26,7 @@ import { DEFAULTS, type LockboxProps } from './lockbox-props';
 import { Reconciler } from './reconciler';
 import { SenderIdentity } from './sender';
 import { TenantSeed } from './tenant-seed';
+import { targetRoleArn } from './target';
 import { Workflow } from './workflow';
 
 export { API_STAGE, APPROVAL_THROTTLE } from './api';
@@ -130,6 +131,8 @@ export class Lockbox extends Construct {
       managerApprovalTimeout: props.approvalTimeouts?.manager ?? DEFAULTS.managerApprovalTimeout,
       accessProvider: props.accessProvider ?? DEFAULTS.accessProvider,
       logGroupPrefix: logPrefix,
+      accessTargets: Object.fromEntries((props.targetAccounts ?? []).map((account) => [account, targetRoleArn(stack, account, prefix)])),
+      deployment: prefix,
       ...logging,
       memorySize: props.memorySize,
       timeouts: {

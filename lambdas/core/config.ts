@@ -69,6 +69,7 @@ export const ENV = {
   linkLocalKeys: 'LINK_LOCAL_KEYS',
   accessProvider: 'ACCESS_PROVIDER',
   accessBoundaryArn: 'ACCESS_BOUNDARY_ARN',
+  accessTargets: 'ACCESS_TARGETS',
   auditPublisher: 'AUDIT_PUBLISHER',
   auditBusName: 'AUDIT_BUS_NAME',
   auditLogFile: 'AUDIT_LOG_FILE',
@@ -120,6 +121,8 @@ export const config = {
   linkLocalKeys: () => read(ENV.linkLocalKeys, json(z.record(z.string(), text))),
   accessProvider: () => read(ENV.accessProvider, z.enum(['local', 'iam'])),
   /** The permissions boundary every `iam` access role carries. */
+  /** `{"<account id>": "<LockboxTarget role ARN>"}`: member accounts the iam provider works in. */
+  accessTargets: () => read(ENV.accessTargets, json(z.record(z.string().regex(/^\d{12}$/), z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/))), '{}'),
   accessBoundaryArn: () => read(ENV.accessBoundaryArn, z.string().regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN')),
   auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
   auditBusName: () => read(ENV.auditBusName, text),

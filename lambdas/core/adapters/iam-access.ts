@@ -76,6 +76,14 @@ export interface IamAccessOptions {
   sleep?: (ms: number) => Promise<void>;
   /** For IAM's eventual consistency; default 6 tries, 0.5 s doubling to at most 8 s (~15 s in all). */
   retry?: RetryPolicy;
+  /**
+   * Member accounts (`LockboxTarget`): account id → the role to assume there. A tenant whose
+   * access target names one of them gets its roles there; the others stay in Lockbox's account.
+   * @default none
+   */
+  targets?: () => Readonly<Record<string, string>>;
+  /** An IAM client that acts as the given role (assumed). Called once per account, then reused. */
+  clientAs?: (roleArn: string) => IAMClient;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 8000 };
@@ -85,6 +93,7 @@ const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'RequestLimitEx
 export class IamAccessProvider implements AccessProvider {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly retryPolicy: RetryPolicy;
+  private readonly memberClients = new Map<string, IAMClient>();
 
   constructor(
     private readonly iam: IAMClient,
@@ -92,6 +101,32 @@ export class IamAccessProvider implements AccessProvider {
   ) {
     this.sleep = options.sleep ?? ((ms) => delay(ms));
     this.retryPolicy = options.retry ?? DEFAULT_RETRY;
+  }
+
+  private targets(): Readonly<Record<string, string>> {
+    return this.options.targets?.() ?? {};
+  }
+
+  /** The client for an account: its target role's, once assumed, or Lockbox's own for any other. */
+  private iamIn(account: string | undefined): IAMClient {
+    const roleArn = account ? this.targets()[account] : undefined;
+    if (!account || !roleArn) return this.iam;
+    let client = this.memberClients.get(account);
+    if (!client) {
+      if (!this.options.clientAs) throw new Error(`No way to act as ${roleArn}: the iam provider was built without clientAs`);
+      client = this.options.clientAs(roleArn);
+      this.memberClients.set(account, client);
+    }
+    return client;
+  }
+
+  /** The boundary in a member account: the policy of the same name and path there (LockboxTarget creates it). */
+  private boundaryIn(account: string | undefined): string {
+    const home = this.options.boundaryArn();
+    if (!account || !this.targets()[account]) return home;
+    const parts = home.split(':');
+    parts[4] = account;
+    return parts.join(':');
   }
 
   /**
@@ -102,6 +137,8 @@ export class IamAccessProvider implements AccessProvider {
    *    never holds a permission without its time limit.
    */
   async grant({ request, tenant, accessStartsAt, accessExpiresAt }: GrantInput): Promise<AccessDetails> {
+    const expectedAccount = tenant.accessTarget?.accountId;
+    const iam = this.iamIn(expectedAccount);
     const externalId = requireExternalId(tenant.accessTarget?.externalId, tenant.tenantId);
     const engineer = engineerPrincipal(request.requestedBy);
     const roleName = roleNameFor(request.requestId);
@@ -113,14 +150,13 @@ export class IamAccessProvider implements AccessProvider {
 
     const role = {
       roleName,
-      boundaryArn: this.options.boundaryArn(),
+      boundaryArn: this.boundaryIn(expectedAccount),
       trust: JSON.stringify(trustPolicy({ engineer, externalId, requestId: request.requestId, window })),
       tags: grantTags({ requestId: request.requestId, tenantId: tenant.tenantId, accessExpiresAt }),
       description: `Lockbox access for request ${request.requestId}, until ${accessExpiresAt}`,
     };
-    const roleArn = (await this.createRole(role)) ?? (await this.convergeRole(role));
+    const roleArn = (await this.createRole(iam, role)) ?? (await this.convergeRole(iam, role));
 
-    const expectedAccount = tenant.accessTarget?.accountId;
     if (expectedAccount && accountOf(roleArn) !== expectedAccount) {
       // The role holds no permission yet; the caller's clean-up revoke deletes it.
       throw new ValidationError(
@@ -129,12 +165,12 @@ export class IamAccessProvider implements AccessProvider {
     }
 
     await this.retrying(() =>
-      this.iam.send(
+      iam.send(
         new PutRolePolicyCommand({ RoleName: roleName, PolicyName: EXPIRY_DENY_POLICY, PolicyDocument: JSON.stringify(expiryDenyPolicy(window)) }),
       ),
     );
     for (const policyArn of managedPolicyArns) {
-      await this.retrying(() => this.iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
+      await this.retrying(() => iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
     }
 
     const durationSeconds = sessionSeconds(accessExpiresAt, this.options.now().getTime());
@@ -168,6 +204,21 @@ export class IamAccessProvider implements AccessProvider {
    */
   async revoke(request: AccessRequest, onStep?: OnRevokeStep): Promise<void> {
     const roleName = roleNameFor(request.requestId);
+    const grantedIn = typeof request.access?.roleArn === 'string' ? accountOf(request.access.roleArn) : undefined;
+    // Granted: the role is in the account of its ARN. Not (a grant that failed halfway): it may be
+    // in Lockbox's account or any member account, so revoke in each; a step is done if done anywhere.
+    const accounts = grantedIn ? [grantedIn] : [undefined, ...Object.keys(this.targets())];
+    if (accounts.length === 1) return this.revokeIn(this.iamIn(accounts[0]), roleName, onStep);
+    const outcomes = new Map<RevokeStep, StepOutcome>();
+    for (const account of accounts) {
+      await this.revokeIn(this.iamIn(account), roleName, (step, outcome) => {
+        if (outcome === 'done' || !outcomes.has(step)) outcomes.set(step, outcome);
+      });
+    }
+    for (const [step, outcome] of outcomes) onStep?.(step, outcome);
+  }
+
+  private async revokeIn(iam: IAMClient, roleName: string, onStep?: OnRevokeStep): Promise<void> {
     const run = async (step: RevokeStep, action: () => Promise<StepOutcome>) => {
       // Not `onStep?.(step, await action())`: an absent callback would skip the action itself.
       const outcome = await action();
@@ -176,12 +227,12 @@ export class IamAccessProvider implements AccessProvider {
 
     await run('deny-trust', () =>
       this.unlessGone(() =>
-        this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(revokedTrustPolicy()) })),
+        iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(revokedTrustPolicy()) })),
       ),
     );
     await run('revoke-sessions', () =>
       this.unlessGone(() =>
-        this.iam.send(
+        iam.send(
           new PutRolePolicyCommand({
             RoleName: roleName,
             PolicyName: SESSION_KILL_POLICY,
@@ -191,28 +242,28 @@ export class IamAccessProvider implements AccessProvider {
       ),
     );
     await run('detach-managed-policies', async () => {
-      const arns = await this.attachedPolicyArns(roleName);
+      const arns = await this.attachedPolicyArns(iam, roleName);
       for (const policyArn of arns) {
-        await this.unlessGone(() => this.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
+        await this.unlessGone(() => iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })));
       }
       return arns.length > 0 ? 'done' : 'already-done';
     });
     // The denies go last: with nothing attached any more, a live session holds no permission.
     await run('delete-inline-policies', async () => {
-      const names = await this.inlinePolicyNames(roleName);
+      const names = await this.inlinePolicyNames(iam, roleName);
       for (const policyName of names) {
-        await this.unlessGone(() => this.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })));
+        await this.unlessGone(() => iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })));
       }
       return names.length > 0 ? 'done' : 'already-done';
     });
-    await run('delete-role', () => this.unlessGone(() => this.iam.send(new DeleteRoleCommand({ RoleName: roleName }))));
+    await run('delete-role', () => this.unlessGone(() => iam.send(new DeleteRoleCommand({ RoleName: roleName }))));
   }
 
   /** The new role's ARN, or undefined when it exists already. */
-  private async createRole(role: RoleSpec): Promise<string | undefined> {
+  private async createRole(iam: IAMClient, role: RoleSpec): Promise<string | undefined> {
     try {
       const { Role } = await this.retrying(() =>
-        this.iam.send(
+        iam.send(
           new CreateRoleCommand({
             RoleName: role.roleName,
             Path: ROLE_PATH,
@@ -235,26 +286,26 @@ export class IamAccessProvider implements AccessProvider {
    * A repeated grant: writes the same trust, boundary, session limit and tags again. A role that
    * was revoked (it carries the session kill) is never reopened.
    */
-  private async convergeRole(role: RoleSpec): Promise<string> {
+  private async convergeRole(iam: IAMClient, role: RoleSpec): Promise<string> {
     const RoleName = role.roleName;
-    const { Role } = await this.retrying(() => this.iam.send(new GetRoleCommand({ RoleName })));
-    if (await this.hasInlinePolicy(RoleName, SESSION_KILL_POLICY)) {
+    const { Role } = await this.retrying(() => iam.send(new GetRoleCommand({ RoleName })));
+    if (await this.hasInlinePolicy(iam, RoleName, SESSION_KILL_POLICY)) {
       throw new ValidationError(`Role ${RoleName} was revoked; a revoked grant is never reopened`);
     }
-    await this.retrying(() => this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: role.trust })));
+    await this.retrying(() => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: role.trust })));
     await this.retrying(() =>
-      this.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: role.boundaryArn })),
+      iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: role.boundaryArn })),
     );
     await this.retrying(() =>
-      this.iam.send(new UpdateRoleCommand({ RoleName, MaxSessionDuration: MAX_SESSION_SECONDS, Description: role.description })),
+      iam.send(new UpdateRoleCommand({ RoleName, MaxSessionDuration: MAX_SESSION_SECONDS, Description: role.description })),
     );
-    await this.retrying(() => this.iam.send(new TagRoleCommand({ RoleName, Tags: role.tags })));
+    await this.retrying(() => iam.send(new TagRoleCommand({ RoleName, Tags: role.tags })));
     return requireArn(Role?.Arn);
   }
 
-  private async hasInlinePolicy(RoleName: string, PolicyName: string): Promise<boolean> {
+  private async hasInlinePolicy(iam: IAMClient, RoleName: string, PolicyName: string): Promise<boolean> {
     try {
-      await this.retrying(() => this.iam.send(new GetRolePolicyCommand({ RoleName, PolicyName })));
+      await this.retrying(() => iam.send(new GetRolePolicyCommand({ RoleName, PolicyName })));
       return true;
     } catch (error) {
       if (error instanceof NoSuchEntityException) return false;
@@ -263,12 +314,12 @@ export class IamAccessProvider implements AccessProvider {
   }
 
   /** All pages; none when the role is gone. */
-  private async attachedPolicyArns(RoleName: string): Promise<string[]> {
+  private async attachedPolicyArns(iam: IAMClient, RoleName: string): Promise<string[]> {
     const arns: string[] = [];
     let Marker: string | undefined;
     try {
       do {
-        const page = await this.retrying(() => this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName, Marker })));
+        const page = await this.retrying(() => iam.send(new ListAttachedRolePoliciesCommand({ RoleName, Marker })));
         arns.push(...(page.AttachedPolicies ?? []).flatMap((policy) => (policy.PolicyArn ? [policy.PolicyArn] : [])));
         Marker = page.IsTruncated ? page.Marker : undefined;
       } while (Marker);
@@ -279,12 +330,12 @@ export class IamAccessProvider implements AccessProvider {
     return arns;
   }
 
-  private async inlinePolicyNames(RoleName: string): Promise<string[]> {
+  private async inlinePolicyNames(iam: IAMClient, RoleName: string): Promise<string[]> {
     const names: string[] = [];
     let Marker: string | undefined;
     try {
       do {
-        const page = await this.retrying(() => this.iam.send(new ListRolePoliciesCommand({ RoleName, Marker })));
+        const page = await this.retrying(() => iam.send(new ListRolePoliciesCommand({ RoleName, Marker })));
         names.push(...(page.PolicyNames ?? []));
         Marker = page.IsTruncated ? page.Marker : undefined;
       } while (Marker);
@@ -300,12 +351,20 @@ export class IamAccessProvider implements AccessProvider {
    * window (a revoke that never ran). ListRoles carries no tags, so each role's are read.
    */
   async listExpired(nowMs: number): Promise<string[]> {
+    const expired = new Set<string>();
+    for (const account of [undefined, ...Object.keys(this.targets())]) {
+      for (const requestId of await this.listExpiredIn(this.iamIn(account), nowMs)) expired.add(requestId);
+    }
+    return [...expired];
+  }
+
+  private async listExpiredIn(iam: IAMClient, nowMs: number): Promise<string[]> {
     const expired: string[] = [];
     let marker: string | undefined;
     do {
-      const page = await this.retrying(() => this.iam.send(new ListRolesCommand({ PathPrefix: ROLE_PATH, Marker: marker })));
+      const page = await this.retrying(() => iam.send(new ListRolesCommand({ PathPrefix: ROLE_PATH, Marker: marker })));
       for (const role of page.Roles ?? []) {
-        const tags = await this.retrying(() => this.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName })));
+        const tags = await this.retrying(() => iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName })));
         const tag = (key: string) => tags.Tags?.find((candidate) => candidate.Key === key)?.Value;
         const expiresAt = Date.parse(tag('lockbox:expires-at') ?? '');
         const requestId = tag('lockbox:request-id');

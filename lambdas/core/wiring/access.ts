@@ -1,4 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { IamAccessProvider } from '../adapters/iam-access';
 import { LocalAccessProvider } from '../adapters/local-access';
 import { config } from '../config';
@@ -13,5 +14,12 @@ export const access = once((): AccessProvider => {
   if (config.accessProvider() === 'local') {
     return new LocalAccessProvider(dynamo(), config.grantsTable(), () => systemClock.now());
   }
-  return new IamAccessProvider(traced(new IAMClient({})), { boundaryArn: config.accessBoundaryArn, now: () => systemClock.now() });
+  return new IamAccessProvider(traced(new IAMClient({})), {
+    boundaryArn: config.accessBoundaryArn,
+    now: () => systemClock.now(),
+    targets: config.accessTargets,
+    // A member account's LockboxTarget role; the SDK refreshes the credentials before they expire.
+    clientAs: (roleArn) =>
+      traced(new IAMClient({ credentials: fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'lockbox-access-provider' } }) })),
+  });
 });
