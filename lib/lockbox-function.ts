@@ -210,7 +210,7 @@ export class LockboxFunction extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${nagValue(Stack.of(this).region, 'Region')}:${nagValue(Stack.of(this).account, 'AccountId')}:execution:${stateMachineName}:*]`,
       reason: "Executions are named after requests that do not exist at deployment; the pattern stays within the machine's own executions.",
     });
     return this;
@@ -328,7 +328,7 @@ export function accessRoleStatements(stack: Stack, access: AccessMode): iam.Poli
 
 /** cdk-nag's finding on the `/lockbox/*` roles of `accessRoleStatements` (it names the stack's account if known). */
 export const accessRolesAcknowledgement = (stack: Stack) => ({
-  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:role${ROLE_PATH}*]`,
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${nagValue(stack.account, 'AccountId')}:role${ROLE_PATH}*]`,
   reason: `Per-request access roles are named after requests that do not exist at deployment; the ${ROLE_PATH} path confines them.`,
 });
 
@@ -346,3 +346,6 @@ export function boundaryGuardStatements(boundaryArn: string): iam.PolicyStatemen
     deny(['iam:CreateRole', 'iam:PutRolePermissionsBoundary'], ['*'], { StringNotEquals: { 'iam:PermissionsBoundary': boundaryArn } }),
   ];
 }
+
+/** A pseudo parameter as cdk-nag writes it in a finding's id: the stack's value when known (`env`), else `<AWS::…>`. */
+const nagValue = (value: string, pseudo: 'AccountId' | 'Region') => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
