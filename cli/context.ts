@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Api } from './client';
+import { Api, PRINCIPAL_HEADER } from './client';
 import { Output } from './output';
 import { resolveSettings, type GlobalFlags } from './settings';
 
@@ -24,7 +24,7 @@ export function action<F>(run: (context: Context<F>, ...args: string[]) => Promi
       api: () =>
         (api ??= resolveSettings(flags).then((settings) => {
           if (settings.localPrincipal) {
-            out.note(`local mode: calling as ${settings.localPersona ?? settings.localPrincipal} via the ${'x-lockbox-principal'} header (not signed; only local mode accepts it)`);
+            out.note(`local mode: calling as ${settings.localPersona ?? settings.localPrincipal} via the ${PRINCIPAL_HEADER} header (not signed; only local mode accepts it)`);
           }
           return new Api(settings, flags.debug ? (line) => process.stderr.write(`lockbox debug: ${line}\n`) : undefined);
         })),

@@ -20,7 +20,7 @@ export const EXIT = {
   /** `request wait --timeout` ran out. */
   timeout: 8,
 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** An error the user can act on: printed as one line on stderr, then the process exits with `exitCode`. */
 export class CliError extends Error {

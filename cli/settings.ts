@@ -80,10 +80,10 @@ export function parseEndpoint(text: string, source: string): URL {
   return url;
 }
 
-export const isLoopback = (hostname: string): boolean => ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+const isLoopback = (hostname: string): boolean => ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 
 /** `abc.execute-api.eu-west-1.amazonaws.com` → `eu-west-1`. */
-export const regionOf = (url: URL): string | undefined => /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
+const regionOf = (url: URL): string | undefined => /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
 
 export async function resolveSettings(flags: GlobalFlags): Promise<Settings> {
   const file = readConfigFile();

@@ -146,7 +146,7 @@ function csvRow(event: AuditEvent): string {
 }
 
 /** RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. A leading = + - @ is prefixed with ' so spreadsheets do not run it. */
-export function csvCell(value: unknown): string {
+function csvCell(value: unknown): string {
   let text = value === undefined || value === null ? '' : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
