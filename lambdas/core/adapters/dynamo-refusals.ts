@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RefusalCounter } from '../ports';
 
 /**
@@ -9,8 +9,8 @@ import type { RefusalCounter } from '../ports';
  * attributes its indexes are keyed on (so no listing or reconciler ever sees them), and their id
  * is longer than any request id a link may claim (64), so a link can never name one.
  *
- * One conditional update decides, so concurrent refusals count exactly once each: the first
- * after the window opens a new one (and returns how many the old one counted); the others add 1.
+ * A conditional update decides, so concurrent refusals count exactly once each: the first after
+ * the window opens a new one (and returns how many the old one counted); the others add 1.
  */
 export class DynamoRefusalCounter implements RefusalCounter {
   constructor(
@@ -20,6 +20,10 @@ export class DynamoRefusalCounter implements RefusalCounter {
 
   async count(key: string, nowMs: number, windowMs: number) {
     const Key = { requestId: `refusals#${createHash('sha256').update(key).digest('hex')}` };
+    // Within a window (the common case of a flood) one read and one unconditional add: no
+    // failed condition per refusal.
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.requestsTable, Key, ConsistentRead: true }));
+    if (typeof Item?.recordedAt === 'number' && Item.recordedAt > nowMs - windowMs) return this.add(Key);
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
@@ -35,6 +39,10 @@ export class DynamoRefusalCounter implements RefusalCounter {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    return this.add(Key);
+  }
+
+  private async add(Key: Record<string, string>) {
     await this.db.send(
       new UpdateCommand({ TableName: this.requestsTable, Key, UpdateExpression: 'ADD unrecorded :one', ExpressionAttributeValues: { ':one': 1 } }),
     );

@@ -52,7 +52,13 @@ export const customerDecisionBody = z
 export const cancelBody = z.strictObject({});
 export const revokeBody = z.strictObject({ reason: reason.optional() });
 
-const limit = z.coerce.number().int().min(1).max(100).default(25);
+/** Decimal digits only: `0x10`, `1e1` or ` 5` are not limits (z.coerce would take them). */
+const limit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, 'must be a whole number from 1 to 100')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(100))
+  .default(25);
 const nextToken = z.string().min(1).max(2048).optional();
 
 export const listRequestsQuery = z.strictObject({
