@@ -126,6 +126,16 @@ interface BodyRoute {
   textFields: string[];
 }
 
+const TENANT_SETTINGS = {
+  displayName: 'Demo Corp',
+  lockboxEnabled: true,
+  approvers: [{ email: 'approver@demo.example' }],
+  admins: [CAROL],
+  maxAccessDuration: 'PT4H',
+  approvalTimeout: 'PT1H',
+  accessLevels: { ReadOnly: { description: 'Read-only' } },
+};
+
 export function bodyRoutes(world: FuzzWorld): BodyRoute[] {
   return [
     {
@@ -143,17 +153,15 @@ export function bodyRoutes(world: FuzzWorld): BodyRoute[] {
       method: 'PUT',
       resource: '/tenants/{id}',
       id: 'tenant',
-      valid: {
-        displayName: 'Demo Corp',
-        lockboxEnabled: true,
-        approvers: [{ email: 'approver@demo.example' }],
-        admins: [CAROL],
-        maxAccessDuration: 'PT4H',
-        approvalTimeout: 'PT1H',
-        accessLevels: { ReadOnly: { description: 'Read-only' } },
-        version: 1,
-      },
+      valid: { ...TENANT_SETTINGS, version: 1 },
       keys: ['displayName', 'lockboxEnabled', 'approvers', 'admins', 'auditors', 'maxAccessDuration', 'approvalTimeout', 'accessLevels', 'accessTarget', 'version'],
+      textFields: ['displayName'],
+    },
+    {
+      method: 'POST',
+      resource: '/tenants',
+      valid: { ...TENANT_SETTINGS, tenantId: 'fuzz-new' },
+      keys: ['tenantId', 'displayName', 'lockboxEnabled', 'approvers', 'admins', 'auditors', 'maxAccessDuration', 'approvalTimeout', 'accessLevels', 'accessTarget'],
       textFields: ['displayName'],
     },
   ];
@@ -162,6 +170,8 @@ export function bodyRoutes(world: FuzzWorld): BodyRoute[] {
 const LIST_ROUTES = [
   { resource: '/requests', valid: (world: FuzzWorld): [string, string][] => [['tenantId', world.tenantId]], keys: ['tenantId', 'status', 'createdAfter', 'limit', 'nextToken'] },
   { resource: '/tenants/{id}/audit', valid: (): [string, string][] => [], keys: ['from', 'to', 'limit', 'nextToken'] },
+  // Takes no parameters at all: each one is refused.
+  { resource: '/tenants', valid: (): [string, string][] => [], keys: [] },
 ];
 
 const hex32 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bytes) => `req-${Buffer.from(bytes).toString('hex')}`);
@@ -238,6 +248,7 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
     { method: 'GET', resource: '/requests/{id}', id: 'request' as const, body: undefined },
     { method: 'GET', resource: '/tenants/{id}', id: 'tenant' as const, body: undefined },
     { method: 'GET', resource: '/tenants/{id}/audit', id: 'tenant' as const, body: undefined },
+    { method: 'GET', resource: '/tenants', id: undefined, body: undefined },
   ];
   const unsigned = fc.record({ route: fc.constantFrom(...allRoutes), noise: noiseHeaders }).chain(({ route, noise }) =>
     pathFor(route.id).map(
@@ -285,7 +296,7 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
       ({ mutated: { extra, mutation }, principal, noise }): FuzzCase => ({
         method: 'GET',
         resource: route.resource,
-        pathParameters: route.resource === '/requests' ? {} : { id: world.tenantId },
+        pathParameters: route.resource === '/tenants/{id}/audit' ? { id: world.tenantId } : {},
         query: [...route.valid(world), ...extra],
         headers: noise,
         principal,

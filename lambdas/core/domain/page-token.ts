@@ -71,20 +71,23 @@ const invalid = () => new ValidationError('nextToken is not valid for this query
  * A listing route's page, with its tokens sealed: `query` is the route's parsed query (its
  * `nextToken` is opened here, its `limit` may change between pages, every other field binds the
  * token), `bindings` the path parameters (e.g. the tenant id). `list` gets the query with the
- * store's own cursor in place of the token. Every list route uses this, e.g.
+ * store's own cursor in place of the token. Every position the page hands out — `nextToken`, and
+ * the audit log's `cursor` (where a poller continues later) — is sealed the same way. E.g.
  * `pageOf(pageTokens, 'GET /tenants/{id}/audit', { tenantId }, query, (q) => listAudit(deps, caller, tenantId, q))`.
  */
-export async function pageOf<Q extends { nextToken?: string; limit?: number }, T>(
+export async function pageOf<Q extends { nextToken?: string; limit?: number }, P extends { nextToken?: string; cursor?: string }>(
   tokens: PageTokens,
   route: string,
   bindings: Record<string, string>,
   query: Q,
-  list: (query: Q) => Promise<{ items: T[]; nextToken?: string; cursor?: string }>,
-): Promise<{ items: T[]; nextToken?: string; cursor?: string }> {
+  list: (query: Q) => Promise<P>,
+): Promise<P> {
   const { nextToken, limit: _limit, ...filters } = query;
   const scope = { ...(filters as Record<string, string | number | undefined>), ...bindings, route };
   const page = await list({ ...query, nextToken: await tokens.open(scope, nextToken) });
-  const sealed = { ...page, nextToken: page.nextToken === undefined ? undefined : await tokens.seal(scope, page.nextToken) };
-  // The audit listing's poll cursor is a nextToken for later: sealed the same way.
-  return page.cursor === undefined ? sealed : { ...sealed, cursor: await tokens.seal(scope, page.cursor) };
+  const sealed = { ...page };
+  for (const field of ['nextToken', 'cursor'] as const) {
+    if (typeof page[field] === 'string') sealed[field] = (await tokens.seal(scope, page[field])) as P[typeof field];
+  }
+  return sealed;
 }

@@ -24,6 +24,7 @@ beforeEach(() => {
   ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({ Item: demoTenant() });
   ddb.on(TransactWriteCommand).resolves({});
   ddb.on(UpdateCommand).resolves({}); // the refused-link counter: a new window each time
+  ddb.on(GetCommand, { TableName: 'Requests' }).resolves({});
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
 });
 
