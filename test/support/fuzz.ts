@@ -242,7 +242,6 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
     );
   }));
 
-  // Any route, unsigned: 401 before anything else is looked at.
   const allRoutes = [...bodyRoutes(world).map((route) => ({ method: route.method, resource: route.resource, id: route.id, body: JSON.stringify(route.valid) })),
     { method: 'GET', resource: '/requests', id: undefined, body: undefined },
     { method: 'GET', resource: '/requests/{id}', id: 'request' as const, body: undefined },
@@ -250,36 +249,26 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
     { method: 'GET', resource: '/tenants/{id}/audit', id: 'tenant' as const, body: undefined },
     { method: 'GET', resource: '/tenants', id: undefined, body: undefined },
   ];
-  const unsigned = fc.record({ route: fc.constantFrom(...allRoutes), noise: noiseHeaders }).chain(({ route, noise }) =>
-    pathFor(route.id).map(
-      (path): FuzzCase => ({
-        method: route.method,
-        resource: route.resource,
-        pathParameters: path,
-        query: route.resource === '/requests' ? [['tenantId', world.tenantId]] : [],
-        headers: [...noise, ...(route.body ? ([['content-type', 'application/json']] as [string, string][]) : [])],
-        body: route.body,
-        mutation: 'unsigned',
-        expectStatus: 401,
-      }),
-    ),
-  );
-
-  // A stranger (signed, but no role anywhere) on any route with a valid body: refused, whatever the code.
-  const stranger = fc.record({ route: fc.constantFrom(...allRoutes), noise: noiseHeaders }).chain(({ route, noise }) =>
-    pathFor(route.id).map(
-      (path): FuzzCase => ({
-        method: route.method,
-        resource: route.resource,
-        pathParameters: path,
-        query: route.resource === '/requests' ? [['tenantId', world.tenantId]] : [],
-        headers: [...noise, ...(route.body ? ([['content-type', 'application/json']] as [string, string][]) : [])],
-        body: route.body,
-        principal: STRANGER,
-        mutation: 'stranger',
-      }),
-    ),
-  );
+  /** Any route with a valid call, by `principal` (undefined: unsigned). */
+  const anyRoute = (principal: string | undefined, mutation: string, expectStatus?: number) =>
+    fc.record({ route: fc.constantFrom(...allRoutes), noise: noiseHeaders }).chain(({ route, noise }) =>
+      pathFor(route.id).map(
+        (path): FuzzCase => ({
+          method: route.method,
+          resource: route.resource,
+          pathParameters: path,
+          query: route.resource === '/requests' ? [['tenantId', world.tenantId]] : [],
+          headers: [...noise, ...(route.body ? ([['content-type', 'application/json']] as [string, string][]) : [])],
+          body: route.body,
+          principal,
+          mutation,
+          expectStatus,
+        }),
+      ),
+    );
+  const unsigned = anyRoute(undefined, 'unsigned', 401);
+  // A stranger (signed, but no role anywhere): refused, whatever the code.
+  const stranger = anyRoute(STRANGER, 'stranger');
 
   // A list route with a query parameter that is not allowed, or a crafted nextToken.
   const badQuery = fc.oneof(...LIST_ROUTES.map((route) => {
