@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { EMAIL, LocalLockbox } from '../e2e/support/harness';
+import { launchChromium, type Browser } from './support/chromium';
+
+/**
+ * The customer console in a real browser against local mode and its real OpenID Provider
+ * (oidc-provider): every persona signs in (code + PKCE, ID token verified), decides from the
+ * inbox, revokes, denies with a reason, a forwarded sign-in-required link is refused for the
+ * wrong person and accepted for the right one, sign-out and the idle timeout. Screenshots at
+ * 375 px and desktop go to docs/images/ (the README shows them).
+ */
+jest.setTimeout(120_000);
+
+declare const document: { querySelectorAll(selector: string): Iterable<{ id: string; tagName: string; getAttribute(name: string): string | null }>; querySelector(selector: string): unknown };
+
+const IMAGES = join(__dirname, '..', '..', 'docs', 'images');
+const IDLE_SECONDS = 6;
+let lockbox: LocalLockbox;
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  lockbox = await LocalLockbox.start({ CONSOLE_IDLE_TIMEOUT: `PT${IDLE_SECONDS}S` });
+  mkdirSync(IMAGES, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await lockbox?.stop();
+}, 60_000);
+
+afterEach(() => {
+  // No problem on any page of Lockbox. (oidc-provider's development login page asks the network
+  // for a stylesheet, which this closed machine cannot reach: that page is local mode's IdP, not ours.)
+  expect((browser?.takeProblems() ?? []).filter((problem) => problem.includes(lockbox.url))).toEqual([]);
+});
+
+const heading = async (page: Page) => ((await page.locator('h1').textContent()) ?? '').trim();
+
+/** Signs in as a persona at the local OpenID Provider, from a fresh browser (no IdP session). */
+async function signInAs(email: string, viewport?: { width: number; height: number }, path = '/console'): Promise<Page> {
+  await browser.context.clearCookies();
+  const page = await browser.newPage(viewport);
+  await page.goto(`${lockbox.url}${path}`);
+  expect(await heading(page)).toBe('Sign in to the Lockbox console');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.locator('input[name=login]').fill(email);
+  await page.locator('input[name=password]').fill('any password');
+  await Promise.all([page.waitForURL((url) => url.href.startsWith(`${lockbox.url}/console`)), page.locator('button[type=submit]').click()]);
+  return page;
+}
+
+async function atCustomerStage(over: Record<string, unknown> = {}) {
+  const created = await lockbox.create('alice', { duration: 'PT30M', ...over });
+  await lockbox.waitForStage(created.requestId, 'manager');
+  expect((await lockbox.call('POST', `/requests/${created.requestId}/manager-decision`, { as: 'bob', json: { decision: 'APPROVE' } })).status).toBe(200);
+  await lockbox.waitForStage(created.requestId, 'customer');
+  return created as { requestId: string; ticketId: string };
+}
+
+/** Every form control has a label; every page has one h1 and the language set. */
+async function accessible(page: Page) {
+  const unlabeled = await page.evaluate(() =>
+    [...document.querySelectorAll('textarea, select, input:not([type=hidden])')]
+      .filter((control) => !document.querySelector(`label[for="${control.id}"]`))
+      .map((control) => control.getAttribute('name')),
+  );
+  expect(unlabeled).toEqual([]);
+  expect(await page.locator('h1').count()).toBe(1);
+  expect(await page.locator('html').getAttribute('lang')).toBe('en');
+}
+
+it('signs in every persona against the local OpenID Provider, each to what they may see', async () => {
+  const expected: [string, string][] = [
+    [EMAIL.carol, 'Waiting for you'],
+    [EMAIL.erin, 'Waiting for you'],
+    ['gina@demo.example', 'Waiting for you'], // approver through the IdP group lockbox-approvers
+    ['auditor@demo.example', 'History'], // auditor through lockbox-auditors
+    ['mallory@demo.example', 'No tenant for you here'],
+  ];
+  for (const [email, title] of expected) {
+    const page = await signInAs(email);
+    expect({ email, title: await heading(page) }).toEqual({ email, title });
+    expect(await page.locator('header.top').textContent()).toContain(`Signed in as ${email}`);
+    await page.close();
+  }
+});
+
+it('decides from the inbox, then revokes now; screenshots at 375 px and desktop', async () => {
+  const request = await atCustomerStage();
+  const desktop = await signInAs(EMAIL.carol, { width: 1280, height: 900 });
+  const card = desktop.locator('section.card', { hasText: request.ticketId });
+  await expect(card.count()).resolves.toBe(1);
+  await accessible(desktop);
+  await desktop.screenshot({ path: join(IMAGES, 'console-pending-desktop.png'), fullPage: true });
+  const phone = await browser.newPage({ width: 375, height: 800 });
+  await phone.goto(desktop.url());
+  expect(await phone.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await phone.screenshot({ path: join(IMAGES, 'console-pending-375.png'), fullPage: true });
+  await phone.close();
+
+  // The keyboard reaches Approve of this request, and Enter decides.
+  await card.getByRole('button', { name: 'Approve' }).focus();
+  await Promise.all([desktop.waitForLoadState('load'), desktop.keyboard.press('Enter')]);
+  await desktop.waitForURL(/decision$/);
+  expect(await heading(desktop)).toBe('Approved');
+  expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({ byEmail: EMAIL.carol, via: 'console' });
+
+  await desktop.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Active access' }).click();
+  const active = desktop.locator('section.card', { hasText: request.ticketId });
+  for (let i = 0; i < 20 && (await active.count()) === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await desktop.reload();
+  }
+  await accessible(desktop);
+  await desktop.screenshot({ path: join(IMAGES, 'console-active-desktop.png'), fullPage: true });
+  await active.getByLabel(/Reason/).fill('Work finished early');
+  await active.getByRole('button', { name: 'Revoke now' }).click();
+  expect(await heading(desktop)).toBe('Access revoked');
+  expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.status).toBe('REVOKED');
+  await desktop.close();
+});
+
+it('denies with a reason, which the browser requires', async () => {
+  const request = await atCustomerStage();
+  const page = await signInAs(EMAIL.erin);
+  const card = page.locator('section.card', { hasText: request.ticketId });
+  await card.getByRole('button', { name: 'Deny' }).click();
+  expect(await heading(page)).toBe('Waiting for you'); // `required`: nothing was posted
+  await card.getByLabel(/Reason to deny/).fill('No ticket for this on our side');
+  await card.getByRole('button', { name: 'Deny' }).click();
+  expect(await heading(page)).toBe('Denied');
+  const after = (await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body;
+  expect(after).toMatchObject({ status: 'DENIED', customerDecision: { reason: 'No ticket for this on our side', via: 'console' } });
+  await page.close();
+});
+
+it('with sign-in required, a forwarded link is refused for the wrong person and accepted for the one it was sent to', async () => {
+  const tenant = (await lockbox.call('GET', '/tenants/demo', { as: 'carol' })).body;
+  const { tenantId: _id, ...settings } = tenant;
+  expect((await lockbox.call('PUT', '/tenants/demo', { as: 'carol', json: { ...settings, signInRequired: true } })).status).toBe(200);
+  try {
+    const request = await atCustomerStage();
+    const link = await lockbox.linkFor(EMAIL.erin, request.requestId, 'customer');
+    const token = decodeURIComponent(link.split('/approvals/')[1]);
+
+    const wrong = await signInAs('mallory@demo.example', undefined, `/console/links/${encodeURIComponent(token)}`);
+    expect(await heading(wrong)).toBe('This link is not yours');
+    await wrong.close();
+    const other = await signInAs(EMAIL.carol, undefined, `/console/links/${encodeURIComponent(token)}`);
+    expect(await heading(other)).toBe('This link is not yours');
+    await other.close();
+
+    // The link page itself says to sign in, and links there.
+    await browser.context.clearCookies();
+    const linkPage = await browser.newPage();
+    await linkPage.goto(link);
+    expect(await heading(linkPage)).toBe('Sign in to decide');
+    expect(await linkPage.locator('form').count()).toBe(0);
+    await linkPage.close();
+
+    const right = await signInAs(EMAIL.erin, undefined, `/console/links/${encodeURIComponent(token)}`);
+    expect(await heading(right)).toBe('Review access request');
+    await right.getByRole('button', { name: 'Approve' }).click();
+    expect(await heading(right)).toBe('Approved');
+    expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({ byEmail: EMAIL.erin, via: 'console' });
+    await right.close();
+  } finally {
+    const now = (await lockbox.call('GET', '/tenants/demo', { as: 'carol' })).body;
+    const { tenantId: _tid, ...restore } = now;
+    await lockbox.call('PUT', '/tenants/demo', { as: 'carol', json: { ...restore, signInRequired: false } });
+  }
+});
+
+it('signs out, and times out after the idle timeout', async () => {
+  const page = await signInAs(EMAIL.carol);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  expect(await heading(page)).toBe('Signed out');
+  await page.goto(`${lockbox.url}/console/t/demo/pending`);
+  expect(await heading(page)).toBe('Sign in to the Lockbox console');
+  await page.close();
+
+  const idle = await signInAs(EMAIL.carol);
+  expect(await heading(idle)).toBe('Waiting for you');
+  await new Promise((resolve) => setTimeout(resolve, (IDLE_SECONDS + 1) * 1000));
+  await idle.reload();
+  expect(await heading(idle)).toBe('Sign in to the Lockbox console');
+  expect(await idle.getByText('without activity').count()).toBe(1);
+  await idle.close();
+});
