@@ -153,7 +153,10 @@ export class LockboxApi extends Construct {
     const tenant = tenants.addResource('{id}');
     route(tenant, 'GET', apiTenants);
     route(tenant, 'PUT', apiTenants, { body: model('Tenant', schema.tenantBody) });
-    route(tenant.addResource('audit'), 'GET', apiTenants);
+    const audit = tenant.addResource('audit');
+    route(audit, 'GET', apiTenants);
+    route(audit.addResource('digests'), 'GET', apiTenants);
+    route(audit.addResource('verify'), 'GET', apiTenants);
 
     const approval = api.root.addResource('approvals').addResource('{token}');
     for (const method of ['GET', 'HEAD', 'POST']) {

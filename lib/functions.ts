@@ -15,7 +15,7 @@ import type { SenderIdentity } from './sender';
 import { DEPLOYMENT_TAG } from './target';
 
 type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals' | 'console';
-export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile';
+export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile' | 'sealDigests';
 
 /** Handler file, construct id and what each function is for. */
 export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
@@ -29,6 +29,7 @@ export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: strin
   revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
   close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
   reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.seconds(DEFAULTS.timeouts.reconciler) },
+  sealDigests: { handler: 'seal-digests', id: 'SealDigests', description: 'Lockbox ledger: seal signed tenant digests, verify the ledger', timeout: Duration.seconds(DEFAULTS.timeouts.reconciler) },
 };
 
 export interface LockboxFunctionsProps {
@@ -85,11 +86,12 @@ const TIMEOUT_GROUP: Record<LockboxFunctionName, 'api' | 'workflow' | 'reconcile
   grant: 'workflow',
   revoke: 'workflow',
   close: 'workflow',
+  sealDigests: 'reconciler',
   reconcile: 'reconciler',
 };
 
 /**
- * Lockbox's nine functions, each with exactly the environment and grants docs/architecture.md
+ * Lockbox's ten functions, each with exactly the environment and grants docs/architecture.md
  * lists for it. The API, workflow and reconciler constructs take them from here.
  */
 export class LockboxFunctions extends Construct {
@@ -132,7 +134,7 @@ export class LockboxFunctions extends Construct {
 
   /** Environment and grants of each function, as docs/architecture.md lists them. */
   private wire(props: LockboxFunctionsProps) {
-    const { apiRequests, apiTenants, apiApprovals, console, notify, expire, grant, revoke, close, reconcile } = this.functions;
+    const { apiRequests, apiTenants, apiApprovals, console, notify, expire, grant, revoke, close, reconcile, sealDigests } = this.functions;
     const { requestsTable, tenantsTable, auditTable } = props.data;
     const directory = {
       [ENV.directory]: JSON.stringify({
@@ -151,8 +153,9 @@ export class LockboxFunctions extends Construct {
 
     // Every function writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
     for (const fn of Object.values(this.functions)) {
+      const readsLedger = fn === apiTenants || fn === console || fn === sealDigests;
       fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate')
-        .useTable(ENV.auditTable, auditTable, fn === apiTenants || fn === console ? 'appendRead' : 'append', fn === apiTenants || fn === console ? [LEDGER_INDEXES.byTenantTime] : [])
+        .useTable(ENV.auditTable, auditTable, readsLedger ? 'appendRead' : 'append', readsLedger ? [LEDGER_INDEXES.byTenantTime] : [])
         .denyItemChanges(auditTable)
         .protectAccessBoundary(boundaryArn)
         .useAuditBus(props.auditBus);
@@ -187,6 +190,8 @@ export class LockboxFunctions extends Construct {
     for (const fn of [revoke, close]) {
       fn.useAccessProvider(accessProvider, 'revoke').useAccessTargets(targets).useSender(sender, identityArn).useSettings(directory);
     }
+    // The sealer lists the tenants, reads the marked chains and clears their marks (lib/ledger.ts adds its key).
+    sealDigests.useTable(ENV.tenantsTable, tenantsTable, 'scanUpdate').useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [LEDGER_INDEXES.unsealedChains]);
     reconcile
       .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [REQUEST_INDEXES.byActiveUntil, REQUEST_INDEXES.byStatus])
       .useAccessProvider(accessProvider, 'reconcile')

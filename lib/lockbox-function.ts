@@ -31,6 +31,7 @@ export const TABLE_ACCESS = {
   queryUpdate: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   append: ['dynamodb:PutItem'],
   appendRead: ['dynamodb:PutItem', 'dynamodb:Query'],
+  scanUpdate: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
 } as const;
 export type TableAccess = keyof typeof TABLE_ACCESS;
 

@@ -23,6 +23,7 @@ import { FUNCTIONS, type LockboxFunctionName, LockboxFunctions } from './functio
 import { LinkKeys } from './link-keys';
 import type { LockboxFunction } from './lockbox-function';
 import { DEFAULTS, type LockboxProps } from './lockbox-props';
+import { LedgerDigests } from './ledger';
 import { Reconciler } from './reconciler';
 import { SenderIdentity } from './sender';
 import { TenantSeed } from './tenant-seed';
@@ -49,6 +50,8 @@ export class Lockbox extends Construct {
   readonly workflow: Workflow;
   readonly gateway: LockboxApi;
   readonly reconciler: Reconciler;
+  /** The digest signing key, the sealer's and verification's schedules and their alarms. */
+  readonly ledger: LedgerDigests;
   readonly monitoring: LockboxAlarms;
   /** The customer console's sign-in (Cognito by default), session key and routes. */
   readonly console: LockboxConsole;
@@ -187,6 +190,13 @@ export class Lockbox extends Construct {
       email: props.alarms?.email,
     });
 
+    this.ledger = new LedgerDigests(this, 'Ledger', {
+      sealer: fns.sealDigests,
+      publishers: [fns.apiTenants],
+      alarmTopic: this.monitoring.topic,
+      alarmNamePrefix: prefix,
+    });
+
     if (props.tenants?.length) {
       new TenantSeed(this, 'SeedTenants', {
         tenants: props.tenants,
@@ -212,7 +222,7 @@ export class Lockbox extends Construct {
           resourceName: `${stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
-        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key, this.console.sessionKey].map((key) => key.keyArn),
+        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key, this.console.sessionKey, this.ledger.signingKey].map((key) => key.keyArn),
         logGroupNamePatterns: [
           `/lockbox/${prefix}/*`,
           `/aws/vendedlogs/states/${stateMachineName}*`,
@@ -241,7 +251,7 @@ export class Lockbox extends Construct {
     this.reconcilerDeadLetterQueue = this.reconciler.deadLetterQueue;
     this.reconcileSchedule = this.reconciler.schedule;
     this.alarmTopic = this.monitoring.topic;
-    this.alarms = this.monitoring.alarms;
+    this.alarms = [...this.monitoring.alarms, ...this.ledger.alarms];
   }
 }
 

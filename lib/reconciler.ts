@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 export const RECONCILE_EVERY = Duration.minutes(5);
 
 /** A schedule target that may invoke the function itself only (CDK's grantInvoke adds every version, `:*`). */
-class InvokeUnqualified extends schedulerTargets.LambdaInvoke {
+export class InvokeUnqualified extends schedulerTargets.LambdaInvoke {
   constructor(
     private readonly target: lambda.IFunction,
     props: schedulerTargets.ScheduleTargetBaseProps,

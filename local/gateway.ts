@@ -35,6 +35,8 @@ export const ROUTES: Route[] = [
   { resource: '/tenants', methods: ['GET', 'POST'], handler: 'api-tenants' },
   { resource: '/tenants/{id}', methods: ['GET', 'PUT'], handler: 'api-tenants' },
   { resource: '/tenants/{id}/audit', methods: ['GET'], handler: 'api-tenants' },
+  { resource: '/tenants/{id}/audit/digests', methods: ['GET'], handler: 'api-tenants' },
+  { resource: '/tenants/{id}/audit/verify', methods: ['GET'], handler: 'api-tenants' },
   { resource: '/approvals/{token}', methods: ['GET', 'HEAD', 'POST'], handler: 'api-approvals', public: true },
   // The console: public to the gateway, the signed session cookie is the credential.
   { resource: '/console', methods: ['GET', 'HEAD', 'POST'], handler: 'console', public: true },

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -41,6 +41,8 @@ export interface LocalOptions {
   durationCap?: string;
   /** How often the reconciler runs. @default 60 */
   reconcileEverySeconds?: number;
+  /** How often every tenant gets a signed digest (5 minutes on AWS). @default 5 */
+  digestEverySeconds?: number;
   /** Faults to inject into the workflow's revoke step (tests only; see `LocalFaults`). @default none */
   faults?: LocalFaults;
   /** The console's idle timeout. @default $CONSOLE_IDLE_TIMEOUT or PT15M */
@@ -168,6 +170,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
 
     // Every variable of docs/architecture.md, before any handler is loaded.
     const linkKey = randomBytes(32).toString('base64');
+    const digestKey = await localDigestKey(dataDir);
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -212,9 +215,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       POWERTOOLS_DEV: 'true',
       POWERTOOLS_METRICS_DISABLED: 'false',
       POWERTOOLS_TRACE_ENABLED: 'false',
+      [ENV.digestSigner]: 'local',
+      [ENV.digestLocalKey]: digestKey,
     });
     installReadableLogs();
-    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName, ENV.consoleSessionKmsKey, ENV.consoleClientSecret]) delete process.env[name];
+    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName, ENV.consoleSessionKmsKey, ENV.consoleClientSecret, ENV.digestKmsKey]) delete process.env[name];
 
     const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults), ...directoryWarnings(DIRECTORY)];
 
@@ -259,6 +264,22 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       loaded.reconcile?.invoke(scheduledEvent()).catch((error: unknown) => console.error(`local mode: the reconciler failed: ${String(error)}`));
     }, reconcileEvery);
     cleanups.push(async () => clearInterval(reconciler));
+
+    // The digest sealer, seconds apart so a demo shows digests (on AWS every 5 minutes), and the
+    // ledger's verification every 12th run (on AWS hourly). One run at a time.
+    let sealing: Promise<unknown> | undefined;
+    let runs = 0;
+    const sealer = setInterval(() => {
+      if (sealing) return;
+      const verify = ++runs % 12 === 0;
+      sealing = (loaded['seal-digests']?.invoke(verify ? { verify: true } : {}) ?? Promise.resolve())
+        .catch((error: unknown) => console.error(`local mode: the digest sealer failed: ${String(error)}`))
+        .finally(() => (sealing = undefined));
+    }, (options.digestEverySeconds ?? 5) * 1000);
+    cleanups.push(async () => {
+      clearInterval(sealer);
+      await sealing;
+    });
 
     const resumed = dataDir ? await resumeInFlight({ dynamo: dynamo.client, sfn, stateMachineArn: STATE_MACHINE_ARN, functions: loaded }) : { requests: [], stop: async () => undefined };
     cleanups.push(() => resumed.stop());
@@ -308,7 +329,23 @@ const REPLACED_LOCALLY: Record<string, string> = {
   [ENV.linkKmsKeys]: `links are signed with ${ENV.linkLocalKeys} (${ENV.linkSigner}=local)`,
   [ENV.accessBoundaryArn]: `the local access provider grants nothing in IAM (${ENV.accessProvider}=local)`,
   [ENV.consoleSessionKmsKey]: `console sessions are signed with ${ENV.consoleSessionLocalKey} (${ENV.consoleSessionSigner}=local)`,
+  [ENV.digestKmsKey]: `digests are signed with ${ENV.digestLocalKey} (${ENV.digestSigner}=local)`,
 };
+
+/**
+ * The local digest signing key (ECDSA P-256, PKCS#8 PEM): kept in the data directory so digests
+ * of an earlier run still verify; new for every in-memory run.
+ */
+async function localDigestKey(dataDir: string | undefined): Promise<string> {
+  const file = dataDir && join(dataDir, 'digest-signing-key.pem');
+  if (file) {
+    const existing = await readFile(file, 'utf8').catch(() => undefined);
+    if (existing) return existing;
+  }
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  if (file) await writeFile(file, pem, { mode: 0o600 });
+  return pem;
+}
 
 function environmentDrift(deployed: Deployment): string[] {
   const warnings: string[] = [];

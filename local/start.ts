@@ -11,7 +11,8 @@ import { CONSOLE_PERSONAS, PERSONAS } from './seed';
  * Environment: PORT (default 3000), MANAGER_APPROVAL_TIMEOUT (default PT10M), DURATION_CAP;
  * LOCKBOX_LOCAL_PARENT_PID (for test harnesses: stop when that process is gone);
  * LOCKBOX_LOCAL_RECONCILE_SECONDS (default 60) and LOCKBOX_LOCAL_FAULTS (JSON, see `LocalFaults`):
- * for the fault tests only.
+ * for the fault tests only; LOCKBOX_LOCAL_DIGEST_SECONDS (default 5): how often digests are sealed;
+ * AUDIT_SETTLE_SECONDS (default 4): how old an audit event is before the listing shows it.
  * Ctrl-C stops everything, DynamoDB Local's java process included.
  */
 const USAGE = `Usage: npm start -- [--port N] [--data DIR] [--quiet]
@@ -38,10 +39,14 @@ async function main(): Promise<void> {
   const reconcileEverySeconds = process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS ? Number(process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS) : undefined;
   if (reconcileEverySeconds !== undefined && !(reconcileEverySeconds > 0)) throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_RECONCILE_SECONDS=${process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS}`);
 
+  const digestEverySeconds = process.env.LOCKBOX_LOCAL_DIGEST_SECONDS ? Number(process.env.LOCKBOX_LOCAL_DIGEST_SECONDS) : undefined;
+  if (digestEverySeconds !== undefined && !(digestEverySeconds > 0)) throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_DIGEST_SECONDS=${process.env.LOCKBOX_LOCAL_DIGEST_SECONDS}`);
+
   const local = await startLocal({
     port,
     data: values.data,
     reconcileEverySeconds,
+    digestEverySeconds,
     faults: parseFaults(process.env.LOCKBOX_LOCAL_FAULTS),
     log: values.quiet ? undefined : (line) => console.log(`  ${new Date().toISOString().slice(11, 23)} ${line}`),
   });

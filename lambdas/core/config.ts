@@ -86,6 +86,9 @@ export const ENV = {
   consoleSessionLocalKey: 'CONSOLE_SESSION_LOCAL_KEY',
   consoleIdleTimeout: 'CONSOLE_IDLE_TIMEOUT',
   consoleAbsoluteTimeout: 'CONSOLE_ABSOLUTE_TIMEOUT',
+  digestSigner: 'DIGEST_SIGNER',
+  digestKmsKey: 'DIGEST_KMS_KEY',
+  digestLocalKey: 'DIGEST_LOCAL_KEY',
 } as const;
 
 export const config = {
@@ -136,6 +139,11 @@ export const config = {
         z.string().regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/).transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
       ]),
     ),
+  digestSigner: () => read(ENV.digestSigner, z.enum(['kms', 'local'])),
+  /** ARN of the ECC_NIST_P256 SIGN_VERIFY key (sealer: Sign; API: GetPublicKey). */
+  digestKmsKey: () => read(ENV.digestKmsKey, text),
+  /** PKCS#8 PEM of a P-256 private key — local mode only. */
+  digestLocalKey: () => read(ENV.digestLocalKey, text),
   /** The audit listing's settle window (see DEFAULT_AUDIT_SETTLE_MS); local mode shortens it. */
   auditSettleMs: () => read(ENV.auditSettleSeconds, z.coerce.number().positive().max(3600), String(DEFAULT_AUDIT_SETTLE_MS / 1000)) * 1000,
   /** The console (`/console/…`): where it is served, its OIDC client, its session key and timeouts. */

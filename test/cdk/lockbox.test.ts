@@ -92,6 +92,8 @@ describe('API', () => {
         'GET /tenants/{id}',
         'PUT /tenants/{id}',
         'GET /tenants/{id}/audit',
+        'GET /tenants/{id}/audit/digests',
+        'GET /tenants/{id}/audit/verify',
         'GET /approvals/{token}',
         'HEAD /approvals/{token}',
         'POST /approvals/{token}',
@@ -255,7 +257,7 @@ describe('tables', () => {
       const onAudit = statementsOf(lockbox.functions[name]).filter(
         (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(logicalId(lockbox.auditTable)),
       );
-      const expected = name === 'apiTenants' || name === 'console' ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
+      const expected = ['apiTenants', 'console', 'sealDigests'].includes(name) ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
       expect(onAudit.flatMap(actions).sort()).toEqual(expected);
     }
   });
@@ -597,8 +599,8 @@ describe('access boundary', () => {
     expect(JSON.stringify(statement.Resource)).toContain(':execution:Test-AccessRequest:*');
   });
 
-  it('denies everything on the data key, the link keys, the paging-token key and the console session key', () => {
-    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key), getAtt(lockbox.console.sessionKey)] });
+  it('denies everything on the data key, the link keys, the paging-token key, the console session key and the digest signing key', () => {
+    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key), getAtt(lockbox.console.sessionKey), getAtt(lockbox.ledger.signingKey)] });
   });
 
   it('denies everything on every log group of the stack', () => {
@@ -720,5 +722,58 @@ describe('cdk-nag', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
     expect(report.success).toBe(true);
+  });
+});
+
+describe('ledger digests', () => {
+  const keyResource = () => resources[logicalId(lockbox.ledger.signingKey)];
+  const keyStatements = () => keyResource().Properties.KeyPolicy.Statement as (Statement & { NotAction?: string[]; Principal: unknown; Sid: string })[];
+  const sealerRoleArn = () => getAtt(lockbox.functions.sealDigests.role);
+
+  it('signs with an asymmetric ECC_NIST_P256 SIGN_VERIFY key that is kept', () => {
+    expect(keyResource().Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(keyResource().DeletionPolicy).toBe('Retain');
+  });
+
+  it('lets only the sealer sign: its role is the one allowed, every other principal is denied', () => {
+    const allowingSign = keyStatements().filter((statement) => statement.Effect === 'Allow' && actions(statement).includes('kms:Sign'));
+    expect(allowingSign).toEqual([expect.objectContaining({ Principal: { AWS: sealerRoleArn() } })]);
+    // The account's administration of the key leaves Sign out...
+    expect(keyStatements().find((statement) => statement.Sid === 'AccountAdministersButDoesNotSign')).toMatchObject({ NotAction: 'kms:Sign' });
+    // ...and an explicit deny covers every principal but the sealer, whatever IAM policies say.
+    expect(keyStatements().find((statement) => statement.Effect === 'Deny')).toMatchObject({
+      Principal: { AWS: '*' },
+      Action: 'kms:Sign',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': sealerRoleArn() } },
+    });
+    expect(whoMay('kms:Sign')).toEqual(['sealDigests']);
+  });
+
+  it('publishes the public key through the API (GetPublicKey, never Sign)', () => {
+    expect(whoMay('kms:GetPublicKey').sort()).toEqual(['apiTenants', 'sealDigests']);
+    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.sealDigests]) {
+      expect(environmentOf(fn)).toMatchObject({ [ENV.digestSigner]: 'kms', [ENV.digestKmsKey]: getAtt(lockbox.ledger.signingKey) });
+    }
+  });
+
+  it('seals every 5 minutes and verifies every hour, invoking the sealer', () => {
+    const schedules = [lockbox.ledger.sealSchedule, lockbox.ledger.verifySchedule].map((schedule) => resources[logicalId(schedule)].Properties);
+    expect(schedules.map((schedule) => schedule.ScheduleExpression)).toEqual(['rate(5 minutes)', 'rate(1 hour)']);
+    for (const schedule of schedules) expect(schedule.Target.Arn).toEqual(getAtt(lockbox.functions.sealDigests.fn));
+    expect(JSON.parse(schedules[1].Target.Input)).toEqual({ verify: true });
+  });
+
+  it('alarms when a verification fails or a digest could not be sealed', () => {
+    const alarms = lockbox.ledger.alarms.map((alarm) => resources[logicalId(alarm)].Properties);
+    expect(alarms.map(({ MetricName, Namespace, Threshold, ComparisonOperator }) => ({ MetricName, Namespace, Threshold, ComparisonOperator }))).toEqual([
+      { MetricName: 'LockboxLedgerVerificationFailures', Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      { MetricName: 'LockboxDigestSealFailures', Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+    ]);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: logicalId(lockbox.alarmTopic) }]);
+  });
+
+  it('lets the sealer read only the marked chains (the sparse index), not scan the requests', () => {
+    expect(allows(lockbox.functions.sealDigests, 'dynamodb:Scan').flatMap(resourcesOf)).toEqual([getAtt(lockbox.tenantsTable)]);
+    expect(allows(lockbox.functions.sealDigests, 'dynamodb:Query').flatMap(resourcesOf)).toContainEqual({ 'Fn::Join': ['', [getAtt(lockbox.requestsTable), '/index/byUnsealedChain']] });
   });
 });

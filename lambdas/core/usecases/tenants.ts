@@ -1,9 +1,8 @@
-import type { AuditEvent } from '../domain/audit';
 import { checkDurationWithin } from '../domain/duration';
 import { POLICY_DEFAULTS } from '../domain/policy';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
-import type { Page } from '../ports';
+import type { AuditPage, Page } from '../ports';
 import { actorOf, callerKeys, loadRequest, loadTenant, requireTenantAdmin, whoIs } from './authorize';
 import { customerSideProblems, pathText, providerSide } from '../domain/principals';
 import type { Caller, Deps } from './deps';
@@ -131,10 +130,15 @@ export async function listAudit(
   caller: Caller,
   tenantId: string,
   query: { from?: string; to?: string; limit: number; nextToken?: string },
-): Promise<Page<AuditEvent>> {
+): Promise<AuditPage> {
+  await requireAuditReader(deps, caller, tenantId);
+  return deps.audit.list(tenantId, query, query.limit, query.nextToken);
+}
+
+/** The tenant's approvers, admins and auditors may read its audit log, digests and verification. */
+export async function requireAuditReader(deps: Deps, caller: Caller, tenantId: string): Promise<void> {
   const tenant = await loadTenant(deps, tenantId);
   if (!canReadAudit(tenant, whoIs(caller))) throw new ForbiddenError("You may not read this tenant's audit log");
-  return deps.audit.list(tenantId, query, query.limit, query.nextToken);
 }
 
 /** The customer (an approver or admin of the tenant) ends granted access before its window ends. */
