@@ -120,7 +120,7 @@ describe('API', () => {
 
   it('requires AWS_IAM on every /requests and /tenants method', () => {
     const signed = methods().filter(({ route }) => !route.includes('/approvals') && !route.includes('/console'));
-    expect(signed).toHaveLength(12);
+    expect(signed).toHaveLength(14);
     for (const { method } of signed) expect(resources[logicalId(method)].Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -434,10 +434,10 @@ describe('functions', () => {
     expect(directory).toEqual({ engineers: config.engineers, managers: config.managers, admins: config.admins });
   });
 
-  it('give the tenants API the directory (deployment admins create and list tenants), and only it and the console may scan Tenants', () => {
+  it('give the tenants API the directory (deployment admins create and list tenants), and only it, the console and the digest sealer may scan Tenants', () => {
     expect(JSON.parse(environmentOf(lockbox.functions.apiTenants)[ENV.directory])).toMatchObject({ admins: config.admins });
-    expect(whoMay('dynamodb:Scan').sort()).toEqual(['apiTenants', 'console']);
-    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.console]) {
+    expect(whoMay('dynamodb:Scan').sort()).toEqual(['apiTenants', 'console', 'sealDigests']);
+    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.console, lockbox.functions.sealDigests]) {
       expect(allows(fn, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] }]);
     }
   });
