@@ -106,7 +106,7 @@ export class Api {
 }
 
 function credentialsError(error: unknown, profile: string | undefined): CliError {
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
   const expired = /expired|refresh/i.test(message);
   return new CliError(
     EXIT.credentials,

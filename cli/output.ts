@@ -45,7 +45,7 @@ export class Output {
     const widths = columns.map((column, i) => Math.max(column.length, ...rows.map((row) => visible(row[i] ?? '').length)));
     const line = (cells: string[]) =>
       cells
-        .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i] - visible(cell).length)))
+        .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell).length)))
         .join('  ')
         .trimEnd();
     return [this.out.bold(line(columns)), ...rows.map(line)].join('\n');

@@ -222,7 +222,9 @@ export class LockboxFunction extends Construct {
    * only VerifyMac, with every key still listed (a retired key verifies until its links expire).
    */
   useLinkKeys(mode: 'sign' | 'verify', keys: Readonly<Record<string, kms.IKey>>, currentKeyId: string): this {
-    const usable = mode === 'sign' ? { [currentKeyId]: keys[currentKeyId] } : keys;
+    const current = keys[currentKeyId];
+    if (!current) throw new Error(`The current link key ${currentKeyId} is not among the link keys`);
+    const usable: Readonly<Record<string, kms.IKey>> = mode === 'sign' ? { [currentKeyId]: current } : keys;
     this.fn.addEnvironment(ENV.linkSigner, 'kms');
     this.fn.addEnvironment(ENV.linkCurrentKey, currentKeyId);
     this.fn.addEnvironment(

@@ -68,7 +68,7 @@ export function humanDuration(iso: string): string {
 export function describePrincipal(principal: string): string {
   const match = /^arn:aws[a-z-]*:(sts|iam)::(\d{12}):(assumed-role|user|role)\/(.+)$/.exec(principal);
   if (!match) return principal;
-  const [, , account, kind, rest] = match;
+  const [, , account, kind, rest = ''] = match;
   const parts = rest.split('/');
   const name = parts[parts.length - 1];
   if (kind === 'assumed-role' && parts.length >= 2) return `${name} (role ${parts[parts.length - 2]}, AWS account ${account})`;
@@ -213,7 +213,7 @@ export function alreadyDecidedEmail(
 ): Omit<Email, 'to'> {
   const verdict = verdictWord(decision.decision);
   const who = decidedBy(decision);
-  const rows: Row[] = [...requestRows(request), [`${verdict[0].toUpperCase()}${verdict.slice(1)} by`, who], ['Decided at', utc(decision.at)]];
+  const rows: Row[] = [...requestRows(request), [`${verdict.charAt(0).toUpperCase()}${verdict.slice(1)} by`, who], ['Decided at', utc(decision.at)]];
   if (decision.reason) rows.push(['Reason', decision.reason]);
   rows.push(['Request id', request.requestId]);
   return render({

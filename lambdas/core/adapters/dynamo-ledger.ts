@@ -230,9 +230,9 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       }),
     );
     const items = (page.Items ?? []).map(fromAuditItem);
-    const full = items.length === limit && page.LastEvaluatedKey !== undefined;
-    if (full) {
-      const next = cursor(timeKey(items[items.length - 1]));
+    const last = items.at(-1);
+    if (items.length === limit && page.LastEvaluatedKey !== undefined && last) {
+      const next = cursor(timeKey(last));
       return { items, nextToken: next, cursor: next };
     }
     return { items, cursor: cursor(high) };

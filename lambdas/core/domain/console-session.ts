@@ -58,6 +58,7 @@ async function unseal(signer: MacSigner, purpose: Purpose, value: string | undef
   const parts = value.split('.');
   if (parts.length !== 2 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) return undefined;
   const [payload, mac] = parts;
+  if (payload === undefined || mac === undefined) return undefined;
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));

@@ -9,7 +9,7 @@ const PATTERN = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 export function parseDuration(text: string): number | undefined {
   const match = PATTERN.exec(text);
   if (!match || text === 'P' || text.endsWith('T')) return undefined;
-  const [days, hours, minutes, seconds] = match.slice(1).map((part) => Number(part ?? 0));
+  const [days = 0, hours = 0, minutes = 0, seconds = 0] = match.slice(1).map((part) => Number(part ?? 0));
   const ms = (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000;
   return Number.isSafeInteger(ms) ? ms : undefined;
 }

@@ -52,13 +52,10 @@ const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
  * Account roots, federated users and anything else are refused: they name no single engineer.
  */
 export function engineerPrincipal(requestedBy: string): EngineerPrincipal {
-  const session = ASSUMED_ROLE.exec(requestedBy);
-  if (session) {
-    const [, partition, account, role, sessionName] = session;
-    return { principalArn: `arn:${partition}:iam::${account}:role/${role}`, sourceIdentity: sessionName };
-  }
-  const user = IAM_USER.exec(requestedBy);
-  if (user) return { principalArn: requestedBy, sourceIdentity: user[4] };
+  const [, partition, account, role, sessionName] = ASSUMED_ROLE.exec(requestedBy) ?? [];
+  if (sessionName) return { principalArn: `arn:${partition}:iam::${account}:role/${role}`, sourceIdentity: sessionName };
+  const userName = IAM_USER.exec(requestedBy)?.[4];
+  if (userName) return { principalArn: requestedBy, sourceIdentity: userName };
   throw new ValidationError('The requester is not an IAM user or assumed-role session, so no access role can trust them', {
     requestedBy,
   });

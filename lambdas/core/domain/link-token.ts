@@ -94,6 +94,7 @@ export async function verifyLinkToken(signer: MacSigner, token: string, nowMs: n
   const parts = token.split('.');
   if (parts.length !== 2 || !parts.every((part) => BASE64URL.test(part))) return { ok: false, reason: 'malformed' };
   const [payload, mac] = parts;
+  if (payload === undefined || mac === undefined) return { ok: false, reason: 'malformed' };
   const claims = parseClaims(payload);
   if (!claims) return { ok: false, reason: 'malformed' };
   // The claims must be exactly what we sign: re-encoding catches reordered or padded payloads.

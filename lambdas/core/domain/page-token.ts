@@ -40,14 +40,14 @@ export class PageTokens {
   /** The store's cursor inside `token`, or a ValidationError; no token, no cursor. */
   async open(scope: PageScope, token: string | undefined): Promise<string | undefined> {
     if (token === undefined) return undefined;
-    const parts = TOKEN.exec(token);
-    if (!parts) throw invalid();
-    const expected = await this.mac(scope, parts[1]);
-    const given = Buffer.from(parts[2], 'base64url');
+    const [, body, mac] = TOKEN.exec(token) ?? [];
+    if (body === undefined || mac === undefined) throw invalid();
+    const expected = await this.mac(scope, body);
+    const given = Buffer.from(mac, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     let payload: unknown;
     try {
-      payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     } catch {
       throw invalid();
     }

@@ -49,8 +49,8 @@ export function parsePrincipal(arn: string): ParsedPrincipal {
   if (account && parts[2] === 'iam' && resource.startsWith('user/')) {
     return { kind: 'iam-user', account, name: resource.slice(resource.lastIndexOf('/') + 1) };
   }
-  const session = /^assumed-role\/([^/]+)\/(.+)$/.exec(resource);
-  if (account && parts[2] === 'sts' && session) return { kind: 'assumed-role', account, role: session[1], session: session[2] };
+  const [, role, session] = /^assumed-role\/([^/]+)\/(.+)$/.exec(resource) ?? [];
+  if (account && parts[2] === 'sts' && role && session) return { kind: 'assumed-role', account, role, session };
   return { kind: 'other', account };
 }
 
@@ -104,10 +104,10 @@ export interface Problem {
 /** A wildcard that matches sessions whose names nobody vouches for: it cannot name people. */
 export function freeSessionWildcard(person: Person): string | undefined {
   if (!person.principal.endsWith('*')) return undefined;
-  const session = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//.exec(person.principal);
-  if (!session) return undefined;
-  if (session[1].startsWith(IDENTITY_CENTER_ROLE_PREFIX) || person.sessionNameSetBy === 'idp') return undefined;
-  return session[1];
+  const [, role] = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//.exec(person.principal) ?? [];
+  if (!role) return undefined;
+  if (role.startsWith(IDENTITY_CENTER_ROLE_PREFIX) || person.sessionNameSetBy === 'idp') return undefined;
+  return role;
 }
 
 export const FREE_SESSION_MESSAGE = (role: string) =>

@@ -96,7 +96,7 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
 export function requireContentType(event: APIGatewayProxyEvent, mediaType: string, hasBody: boolean): void {
   const declared = header(event, 'content-type');
   if (declared === undefined && !hasBody) return;
-  const type = declared?.split(';')[0].trim().toLowerCase();
+  const type = declared?.split(';')[0]?.trim().toLowerCase();
   if (type !== mediaType) throw new UnsupportedMediaTypeError(`The body must be ${mediaType}`, { contentType: declared?.slice(0, 100) ?? null });
 }
 

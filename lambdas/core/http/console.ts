@@ -61,7 +61,9 @@ interface Ctx {
   form: Record<string, string>;
 }
 
-type Handler = (ctx: Ctx, params: string[]) => Promise<APIGatewayProxyResult>;
+/** A route's capture groups: every group of its pattern is required, so each one matched. */
+type Captures = [string, string];
+type Handler = (ctx: Ctx, params: Captures) => Promise<APIGatewayProxyResult>;
 
 export function consoleHandler(app: ConsoleApp) {
   const url = new URL(app.baseUrl);
@@ -140,8 +142,9 @@ export function consoleHandler(app: ConsoleApp) {
     ['GET', /^$/, async (ctx) => {
       if (!ctx.caller) return signInFirst(ctx);
       const tenants = await myTenants(app.deps, ctx.caller);
-      if (tenants.length === 1) {
-        const [{ tenant, roles }] = tenants;
+      const [only] = tenants;
+      if (tenants.length === 1 && only) {
+        const { tenant, roles } = only;
         return pages.redirect(pages.tenantUrl(ctx.frame, tenant.tenantId, roles.approver ? '/pending' : '/history'), ctx.frame.cookies);
       }
       return pages.tenantsPage(ctx.frame, tenants);
@@ -353,7 +356,7 @@ export function consoleHandler(app: ConsoleApp) {
         return pages.refusedPage(403, 'Use the forms of the console', 'This form did not come from your console page (its security token is missing or wrong). Reload the page and try again.', ctx.frame);
       }
     }
-    const result = await match.handler(ctx, match.exec!.slice(1));
+    const result = await match.handler(ctx, match.exec!.slice(1) as Captures);
     return event.httpMethod === 'HEAD' ? { ...result, body: '' } : result;
   };
 }
@@ -459,7 +462,7 @@ const FIELD_NAMES: Record<string, string> = {
 };
 const fieldName = (path: readonly PropertyKey[]) => {
   const [first, index, inner] = path.map(String);
-  const name = FIELD_NAMES[first] ?? first;
+  const name = (first && FIELD_NAMES[first]) ?? first;
   if (first === 'consoleGroups' && index) return `${name} (${index})`;
   return index !== undefined && /^\d+$/.test(index) ? `${name}, line ${Number(index) + 1}${inner ? ` (${inner})` : ''}` : name;
 };

@@ -114,9 +114,10 @@ export async function updateTenant(
  */
 export function checkCustomerSide(deps: Deps, tenant: Pick<Tenant, 'approvers' | 'admins' | 'auditors' | 'accessTarget' | 'customerAccounts'>): void {
   const problems = customerSideProblems(tenant, providerSide(deps.directory));
-  if (problems.length) {
-    const field = pathText(problems[0].path);
-    throw new ValidationError(`${field}: ${problems[0].message}`, { field, problems: problems.map((problem) => ({ field: pathText(problem.path), message: problem.message })) });
+  const [first] = problems;
+  if (first) {
+    const field = pathText(first.path);
+    throw new ValidationError(`${field}: ${first.message}`, { field, problems: problems.map((problem) => ({ field: pathText(problem.path), message: problem.message })) });
   }
 }
 
