@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { confirmationPage } from '../../../lambdas/core/http/pages';
 import { createRequestBody, linkForm, managerDecisionBody, tenantBody } from '../../../lambdas/core/http/schemas';
 import { approvalRequestEmail, escapeHtml } from '../../../lambdas/core/messages';
