@@ -11,6 +11,7 @@
  *   and state transitions per lifecycle, write routes next to a bare TransactWriteItems
  *   (BENCH_LIFECYCLES, default 1000; BENCH_ROUTE_SAMPLES, default 20)
  * - handler bundles as deployed, and their cold init next to a floor (bench/bundles.ts)
+ * - start-up of the `lockbox` command line next to a floor (bench/cli.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -27,6 +28,7 @@ import { DIRECTORY } from '../local/seed';
 import { lifecycleBench } from './lifecycles';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
 import { measureBundles, printBundles } from './bundles';
+import { cliBench } from './cli';
 
 const ROOT = resolve(__dirname, '..');
 const rows: [string, string][] = [];
@@ -146,7 +148,7 @@ async function bundles() {
 
 async function main() {
   console.log(`Lockbox benchmarks — node ${process.version}, ${new Date().toISOString()}\n`);
-  // `npm run bench -- bundles` runs only the bundle figures (or domain, database, lifecycles).
+  // `npm run bench -- bundles` runs only the bundle figures (or domain, database, lifecycles, cli).
   const only = process.argv[2];
   if (!only || only === 'domain') await domain();
   if (!only || only === 'database') await database();
@@ -154,6 +156,7 @@ async function main() {
     await lifecycleBench(report, { lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20) });
   }
   if (!only || only === 'bundles') await bundles();
+  if (!only || only === 'cli') await cliBench(ROOT, COLD_RUNS, report);
 }
 
 main().catch((error: unknown) => {
