@@ -42,8 +42,10 @@ export class PageTokens {
     if (token === undefined) return undefined;
     const [, body, mac] = TOKEN.exec(token) ?? [];
     if (body === undefined || mac === undefined) throw invalid();
-    const expected = await this.mac(scope, body);
-    const given = Buffer.from(mac, 'base64url');
+    // Compared as canonical base64url text: decoding first would accept a last character that
+    // differs only in its unused low bits (two spellings of one MAC).
+    const expected = Buffer.from((await this.mac(scope, body)).toString('base64url'));
+    const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     let payload: unknown;
     try {
