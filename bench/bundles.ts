@@ -23,6 +23,16 @@ const LAMBDA_ENV = {
   AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
   POWERTOOLS_SERVICE_NAME: 'lockbox',
   POWERTOOLS_METRICS_NAMESPACE: 'Lockbox',
+  // The console reads its settings when it loads (the others read theirs on first use).
+  CONSOLE_BASE_URL: 'https://lockbox.example/v1',
+  CONSOLE_ISSUER: 'https://issuer.example',
+  CONSOLE_CLIENT_ID: 'lockbox',
+  CONSOLE_CLIENT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:lockbox-console',
+  CONSOLE_GROUPS_CLAIM: 'groups',
+  CONSOLE_SESSION_SIGNER: 'kms',
+  CONSOLE_SESSION_KMS_KEY: 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000',
+  CONSOLE_IDLE_TIMEOUT: 'PT15M',
+  CONSOLE_ABSOLUTE_TIMEOUT: 'PT8H',
 };
 
 export interface BundleFigure {
@@ -78,7 +88,7 @@ function coldImport(file: string): number {
     env: { ...process.env, ...LAMBDA_ENV },
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr.split('\n').filter((line) => line.startsWith('Error')).join(' ')}`);
   return Number(run.stdout);
 }
 
