@@ -73,6 +73,7 @@ const PEOPLE = Object.fromEntries(Object.entries(PERSONAS).map(([name, persona])
 interface Counters {
   serverErrors: number;
   throttled: number;
+  connectionErrors: number;
 }
 
 class Driver {
@@ -92,11 +93,20 @@ class Driver {
   async call(method: string, path: string, as: keyof typeof PERSONAS, body: unknown, counters: Counters): Promise<{ status: number; body: any; ms: number }> {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const response = await fetch(new URL(path, this.local.url), {
-        method,
-        headers: { 'content-type': 'application/json', [PRINCIPAL_HEADER]: PEOPLE[as] },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      let response: globalThis.Response;
+      try {
+        response = await fetch(new URL(path, this.local.url), {
+          method,
+          headers: { 'content-type': 'application/json', [PRINCIPAL_HEADER]: PEOPLE[as] },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (error) {
+        // The client's own connection failed (a thousand sockets on a loaded machine): try again.
+        counters.connectionErrors++;
+        if (attempt >= 8) throw error;
+        await sleep(Math.random() * 1000);
+        continue;
+      }
       const text = await response.text();
       const ms = performance.now() - started;
       const parsed = text ? JSON.parse(text) : {};
@@ -248,7 +258,7 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
   ];
   const rates: number[] = [];
   for (const [label, tenantOf] of runs) {
-    const counters: Counters = { serverErrors: 0, throttled: 0 };
+    const counters: Counters = { serverErrors: 0, throttled: 0, connectionErrors: 0 };
     const run = randomUUID().slice(0, 8);
     const started = performance.now();
     const outcomes = await Promise.all(Array.from({ length: count }, (_, i) => lifecycle(driver, tenantOf(i), 'approved', `bench-${run}-${i}`, counters)));
@@ -259,7 +269,7 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
     rates.push(rate);
     const kinds = [...new Set(lost.map((outcome) => outcome.status))].map((status) => `${lost.filter((outcome) => outcome.status === status).length} ${status}`).join(', ');
     rows[label] =
-      `${rate.toFixed(1)} lifecycles/s; lost ${lost.length}${kinds ? ` (${kinds})` : ''}; 5xx ${counters.serverErrors}; 503 THROTTLED ${counters.throttled}; revocation lag p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms`;
+      `${rate.toFixed(1)} lifecycles/s; lost ${lost.length}${kinds ? ` (${kinds})` : ''}; 5xx ${counters.serverErrors}; 503 THROTTLED ${counters.throttled}; client connection retries ${counters.connectionErrors}; revocation lag p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms`;
     const refusal = lost.find((outcome) => outcome.error);
     if (refusal) rows[label] += `; e.g. ${refusal.error}`;
     report(`${count} concurrent approved lifecycles, ${label}`, rows[label]);
@@ -268,7 +278,7 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
 }
 
 async function perLifecycle(driver: Driver, report: Report): Promise<void> {
-  const counters: Counters = { serverErrors: 0, throttled: 0 };
+  const counters: Counters = { serverErrors: 0, throttled: 0, connectionErrors: 0 };
   // Background timers (the reconciler, a sealer) call DynamoDB too: measured idle, then subtracted.
   const idleStart = calls.length;
   const idleFor = 3000;
@@ -310,7 +320,7 @@ async function perLifecycle(driver: Driver, report: Report): Promise<void> {
 
 /** Each write route sequentially, next to a bare TransactWriteItems of the items it wrote. */
 async function routes(driver: Driver, report: Report, samples: number): Promise<void> {
-  const counters: Counters = { serverErrors: 0, throttled: 0 };
+  const counters: Counters = { serverErrors: 0, throttled: 0, connectionErrors: 0 };
   const keys = new Map<string, string[]>();
   for (const table of [LOCAL_TABLE_NAMES.Requests, LOCAL_TABLE_NAMES.Tenants, LOCAL_TABLE_NAMES.Audit]) {
     const described = await driver.raw.send(new DescribeTableCommand({ TableName: table }));

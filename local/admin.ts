@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalPage, PlainResponse } from './gateway';
 import { PRINCIPAL_HEADER } from './gateway';
@@ -72,10 +72,17 @@ export function adminPages(sources: AdminSources): Record<string, LocalPage> {
       } while (nextToken);
       return json(executions);
     },
-    '/_local/executions/*': async ({ path }) => {
-      const name = decodeURIComponent(path.slice('/_local/executions/'.length));
+    '/_local/executions/*': async ({ path, method }) => {
+      const stop = path.endsWith('/stop');
+      const name = decodeURIComponent(path.slice('/_local/executions/'.length, stop ? -'/stop'.length : undefined));
       const executionArn = `${sources.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      // POST …/<request id>/stop: stops the execution as an operator would (strands its request on purpose).
+      if (stop !== (method === 'POST')) return json({ message: 'POST /_local/executions/<request id>/stop, or GET /_local/executions/<request id>' }, 405);
       try {
+        if (stop) {
+          await sources.sfn.send(new StopExecutionCommand({ executionArn }));
+          return json({ stopped: name });
+        }
         const execution = await sources.sfn.send(new DescribeExecutionCommand({ executionArn }));
         const history = [];
         let nextToken: string | undefined;

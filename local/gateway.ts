@@ -50,7 +50,7 @@ export interface PlainResponse {
   body: string;
 }
 
-export type LocalPage = (request: { path: string; query: URLSearchParams; headers: IncomingMessage['headers'] }) => Promise<PlainResponse>;
+export type LocalPage = (request: { path: string; method: string; query: URLSearchParams; headers: IncomingMessage['headers'] }) => Promise<PlainResponse>;
 
 export interface GatewayOptions {
   port: number;
@@ -134,11 +134,11 @@ export class LocalGateway {
     }
     if (path === '/_local' || path.startsWith('/_local/')) {
       const page = (Object.hasOwn(this.pages, path) ? this.pages[path] : undefined) ?? Object.entries(this.pages).find(([key]) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)))?.[1];
-      if (!page || (method !== 'GET' && method !== 'HEAD')) {
+      if (!page || !['GET', 'HEAD', 'POST'].includes(method)) {
         refuse(res, GATEWAY_ERRORS.RESOURCE_NOT_FOUND, { localMode: `no local page ${method} ${path}` });
         return finish(404);
       }
-      const result = await page({ path, query: url.searchParams, headers: req.headers });
+      const result = await page({ path, method, query: url.searchParams, headers: req.headers });
       send(res, result.status, { 'cache-control': 'no-store', ...result.headers }, result.body);
       return finish(result.status);
     }

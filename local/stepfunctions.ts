@@ -9,7 +9,7 @@ import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine, type StateM
  * protocol (`X-Amz-Target: AWSStepFunctions.<Action>`), so the handlers' own `@aws-sdk/client-sfn`
  * talks to it unchanged:
  * - task tokens (`$$.Task.Token`), SendTaskSuccess / SendTaskFailure, callback timeouts;
- * - execution names as idempotency keys, executions' status and history;
+ * - execution names as idempotency keys, executions' status and history, StopExecution;
  * - `lambda:invoke` and `lambda:invoke.waitForTaskToken` pointed at in-process functions;
  * - errors in the service's shapes, so the SDK raises its own exception classes.
  *
@@ -223,6 +223,20 @@ export class LocalStepFunctions {
     return {};
   }
 
+  /** As an operator stopping it in the console: the execution ends ABORTED, its waiting task with it. */
+  stopExecution(request: { executionArn?: string }): { stopDate: Date } {
+    const execution = this.execution(request.executionArn);
+    if (execution.status === 'RUNNING') {
+      execution.abort();
+      for (const record of this.tokens.values()) {
+        if (record.execution !== execution || record.status !== 'waiting') continue;
+        this.release(record);
+        record.settle?.reject(new TaskError('States.Runtime', 'Execution stopped'));
+      }
+    }
+    return { stopDate: execution.stopDate ?? new Date() };
+  }
+
   describeExecution(request: { executionArn?: string }) {
     const execution = this.execution(request.executionArn);
     return {
@@ -313,6 +327,7 @@ export class LocalStepFunctions {
         SendTaskSuccess: (input) => this.sendTaskSuccess(input),
         SendTaskFailure: (input) => this.sendTaskFailure(input),
         DescribeExecution: (input) => this.describeExecution(input),
+        StopExecution: (input) => this.stopExecution(input),
         ListExecutions: (input) => this.listExecutions(input),
         GetExecutionHistory: (input) => this.getExecutionHistory(input),
       };

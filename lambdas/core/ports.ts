@@ -58,6 +58,12 @@ export interface RequestStore {
     nowMs: number,
     audit?: AuditEntry,
   ): Promise<AccessRequest>;
+  /**
+   * Attaches the waiting task's token while the request is in `status`, in one write with no read
+   * first (no version condition: the writes that race it check the version and read again).
+   * Returns undefined when attached, else the request's current status.
+   */
+  attachTask(requestId: string, status: Status, task: Pick<AccessRequest, 'taskToken' | 'taskStage'>): Promise<Status | undefined>;
   listByTenant(
     tenantId: string,
     filter: { status?: Status; createdAfter?: string },

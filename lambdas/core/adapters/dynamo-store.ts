@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../domain/audit';
-import { ChangedMeanwhile, ConflictError } from '../domain/errors';
+import { ChangedMeanwhile, ConflictError, ThrottledError } from '../domain/errors';
 import type { AccessRequest } from '../domain/request';
 import { canApply, TRANSITIONS, type Status } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
@@ -141,8 +141,30 @@ export class DynamoRequestStore implements RequestStore {
       return { ...next, auditSeq: event.seq, auditHead: event.hash };
     } catch (error) {
       if (error instanceof ConflictError) throw await this.conflict(request.requestId);
+      if (isAmbiguous(error)) return this.fence(request, next, error);
       throw error;
     }
+  }
+
+  /**
+   * The write timed out (or the service failed) with its outcome unknown: it may still be in flight
+   * and commit later. Every write here is conditional on the version it read, so one more write
+   * that moves the version (and nothing else) makes a late commit impossible. Then: if the item
+   * shows our transition, it committed; if the fence went in, it never will (ThrottledError, 503);
+   * if another write moved it, the use case reads again (ChangedMeanwhile).
+   */
+  private async fence(request: AccessRequest, next: AccessRequest, cause: unknown): Promise<AccessRequest> {
+    const update = new UpdateBuilder();
+    update.set('version', request.version + 1).when(`${update.name('version')} = ${update.value(request.version)}`);
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tables.requests, Key: { requestId: request.requestId }, ...update.build() }));
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException') throw new ThrottledError('The store did not answer in time', 1, { cause: error });
+      const current = await this.get(request.requestId);
+      if (current && current.version === next.version && current.status === next.status) return current;
+      throw await this.conflict(request.requestId);
+    }
+    throw new ThrottledError('The store did not answer in time; the write was fenced and will not commit', 1, { cause });
   }
 
   /** A lost race: the error carries the status the winner left. */
@@ -151,6 +173,21 @@ export class DynamoRequestStore implements RequestStore {
     return new ChangedMeanwhile('The request changed meanwhile; it is no longer in the state this action needs', {
       status: current?.status,
     });
+  }
+
+  async attachTask(requestId: string, status: Status, task: Pick<AccessRequest, 'taskToken' | 'taskStage'>): Promise<Status | undefined> {
+    const update = new UpdateBuilder();
+    update.set('taskToken', task.taskToken).set('taskStage', task.taskStage).when(`${update.name('status')} = ${update.value(status)}`);
+    try {
+      await this.db.send(
+        new UpdateCommand({ TableName: this.tables.requests, Key: { requestId }, ...update.build(), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      );
+      return undefined;
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException') throw error;
+      const old = (error as { Item?: Record<string, RawValue> }).Item;
+      return (old?.status?.S as Status | undefined) ?? (await this.get(requestId))?.status;
+    }
   }
 
   listByTenant(tenantId: string, filter: { status?: Status; createdAfter?: string }, limit: number, nextToken?: string) {
@@ -290,3 +327,9 @@ function fromRequestItem(item: Item): AccessRequest {
   return request as unknown as AccessRequest;
 }
 
+
+/** A failure after which the write may or may not have committed (the service may still apply it). */
+const isAmbiguous = (error: unknown): boolean =>
+  error instanceof Error &&
+  (['TimeoutError', 'InternalServerError', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(error.name) ||
+    ['ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(String((error as { code?: string }).code)));

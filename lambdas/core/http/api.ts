@@ -34,10 +34,30 @@ export function errorResponse(error: unknown, log: Logger): APIGatewayProxyResul
     return { ...response, headers: { ...response.headers, 'retry-after': String(error.retryAfterSeconds) } };
   }
   if (error instanceof LockboxError) return json(error.statusCode, { error: error.toJSON() });
+  if (isOverloaded(error)) return errorResponse(new ThrottledError('Lockbox is busy; nothing was changed. Try again in a moment.'), log);
   if (error instanceof z.ZodError) return json(400, { error: validationError(error).toJSON() });
   log.error('unhandled error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   return json(500, { error: { code: 'INTERNAL', message: 'Something went wrong on our side. Try again later.' } });
 }
+
+/**
+ * An AWS service refused or timed out under load, after the SDK's bounded retries. Answered 503:
+ * nothing was committed (a transaction cancelled by contention or throttling commits nothing; a
+ * write whose outcome was unknown has been fenced by its store, see DynamoRequestStore).
+ */
+const OVERLOADED = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionInProgressException',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const isOverloaded = (error: unknown): boolean =>
+  error instanceof Error &&
+  (OVERLOADED.has(error.name) ||
+    (error.name === 'TransactionCanceledException' && String(error.message).includes('TransactionConflict')));
 
 export const validationError = (error: z.ZodError): ValidationError =>
   new ValidationError('The request is not valid', {

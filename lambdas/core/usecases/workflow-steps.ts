@@ -108,12 +108,8 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
  * before the token was attached, cancelled while granting, failed), the task completes at once.
  */
 export async function holdAccess(deps: Deps, requestId: string, taskToken: string): Promise<void> {
-  const ended = await withFreshRead(deps, requestId, async (request) => {
-    if (request.status !== 'ACTIVE') return request;
-    await deps.requests.update(request, 'ACTIVE', { taskToken, taskStage: 'access' }, deps.clock.now().getTime());
-    return undefined;
-  });
-  if (ended) await deps.workflow.succeed(taskToken, { status: ended.status });
+  const ended = await deps.requests.attachTask(requestId, 'ACTIVE', { taskToken, taskStage: 'access' });
+  if (ended) await deps.workflow.succeed(taskToken, { status: ended });
 }
 
 /**

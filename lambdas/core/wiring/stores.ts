@@ -8,11 +8,12 @@ import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../adapte
 import { config } from '../config';
 import { traced } from '../observability';
 import type { AuditPublisher } from '../ports';
+import { BOUNDED } from './bounded';
 import { once } from './once';
 
 /** DynamoDB (traced), shared by the stores and the local access provider. */
 export const dynamo = once(() =>
-  DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } }),
+  DynamoDBDocumentClient.from(traced(new DynamoDBClient(BOUNDED)), { marshallOptions: { removeUndefinedValues: true } }),
 );
 
 /** Where committed audit events are exported: EventBridge (deployed), a file (local mode) or nowhere. */

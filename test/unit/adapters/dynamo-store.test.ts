@@ -1,10 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../../../lambdas/core/adapters/dynamo-store';
 import { GENESIS_HASH, hashEvent, type AuditEvent } from '../../../lambdas/core/domain/audit';
-import { ConflictError, ValidationError } from '../../../lambdas/core/domain/errors';
+import { ChangedMeanwhile, ConflictError, ThrottledError, ValidationError } from '../../../lambdas/core/domain/errors';
 import { BOB, demoTenant, pendingRequest } from '../../support/fixtures';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -34,6 +34,34 @@ beforeEach(() => {
   ddb.reset();
   publisher.publish.mockClear();
   published.length = 0;
+});
+
+describe('DynamoRequestStore.transition when the store does not answer in time', () => {
+  const timeout = () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+
+  it('fences the version, so the timed-out write can never commit later, and answers THROTTLED', async () => {
+    ddb.on(TransactWriteCommand).rejects(timeout());
+    ddb.on(UpdateCommand).resolves({});
+    await expect(store.transition(managerApproval())).rejects.toBeInstanceOf(ThrottledError);
+    const fence = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(fence.Key).toEqual({ requestId: pendingRequest().requestId });
+    expect(Object.values(fence.ExpressionAttributeValues!)).toEqual([2, 1]); // version 1 -> 2, only if still 1
+    expect(fence.ConditionExpression).toContain('= :v1');
+  });
+
+  it('returns the transition when the fence finds it committed after all', async () => {
+    ddb.on(TransactWriteCommand).rejects(timeout());
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(GetCommand).resolves({ Item: pendingRequest({ status: 'PENDING_CUSTOMER_APPROVAL', version: 2 }) });
+    await expect(store.transition(managerApproval())).resolves.toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: 2 });
+  });
+
+  it('reports another write that got there first as changed meanwhile (the use case reads again)', async () => {
+    ddb.on(TransactWriteCommand).rejects(timeout());
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(GetCommand).resolves({ Item: pendingRequest({ status: 'CANCELLED', version: 2 }) });
+    await expect(store.transition(managerApproval())).rejects.toBeInstanceOf(ChangedMeanwhile);
+  });
 });
 
 describe('DynamoRequestStore.transition', () => {

@@ -116,6 +116,15 @@ describe('POST /requests', () => {
     expect(bodyOf(response).error?.code).toBe('NOT_FOUND');
   });
 
+  it('answers a throttled store with 503 THROTTLED and Retry-After (nothing committed)', async () => {
+    ddb.on(TransactWriteCommand).rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' }));
+    const response = await call('POST', '/requests', { body: JSON.stringify(validBody) });
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response).error?.code).toBe('THROTTLED');
+    expect(response.headers?.['retry-after']).toBe('1');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('answers an internal failure with 500 and leaks nothing of it', async () => {
     ddb.on(TransactWriteCommand).rejects(new Error('arn:aws:dynamodb:eu-west-1:123:table/Requests exploded'));
     jest.spyOn(console, 'error').mockImplementationOnce(() => undefined);
