@@ -111,14 +111,23 @@ export async function decide(
 /** The fields of an open stage; a decision, cancel or expiry removes them. */
 const STAGE_FIELDS = ['openStage', 'approvalDeadline', 'approvalDeadlineMs', 'linkHashes'] as const;
 
+/**
+ * Tells the waiting task after the commit. The decision stands whatever happens here: a task that
+ * is gone, or Step Functions not answering in time, is logged and the call still succeeds — the
+ * reconciler delivers again a decision whose stage's task still waits (its token stays attached).
+ */
 async function deliver(deps: Deps, taskToken: string | undefined, request: AccessRequest): Promise<void> {
   if (!taskToken) return;
-  const outcome = await deps.workflow.succeed(taskToken, { status: request.status });
-  if (outcome === 'lost-race') {
-    deps.log.info('decision committed after the workflow task ended; the expiry step takes it from here', {
-      requestId: request.requestId,
-      status: request.status,
-    });
+  try {
+    const outcome = await deps.workflow.succeed(taskToken, { status: request.status });
+    if (outcome === 'lost-race') {
+      deps.log.info('decision committed after the workflow task ended; the expiry step takes it from here', {
+        requestId: request.requestId,
+        status: request.status,
+      });
+    }
+  } catch (error) {
+    deps.log.warn('decision committed but not delivered; the reconciler delivers it again', { requestId: request.requestId, error: String(error) });
   }
 }
 
@@ -186,7 +195,11 @@ export async function cancelRequest(deps: Deps, caller: Caller, requestId: strin
     });
     // Only the current stage's task waits; a token of a stage already decided is left alone.
     if (request.taskToken && request.openStage !== undefined && request.taskStage === request.openStage) {
-      await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester');
+      // Committed: the cancel stands even if Step Functions does not answer now; the stage's timer
+      // then ends the task and the expiry step finds CANCELLED.
+      await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester').catch((error: unknown) =>
+        deps.log.warn('cancel committed but not delivered', { requestId, error: String(error) }),
+      );
     }
     return toView(updated, { isRequester: true });
   });

@@ -280,7 +280,10 @@ export async function endAccess(
   }
   if (!ended) return loadRequest(deps, requestId);
   // At the window's end the hold task has timed out already: only an early revoke completes it.
-  if (early && hold) await deps.workflow.succeed(hold, { status: ended.status });
+  // Committed: if Step Functions does not answer now, the hold's timer ends the execution later.
+  if (early && hold) {
+    await deps.workflow.succeed(hold, { status: ended.status }).catch((error: unknown) => deps.log.warn('early revoke not delivered to the hold task', { requestId, error: String(error) }));
+  }
   await tellEngineer(deps, ended);
   return ended;
 }
