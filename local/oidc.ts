@@ -70,7 +70,7 @@ export async function startOidc(options: { consoleBaseUrl: string; port?: number
       return grant;
     },
   };
-  const provider = new Provider(issuer, configuration);
+  const provider = withoutDevWarnings(() => new Provider(issuer, configuration));
   // An unknown login is refused at the login step, not later at the token endpoint.
   provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && /^\/interaction\/[^/]+$/.test(ctx.path)) {
@@ -100,4 +100,25 @@ async function readForm(req: AsyncIterable<unknown>): Promise<Record<string, str
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+}
+
+/**
+ * oidc-provider warns, rightly, that its in-memory store and its development login page are not
+ * for production. Here they are the point (a local stand-in for the customer's IdP, documented in
+ * docs/local-mode.md), so those two known warnings are kept out of local mode's start-up
+ * warnings, which list only where local mode cannot stand in for the deployment. Any other
+ * warning still goes through.
+ */
+function withoutDevWarnings<T>(build: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const text = args.map(String).join(' ');
+    if (/oidc-provider WARNING: a quick start development-only (in-memory adapter|feature devInteractions)/.test(text)) return;
+    warn(...args);
+  };
+  try {
+    return build();
+  } finally {
+    console.warn = warn;
+  }
 }
