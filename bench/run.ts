@@ -13,12 +13,15 @@
  * - handler bundles as deployed, and their cold init next to a floor (bench/bundles.ts)
  * - start-up of the `lockbox` command line next to a floor (bench/cli.ts)
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../lambdas/core/adapters/dynamo-store';
 import { LocalSigner } from '../lambdas/core/adapters/signers';
 import { chainEvent, EMPTY_CHAIN, verifyChain, type AuditEvent } from '../lambdas/core/domain/audit';
+import { LocalDigestSigner } from '../lambdas/core/adapters/digest-signers';
+import { sealAll, sealTenant, verifyTenant, type LedgerDeps } from '../lambdas/core/usecases/ledger';
 import { issueLinkToken, verifyLinkToken } from '../lambdas/core/domain/link-token';
 import type { Deps } from '../lambdas/core/usecases/deps';
 import { createRequest } from '../lambdas/core/usecases/requests';
@@ -124,7 +127,7 @@ async function database() {
       await file('bench-0', i);
       latencies.push(performance.now() - started);
     }
-    report('file a request, sequential (head read + 3-item transaction)', `p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+    report('file a request, sequential (one 2-item transaction of the request)', `p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
 
     for (const concurrency of [10, 50]) {
       const processes = Array.from({ length: concurrency }, depsOfOneProcess);
@@ -134,9 +137,39 @@ async function database() {
       report(`${concurrency} concurrent requests, one tenant: one process / ${concurrency} racing`, `${queued} /s / ${racing} /s`);
       report(`${concurrency} concurrent requests over ${concurrency} tenants, one process`, `${spread} /s`);
     }
+    await ledgerFigures(deps.audit as DynamoAuditLog, tenants);
   } finally {
     await dynamo.stop();
   }
+}
+
+/**
+ * The ledger's scheduled work, beside the write figures: sealing one tenant's digest (first with
+ * every chain advanced, then with none), and verifying a tenant's whole ledger (events/s).
+ */
+async function ledgerFigures(ledger: DynamoAuditLog, tenants: string[]) {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const d: LedgerDeps = { ledger, digestSigner: new LocalDigestSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), clock: { now: () => new Date() }, log: { info: () => undefined, warn: () => undefined, error: () => undefined } };
+  const timed = async (work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    return performance.now() - started;
+  };
+  const busy = 'bench-0';
+  const chains = (await ledger.advancedChains(busy)).length;
+  const first = await timed(() => sealTenant(d, busy));
+  const quiet: number[] = [];
+  for (let i = 0; i < 20; i++) quiet.push(await timed(() => sealTenant(d, busy)));
+  report(`seal one tenant's digest: ${chains} chains advanced / none`, `${first.toFixed(1)} ms / p50 ${percentile(quiet, 50).toFixed(1)} ms`);
+  const all = await timed(() => sealAll(d));
+  report(`seal every tenant (${tenants.length} tenants)`, `${(all / tenants.length).toFixed(1)} ms per tenant`);
+  let events = 0;
+  const verifying = await timed(async () => {
+    const verdict = await verifyTenant(d, busy);
+    if (!verdict.ok) throw new Error(`ledger did not verify: ${verdict.firstBroken?.message}`);
+    events = verdict.verified.events;
+  });
+  report(`verify a tenant's ledger (${events} events, ${1 + quiet.length} digests, read + check)`, `${(events / (verifying / 1000)).toFixed(0)} events/s`);
 }
 
 /** Runs of each cold import (`BENCH_COLD_RUNS`, default 11). */
