@@ -30,10 +30,8 @@ import { TenantSeed } from './tenant-seed';
 import { targetRoleArn } from './target';
 import { Workflow } from './workflow';
 
-export { API_STAGE, APPROVAL_THROTTLE } from './api';
 export type { LockboxFunctionName } from './functions';
 export type { LockboxProps } from './lockbox-props';
-export { RECONCILE_EVERY } from './reconciler';
 
 /**
  * Lockbox on AWS, composed of one construct per concern: data (tables and their key), link keys,

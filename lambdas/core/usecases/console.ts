@@ -1,7 +1,7 @@
 import { LockboxError, NotFoundError } from '../domain/errors';
 import { stageIsOpen, type AccessRequest } from '../domain/request';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
-import { loadRequest, loadTenant, whoIs } from './authorize';
+import { loadTenant, whoIs } from './authorize';
 import { decideAsCustomer } from './decisions';
 import type { Caller, Deps } from './deps';
 import { revokeAccess } from './tenants';
@@ -88,9 +88,3 @@ export const consoleDecide = (deps: Deps, caller: Caller, tenantId: string, requ
 export const consoleRevoke = (deps: Deps, caller: Caller, tenantId: string, requestId: string, reason: string | undefined) =>
   consoleAction(deps, caller, tenantId, requestId, 'revoke', () => revokeAccess(deps, caller, requestId, { reason }));
 
-/** A request of this tenant the person may read, or not found. */
-export async function tenantRequest(deps: Deps, tenantId: string, requestId: string): Promise<AccessRequest> {
-  const request = await loadRequest(deps, requestId);
-  if (request.tenantId !== tenantId) throw new NotFoundError('No such request in this tenant', { requestId });
-  return request;
-}
