@@ -20,7 +20,9 @@ const project = (name: string) => ({ ...shared, displayName: name, roots: [`<roo
 
 /** `package` (the packed tarball, `npm run test:package`) once its folder exists. */
 const config: Config = {
-  projects: ['unit', 'integration', 'cdk', 'e2e', 'browser', 'package'].filter((name) => existsSync(new URL(`./test/${name}`, import.meta.url))).map(project),
+  projects: ['unit', 'integration', 'cdk', 'e2e', 'browser', 'package']
+    .filter((name) => existsSync(new URL(`./test/${name}`, import.meta.url)))
+    .map(project),
 };
 
 export default config;

@@ -88,7 +88,13 @@ function coldImport(file: string): number {
     env: { ...process.env, ...LAMBDA_ENV },
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr.split('\n').filter((line) => line.startsWith('Error')).join(' ')}`);
+  if (run.status !== 0)
+    throw new Error(
+      `importing ${file} failed: ${run.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('Error'))
+        .join(' ')}`,
+    );
   return Number(run.stdout);
 }
 

@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { Client } from '@smithy/core/client';
-import { startLocal, type LocalMode } from '../local/local-mode';
 import { PRINCIPAL_HEADER } from '../local/gateway';
+import { type LocalMode, startLocal } from '../local/local-mode';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/net';
 import { DEMO_TENANT, PERSONAS } from '../local/seed';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
@@ -68,7 +68,10 @@ function installCounter(): void {
 
 // ---- driving local mode ---------------------------------------------------------------------------
 
-const PEOPLE = Object.fromEntries(Object.entries(PERSONAS).map(([name, persona]) => [name, persona.principal])) as Record<keyof typeof PERSONAS, string>;
+const PEOPLE = Object.fromEntries(Object.entries(PERSONAS).map(([name, persona]) => [name, persona.principal])) as Record<
+  keyof typeof PERSONAS,
+  string
+>;
 
 interface Counters {
   serverErrors: number;
@@ -90,7 +93,13 @@ class Driver {
     this.doc = DynamoDBDocumentClient.from(this.raw);
   }
 
-  async call(method: string, path: string, as: keyof typeof PERSONAS, body: unknown, counters: Counters): Promise<{ status: number; body: any; ms: number }> {
+  async call(
+    method: string,
+    path: string,
+    as: keyof typeof PERSONAS,
+    body: unknown,
+    counters: Counters,
+  ): Promise<{ status: number; body: any; ms: number }> {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       let response: globalThis.Response;
@@ -137,7 +146,11 @@ class Driver {
       const ids = [...this.watched.keys()];
       for (let i = 0; i < ids.length; i += 100) {
         const chunk = ids.slice(i, i + 100);
-        const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [LOCAL_TABLE_NAMES.Requests]: { Keys: chunk.map((requestId) => ({ requestId })), ConsistentRead: true } } }));
+        const result = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [LOCAL_TABLE_NAMES.Requests]: { Keys: chunk.map((requestId) => ({ requestId })), ConsistentRead: true } },
+          }),
+        );
         for (const item of result.Responses?.[LOCAL_TABLE_NAMES.Requests] ?? []) {
           const waiting = this.watched.get(item.requestId) ?? [];
           const left = waiting.filter((waiter) => {
@@ -200,9 +213,24 @@ interface Outcome {
 const stageOpen = (status: string) => (item: Item) => item.status !== status || item.approvalDeadline !== undefined;
 
 /** One lifecycle as a client runs it: decides as soon as the API shows each stage open. */
-async function lifecycle(driver: Driver, tenantId: string, kind: Kind, tag: string, counters: Counters, duration = 'PT3S', boundMs = 120_000): Promise<Outcome> {
-  const created = await driver.call('POST', '/requests', 'alice', { tenantId, ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration, idempotencyKey: tag }, counters);
-  if (created.status !== 201 && created.status !== 200) return { status: `create ${created.status}`, error: JSON.stringify(created.body).slice(0, 200) };
+async function lifecycle(
+  driver: Driver,
+  tenantId: string,
+  kind: Kind,
+  tag: string,
+  counters: Counters,
+  duration = 'PT3S',
+  boundMs = 120_000,
+): Promise<Outcome> {
+  const created = await driver.call(
+    'POST',
+    '/requests',
+    'alice',
+    { tenantId, ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration, idempotencyKey: tag },
+    counters,
+  );
+  if (created.status !== 201 && created.status !== 200)
+    return { status: `create ${created.status}`, error: JSON.stringify(created.body).slice(0, 200) };
   const requestId: string = created.body.requestId;
   const bounded = <T>(work: Promise<T>) => Promise.race([work, sleep(boundMs).then(() => undefined)]);
   const decide = async (stage: 'manager' | 'customer', as: keyof typeof PERSONAS, decision: string) => {
@@ -223,7 +251,9 @@ async function lifecycle(driver: Driver, tenantId: string, kind: Kind, tag: stri
     }
     await decide('customer', 'carol', kind === 'denied' ? 'DENY' : 'APPROVE');
     if (kind === 'revoked') {
-      const active = await bounded(driver.until(requestId, (item) => item.status !== 'APPROVED' && item.status !== 'PENDING_CUSTOMER_APPROVAL'));
+      const active = await bounded(
+        driver.until(requestId, (item) => item.status !== 'APPROVED' && item.status !== 'PENDING_CUSTOMER_APPROVAL'),
+      );
       if (active?.status === 'ACTIVE') {
         const revoked = await driver.call('POST', `/requests/${requestId}/revoke`, 'carol', { reason: 'bench' }, counters);
         if (revoked.status !== 200) throw new Error(`revoke: ${revoked.status} ${JSON.stringify(revoked.body).slice(0, 200)}`);
@@ -233,7 +263,11 @@ async function lifecycle(driver: Driver, tenantId: string, kind: Kind, tag: stri
     if (!ended) return { requestId, status: 'LOST' };
     if (ended.status !== 'COMPLETED') return { requestId, status: ended.status };
     const grant = await driver.grant(requestId);
-    return { requestId, status: ended.status, lagMs: grant?.revokedAt ? Date.parse(grant.revokedAt) - Date.parse(grant.expiresAt) : undefined };
+    return {
+      requestId,
+      status: ended.status,
+      lagMs: grant?.revokedAt ? Date.parse(grant.revokedAt) - Date.parse(grant.expiresAt) : undefined,
+    };
   } catch (error) {
     return { requestId, status: 'REFUSED', error: String(error) };
   }
@@ -244,7 +278,9 @@ const percentile = (values: number[], p: number) =>
 
 async function putTenant(driver: Driver, tenantId: string, over: Item = {}): Promise<void> {
   const { auditSeq: _seq, auditHead: _head, ...demo } = DEMO_TENANT as Item;
-  await driver.doc.send(new PutCommand({ TableName: LOCAL_TABLE_NAMES.Tenants, Item: { ...demo, tenantId, displayName: tenantId, ...over } }));
+  await driver.doc.send(
+    new PutCommand({ TableName: LOCAL_TABLE_NAMES.Tenants, Item: { ...demo, tenantId, displayName: tenantId, ...over } }),
+  );
 }
 
 // ---- the measurements -----------------------------------------------------------------------------
@@ -261,13 +297,17 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
     const counters: Counters = { serverErrors: 0, throttled: 0, connectionErrors: 0 };
     const run = randomUUID().slice(0, 8);
     const started = performance.now();
-    const outcomes = await Promise.all(Array.from({ length: count }, (_, i) => lifecycle(driver, tenantOf(i), 'approved', `bench-${run}-${i}`, counters)));
+    const outcomes = await Promise.all(
+      Array.from({ length: count }, (_, i) => lifecycle(driver, tenantOf(i), 'approved', `bench-${run}-${i}`, counters)),
+    );
     const seconds = (performance.now() - started) / 1000;
     const lost = outcomes.filter((outcome) => outcome.status !== 'COMPLETED');
     const lags = outcomes.flatMap((outcome) => (outcome.lagMs === undefined ? [] : [outcome.lagMs]));
     const rate = count / seconds;
     rates.push(rate);
-    const kinds = [...new Set(lost.map((outcome) => outcome.status))].map((status) => `${lost.filter((outcome) => outcome.status === status).length} ${status}`).join(', ');
+    const kinds = [...new Set(lost.map((outcome) => outcome.status))]
+      .map((status) => `${lost.filter((outcome) => outcome.status === status).length} ${status}`)
+      .join(', ');
     rows[label] =
       `${rate.toFixed(1)} lifecycles/s; lost ${lost.length}${kinds ? ` (${kinds})` : ''}; 5xx ${counters.serverErrors}; 503 THROTTLED ${counters.throttled}; client connection retries ${counters.connectionErrors}; revocation lag p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms`;
     const refusal = lost.find((outcome) => outcome.error);
@@ -305,16 +345,40 @@ async function perLifecycle(driver: Driver, report: Report): Promise<void> {
     for (const call of db) byCommand.set(call.command, (byCommand.get(call.command) ?? 0) + 1 / samples);
   }
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  report('DynamoDB calls per approved lifecycle (goal <= 15)', `${mean(lockboxTables).toFixed(1)} on Lockbox's tables (+${(mean(dynamo) - mean(lockboxTables)).toFixed(1)} on the local access provider's Grants table, IAM on AWS)`);
-  report('  by command', [...byCommand].sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command.replace(/Command$/, '')} ${n.toFixed(1)}`).join(', '));
+  report(
+    'DynamoDB calls per approved lifecycle (goal <= 15)',
+    `${mean(lockboxTables).toFixed(1)} on Lockbox's tables (+${(mean(dynamo) - mean(lockboxTables)).toFixed(1)} on the local access provider's Grants table, IAM on AWS)`,
+  );
+  report(
+    '  by command',
+    [...byCommand]
+      .sort((a, b) => b[1] - a[1])
+      .map(([command, n]) => `${command.replace(/Command$/, '')} ${n.toFixed(1)}`)
+      .join(', '),
+  );
   report('Step Functions calls per approved lifecycle', mean(sfn).toFixed(1));
 
   await putTenant(driver, 'bench-expiry', { approvalTimeout: 'PT2S' });
-  for (const [kind, tenant] of [['approved', 'demo'], ['denied', 'demo'], ['revoked', 'demo'], ['expired', 'bench-expiry']] as const) {
-    const outcome = await lifecycle(driver, tenant, kind, `transitions-${kind}-${randomUUID()}`, counters, kind === 'revoked' ? 'PT1M' : 'PT1S');
+  for (const [kind, tenant] of [
+    ['approved', 'demo'],
+    ['denied', 'demo'],
+    ['revoked', 'demo'],
+    ['expired', 'bench-expiry'],
+  ] as const) {
+    const outcome = await lifecycle(
+      driver,
+      tenant,
+      kind,
+      `transitions-${kind}-${randomUUID()}`,
+      counters,
+      kind === 'revoked' ? 'PT1M' : 'PT1S',
+    );
     const ended = outcome.requestId ? await driver.executionEnded(outcome.requestId) : 'none';
     const transitions = outcome.requestId ? await driver.transitions(outcome.requestId) : Number.NaN;
-    report(`state transitions, ${kind} lifecycle${kind === 'approved' ? ' (goal <= 8)' : ''}`, `${transitions} (request ${outcome.status}, execution ${ended})`);
+    report(
+      `state transitions, ${kind} lifecycle${kind === 'approved' ? ' (goal <= 8)' : ''}`,
+      `${transitions} (request ${outcome.status}, execution ${ended})`,
+    );
   }
 }
 
@@ -324,14 +388,22 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
   const keys = new Map<string, string[]>();
   for (const table of [LOCAL_TABLE_NAMES.Requests, LOCAL_TABLE_NAMES.Tenants, LOCAL_TABLE_NAMES.Audit]) {
     const described = await driver.raw.send(new DescribeTableCommand({ TableName: table }));
-    keys.set(table, (described.Table?.KeySchema ?? []).map((key) => key.AttributeName!));
+    keys.set(
+      table,
+      (described.Table?.KeySchema ?? []).map((key) => key.AttributeName!),
+    );
   }
   const latencies: Record<string, number[]> = {};
   const bare: Record<string, number[]> = {};
   const bareFailures: Record<string, number> = {};
 
   /** Runs `route`, timing it, then replays its TransactWriteItems on copies of the items as they were before. */
-  const measure = async (name: string, requestId: string | undefined, tenantId: string, route: () => Promise<{ status: number; body: any; ms: number }>) => {
+  const measure = async (
+    name: string,
+    requestId: string | undefined,
+    tenantId: string,
+    route: () => Promise<{ status: number; body: any; ms: number }>,
+  ) => {
     const before = new Map<string, Item>();
     const snapshot = async (table: string, key: Item) => {
       const item = (await driver.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
@@ -343,7 +415,9 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
     const response = await route();
     if (response.status >= 300) throw new Error(`${name}: ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
     (latencies[name] ??= []).push(response.ms);
-    const transaction = calls.slice(first).find((call) => call.command.startsWith('TransactWriteItems') && JSON.stringify(call.input).includes(response.body.requestId));
+    const transaction = calls
+      .slice(first)
+      .find((call) => call.command.startsWith('TransactWriteItems') && JSON.stringify(call.input).includes(response.body.requestId));
     if (!transaction) return response;
     // Copies of what the route's transaction touched, under fresh keys, as they were before the route.
     const suffix = `-bare-${randomUUID()}`;
@@ -358,7 +432,13 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
       const original = Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])]));
       const copy = before.get(`${body.TableName}|${JSON.stringify(original)}`);
       for (const key of keyNames) body.Key[key] = freshKey(body.Key[key], suffix);
-      if (copy) await driver.doc.send(new PutCommand({ TableName: body.TableName, Item: { ...copy, ...Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])])) } }));
+      if (copy)
+        await driver.doc.send(
+          new PutCommand({
+            TableName: body.TableName,
+            Item: { ...copy, ...Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])])) },
+          }),
+        );
     }
     const started = performance.now();
     try {
@@ -374,20 +454,34 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
   for (let i = 0; i < samples; i++) {
     const tag = `route-${randomUUID()}`;
     const created = await measure('POST /requests', undefined, 'demo', () =>
-      driver.call('POST', '/requests', 'alice', { tenantId: 'demo', ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration: 'PT1M', idempotencyKey: tag }, counters),
+      driver.call(
+        'POST',
+        '/requests',
+        'alice',
+        { tenantId: 'demo', ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration: 'PT1M', idempotencyKey: tag },
+        counters,
+      ),
     );
     const requestId: string = created.body.requestId;
     await driver.until(requestId, (item) => item.taskToken !== undefined); // quiet: the workflow's step is done
-    await measure('POST /requests/{id}/manager-decision', requestId, 'demo', () => driver.call('POST', `/requests/${requestId}/manager-decision`, 'bob', { decision: 'APPROVE' }, counters));
+    await measure('POST /requests/{id}/manager-decision', requestId, 'demo', () =>
+      driver.call('POST', `/requests/${requestId}/manager-decision`, 'bob', { decision: 'APPROVE' }, counters),
+    );
     await driver.until(requestId, (item) => item.taskToken !== undefined && item.status === 'PENDING_CUSTOMER_APPROVAL');
     if (i % 2 === 1) {
-      await measure('POST /requests/{id}/cancel', requestId, 'demo', () => driver.call('POST', `/requests/${requestId}/cancel`, 'alice', {}, counters));
+      await measure('POST /requests/{id}/cancel', requestId, 'demo', () =>
+        driver.call('POST', `/requests/${requestId}/cancel`, 'alice', {}, counters),
+      );
       continue;
     }
-    await measure('POST /requests/{id}/customer-decision', requestId, 'demo', () => driver.call('POST', `/requests/${requestId}/customer-decision`, 'carol', { decision: 'APPROVE' }, counters));
+    await measure('POST /requests/{id}/customer-decision', requestId, 'demo', () =>
+      driver.call('POST', `/requests/${requestId}/customer-decision`, 'carol', { decision: 'APPROVE' }, counters),
+    );
     await driver.until(requestId, (item) => item.status === 'ACTIVE');
     await sleep(200); // the workflow's next step is done
-    await measure('POST /requests/{id}/revoke', requestId, 'demo', () => driver.call('POST', `/requests/${requestId}/revoke`, 'carol', { reason: 'bench' }, counters));
+    await measure('POST /requests/{id}/revoke', requestId, 'demo', () =>
+      driver.call('POST', `/requests/${requestId}/revoke`, 'carol', { reason: 'bench' }, counters),
+    );
   }
   for (const name of Object.keys(latencies)) {
     const route = latencies[name];

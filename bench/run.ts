@@ -13,25 +13,24 @@
  * - handler bundles as deployed, and their cold init next to a floor (bench/bundles.ts)
  * - start-up of the `lockbox` command line next to a floor (bench/cli.ts)
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LocalDigestSigner } from '../lambdas/core/adapters/digest-signers';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../lambdas/core/adapters/dynamo-store';
 import { LocalSigner } from '../lambdas/core/adapters/signers';
-import { chainEvent, EMPTY_CHAIN, verifyChain, type AuditEvent } from '../lambdas/core/domain/audit';
-import { LocalDigestSigner } from '../lambdas/core/adapters/digest-signers';
-import { sealAll, sealTenant, verifyTenant, type LedgerDeps } from '../lambdas/core/usecases/ledger';
+import { type AuditEvent, chainEvent, EMPTY_CHAIN, verifyChain } from '../lambdas/core/domain/audit';
 import { issueLinkToken, verifyLinkToken } from '../lambdas/core/domain/link-token';
 import type { Deps } from '../lambdas/core/usecases/deps';
+import { type LedgerDeps, sealAll, sealTenant, verifyTenant } from '../lambdas/core/usecases/ledger';
 import { createRequest } from '../lambdas/core/usecases/requests';
 import { ensureTables, startDynamoDbLocal } from '../local/dynamodb';
 import { deployment } from '../local/schema';
 import { DIRECTORY } from '../local/seed';
-import { lifecycleBench } from './lifecycles';
 import { LOCAL_TABLE_NAMES } from '../local/tables';
 import { measureBundles, printBundles } from './bundles';
 import { cliBench } from './cli';
+import { lifecycleBench } from './lifecycles';
 
 const ROOT = resolve(__dirname, '..');
 const rows: [string, string][] = [];
@@ -50,13 +49,19 @@ async function perSecond(seconds: number, work: () => Promise<unknown> | unknown
   return count / seconds;
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 async function domain() {
   const signer = new LocalSigner('k1', { k1: randomBytes(32) });
   const expiresAtMs = Date.now() + 3_600_000;
   const rate = await perSecond(1, async () => {
-    const token = await issueLinkToken(signer, { requestId: 'req-0123456789abcdef0123456789abcdef', stage: 'customer', email: 'approver@demo.example', expiresAtMs });
+    const token = await issueLinkToken(signer, {
+      requestId: 'req-0123456789abcdef0123456789abcdef',
+      stage: 'customer',
+      email: 'approver@demo.example',
+      expiresAtMs,
+    });
     await verifyLinkToken(signer, token, Date.now());
   });
   report('link token issue + verify', `${Math.round(rate).toLocaleString('en')} /s`);
@@ -65,11 +70,21 @@ async function domain() {
   let head = EMPTY_CHAIN;
   const started = performance.now();
   for (let i = 0; i < 10_000; i++) {
-    const event = chainEvent({ type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { i } }, 'demo', 'req-bench', head, new Date().toISOString(), `e${i}`);
+    const event = chainEvent(
+      { type: 'RequestCreated', requestId: `req-${i}`, actor: { kind: 'engineer', id: 'alice' }, details: { i } },
+      'demo',
+      'req-bench',
+      head,
+      new Date().toISOString(),
+      `e${i}`,
+    );
     events.push(event);
     head = { seq: event.seq, hash: event.hash };
   }
-  report('audit events chained (hash of canonical JSON)', `${Math.round(10_000 / ((performance.now() - started) / 1000)).toLocaleString('en')} /s`);
+  report(
+    'audit events chained (hash of canonical JSON)',
+    `${Math.round(10_000 / ((performance.now() - started) / 1000)).toLocaleString('en')} /s`,
+  );
   const verifyStarted = performance.now();
   if (!verifyChain(events).ok) throw new Error('chain did not verify');
   report('verify a 10,000-event chain', `${Math.round(performance.now() - verifyStarted)} ms`);
@@ -127,7 +142,10 @@ async function database() {
       await file('bench-0', i);
       latencies.push(performance.now() - started);
     }
-    report('file a request, sequential (one 2-item transaction of the request)', `p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+    report(
+      'file a request, sequential (one 2-item transaction of the request)',
+      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`,
+    );
 
     for (const concurrency of [10, 50]) {
       const processes = Array.from({ length: concurrency }, depsOfOneProcess);
@@ -149,7 +167,12 @@ async function database() {
  */
 async function ledgerFigures(ledger: DynamoAuditLog, tenants: string[]) {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const d: LedgerDeps = { ledger, digestSigner: new LocalDigestSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), clock: { now: () => new Date() }, log: { info: () => undefined, warn: () => undefined, error: () => undefined } };
+  const d: LedgerDeps = {
+    ledger,
+    digestSigner: new LocalDigestSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    clock: { now: () => new Date() },
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  };
   const timed = async (work: () => Promise<unknown>) => {
     const started = performance.now();
     await work();
@@ -160,7 +183,10 @@ async function ledgerFigures(ledger: DynamoAuditLog, tenants: string[]) {
   const first = await timed(() => sealTenant(d, busy));
   const quiet: number[] = [];
   for (let i = 0; i < 20; i++) quiet.push(await timed(() => sealTenant(d, busy)));
-  report(`seal one tenant's digest: ${chains} chains advanced / none`, `${first.toFixed(1)} ms / p50 ${percentile(quiet, 50).toFixed(1)} ms`);
+  report(
+    `seal one tenant's digest: ${chains} chains advanced / none`,
+    `${first.toFixed(1)} ms / p50 ${percentile(quiet, 50).toFixed(1)} ms`,
+  );
   const all = await timed(() => sealAll(d));
   report(`seal every tenant (${tenants.length} tenants)`, `${(all / tenants.length).toFixed(1)} ms per tenant`);
   let events = 0;
@@ -169,7 +195,10 @@ async function ledgerFigures(ledger: DynamoAuditLog, tenants: string[]) {
     if (!verdict.ok) throw new Error(`ledger did not verify: ${verdict.firstBroken?.message}`);
     events = verdict.verified.events;
   });
-  report(`verify a tenant's ledger (${events} events, ${1 + quiet.length} digests, read + check)`, `${(events / (verifying / 1000)).toFixed(0)} events/s`);
+  report(
+    `verify a tenant's ledger (${events} events, ${1 + quiet.length} digests, read + check)`,
+    `${(events / (verifying / 1000)).toFixed(0)} events/s`,
+  );
 }
 
 /** Runs of each cold import (`BENCH_COLD_RUNS`, default 11). */
@@ -186,7 +215,10 @@ async function main() {
   if (!only || only === 'domain') await domain();
   if (!only || only === 'database') await database();
   if (!only || only === 'lifecycles') {
-    await lifecycleBench(report, { lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20) });
+    await lifecycleBench(report, {
+      lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000),
+      routeSamples: Number(process.env.BENCH_ROUTE_SAMPLES ?? 20),
+    });
   }
   if (!only || only === 'bundles') await bundles();
   if (!only || only === 'cli') await cliBench(ROOT, COLD_RUNS, report);

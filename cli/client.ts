@@ -1,6 +1,6 @@
 import { CliError, EXIT } from './errors';
-import type { Credentials } from './sigv4';
 import type { Settings } from './settings';
+import type { Credentials } from './sigv4';
 
 /**
  * The API over HTTPS. Signs each call with SigV4 from the standard AWS credential chain — or, in
@@ -49,7 +49,9 @@ export class Api {
         throw unreachable(this.settings.endpoint, error);
       }
       const text = await response.text();
-      this.debug(`${method} ${url.pathname}${url.search} -> ${response.status} (${Date.now() - started} ms, ${response.headers.get('x-amzn-requestid') ?? 'no request id'})`);
+      this.debug(
+        `${method} ${url.pathname}${url.search} -> ${response.status} (${Date.now() - started} ms, ${response.headers.get('x-amzn-requestid') ?? 'no request id'})`,
+      );
       // 429 and 503 (THROTTLED) commit nothing: safe to repeat, after the server's Retry-After.
       if ((response.status === 429 || response.status === 503) && attempt < ATTEMPTS) {
         await sleep(retryAfterMs(response.headers.get('retry-after'), attempt));
@@ -119,7 +121,10 @@ function credentialsError(error: unknown, profile: string | undefined): CliError
 
 function unreachable(endpoint: URL, error: unknown): CliError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const why = (error as Error).name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS / 1000} s` : (cause?.code ?? cause?.message ?? (error as Error).message);
+  const why =
+    (error as Error).name === 'TimeoutError'
+      ? `no answer in ${TIMEOUT_MS / 1000} s`
+      : (cause?.code ?? cause?.message ?? (error as Error).message);
   const hint = isLocal(endpoint) ? ' — is local mode running (npm start)?' : '';
   return new CliError(EXIT.unavailable, `cannot reach ${endpoint.origin}: ${why}${hint}`, error);
 }
@@ -139,8 +144,16 @@ function apiError(response: Response, parsed: unknown, text: string, settings: S
   if (error?.code) {
     const code = status === 401 ? EXIT.credentials : status >= 500 ? EXIT.unavailable : EXIT.refused;
     const localHint = (error.details as { localMode?: string } | undefined)?.localMode;
-    const hint = localHint ? ` — local mode: ${localHint}${settings.localPrincipal ? '' : ' (or add --local-as <persona>)'}` : status === 401 ? ' — check your AWS credentials, and that --endpoint includes the stage (e.g. /v1)' : '';
-    return new CliError(code, `${error.code}: ${error.message ?? 'no message'}${localHint ? '' : describeDetails(error.details)}${hint}`, debug);
+    const hint = localHint
+      ? ` — local mode: ${localHint}${settings.localPrincipal ? '' : ' (or add --local-as <persona>)'}`
+      : status === 401
+        ? ' — check your AWS credentials, and that --endpoint includes the stage (e.g. /v1)'
+        : '';
+    return new CliError(
+      code,
+      `${error.code}: ${error.message ?? 'no message'}${localHint ? '' : describeDetails(error.details)}${hint}`,
+      debug,
+    );
   }
   const gatewayMessage = (parsed as { message?: string } | undefined)?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
   const type = response.headers.get('x-amzn-errortype')?.split(':')[0];
@@ -163,7 +176,8 @@ function describeDetails(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
   const d = details as Record<string, unknown>;
   const parts: string[] = [];
-  if (Array.isArray(d.issues)) parts.push(...d.issues.slice(0, 3).map((issue: { path?: string; message?: string }) => `${issue.path || 'body'}: ${issue.message}`));
+  if (Array.isArray(d.issues))
+    parts.push(...d.issues.slice(0, 3).map((issue: { path?: string; message?: string }) => `${issue.path || 'body'}: ${issue.message}`));
   if (typeof d.field === 'string' && !Array.isArray(d.issues)) parts.push(`field ${d.field}`);
   if (Array.isArray(d.allowed)) parts.push(`allowed: ${d.allowed.join(', ')}`);
   if (typeof d.status === 'string') parts.push(`status ${d.status}`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Api, PRINCIPAL_HEADER } from './client';
 import { Output } from './output';
-import { resolveSettings, type GlobalFlags } from './settings';
+import { type GlobalFlags, resolveSettings } from './settings';
 
 /** What every command's action gets: its flags (with the global ones), the output, the API. */
 export interface Context<F = Record<string, unknown>> {
@@ -24,7 +24,9 @@ export function action<F>(run: (context: Context<F>, ...args: string[]) => Promi
       api: () =>
         (api ??= resolveSettings(flags).then((settings) => {
           if (settings.localPrincipal) {
-            out.note(`local mode: calling as ${settings.localPersona ?? settings.localPrincipal} via the ${PRINCIPAL_HEADER} header (not signed; only local mode accepts it)`);
+            out.note(
+              `local mode: calling as ${settings.localPersona ?? settings.localPrincipal} via the ${PRINCIPAL_HEADER} header (not signed; only local mode accepts it)`,
+            );
           }
           return new Api(settings, flags.debug ? (line) => process.stderr.write(`lockbox debug: ${line}\n`) : undefined);
         })),

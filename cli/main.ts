@@ -20,12 +20,12 @@ export function buildProgram(): Command {
     .description('Lockbox: customer-approved, time-bound support access — one command for every persona')
     .version(version(), '-V, --version')
     .option('--endpoint <url>', "the API's base URL with its stage (or LOCKBOX_ENDPOINT, or lockbox configure)")
-    .option('--region <region>', 'the AWS region to sign for (default: AWS_REGION, or the endpoint\'s)')
+    .option('--region <region>', "the AWS region to sign for (default: AWS_REGION, or the endpoint's)")
     .option('--profile <name>', 'the AWS credentials profile (default: AWS_PROFILE, then the standard chain)')
-    .option('--local-as <persona|arn>', "local mode only: call as this persona (alice, bob, carol, …) or ARN, unsigned")
+    .option('--local-as <persona|arn>', 'local mode only: call as this persona (alice, bob, carol, …) or ARN, unsigned')
     .option('--json', 'print JSON instead of tables (for scripts)')
     .addOption(new Option('--no-color', 'no colours (also: NO_COLOR=1; colours are used only on a terminal)'))
-    .option('--debug', 'on failure, show the HTTP exchange, the API\'s details and the stack')
+    .option('--debug', "on failure, show the HTTP exchange, the API's details and the stack")
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(
@@ -52,7 +52,13 @@ Local mode (npm start):  lockbox --endpoint http://localhost:3000 --local-as ali
   // One line on stderr for every usage mistake, in every subcommand.
   const configure = (command: Command) => {
     command.exitOverride().configureOutput({
-      outputError: (text, write) => write(`lockbox: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see ${commandPath(command)} --help)\n`),
+      outputError: (text, write) =>
+        write(
+          `lockbox: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${commandPath(command)} --help)\n`,
+        ),
     });
     command.commands.forEach(configure);
   };
@@ -88,7 +94,9 @@ function report(error: unknown, debug: boolean): number {
     if (debug) process.stderr.write(`${error.stack}\n`);
     return error.exitCode;
   }
-  process.stderr.write(`${red('lockbox:')} unexpected error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${debug ? '' : ' (run again with --debug for the details)'}\n`);
+  process.stderr.write(
+    `${red('lockbox:')} unexpected error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${debug ? '' : ' (run again with --debug for the details)'}\n`,
+  );
   if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;
 }

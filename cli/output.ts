@@ -55,7 +55,9 @@ export class Output {
   fields(rows: [string, string | undefined][]): string {
     const shown = rows.filter((row): row is [string, string] => row[1] !== undefined && row[1] !== '');
     const width = Math.max(...shown.map(([label]) => label.length));
-    return shown.map(([label, value]) => `${this.out.bold(label.padEnd(width))}  ${value.replace(/\n/g, `\n${' '.repeat(width + 2)}`)}`).join('\n');
+    return shown
+      .map(([label, value]) => `${this.out.bold(label.padEnd(width))}  ${value.replace(/\n/g, `\n${' '.repeat(width + 2)}`)}`)
+      .join('\n');
   }
 
   /** A status word in its colour: green when access is on, red for refusals and failures. */

@@ -53,7 +53,11 @@ export function readConfigFile(path = configFilePath()): FileSettings {
     const parsed = JSON.parse(text) as unknown;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     const known: (keyof FileSettings)[] = ['endpoint', 'region', 'profile', 'localAs'];
-    return Object.fromEntries(known.filter((key) => typeof (parsed as Record<string, unknown>)[key] === 'string').map((key) => [key, (parsed as Record<string, string>)[key]]));
+    return Object.fromEntries(
+      known
+        .filter((key) => typeof (parsed as Record<string, unknown>)[key] === 'string')
+        .map((key) => [key, (parsed as Record<string, string>)[key]]),
+    );
   } catch {
     throw usage(`the configuration file ${path} is not a JSON object; fix it or run lockbox configure again`);
   }
@@ -73,7 +77,8 @@ export function parseEndpoint(text: string, source: string): URL {
     throw usage(`${source} is not a URL: "${text}" (e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/v1)`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usage(`${source} must be an http(s) URL: "${text}"`);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) throw usage(`${source} must use https (plain http only for localhost): "${text}"`);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname))
+    throw usage(`${source} must use https (plain http only for localhost): "${text}"`);
   url.pathname = url.pathname.replace(/\/+$/, '');
   url.search = '';
   url.hash = '';
@@ -89,9 +94,15 @@ export async function resolveSettings(flags: GlobalFlags): Promise<Settings> {
   const file = readConfigFile();
   const endpointText = flags.endpoint ?? process.env.LOCKBOX_ENDPOINT ?? file.endpoint;
   if (!endpointText) {
-    throw new CliError(EXIT.usage, 'no endpoint: pass --endpoint URL, set LOCKBOX_ENDPOINT, or run lockbox configure --endpoint URL (local mode: http://localhost:3000)');
+    throw new CliError(
+      EXIT.usage,
+      'no endpoint: pass --endpoint URL, set LOCKBOX_ENDPOINT, or run lockbox configure --endpoint URL (local mode: http://localhost:3000)',
+    );
   }
-  const endpoint = parseEndpoint(endpointText, flags.endpoint ? '--endpoint' : process.env.LOCKBOX_ENDPOINT ? 'LOCKBOX_ENDPOINT' : 'the configured endpoint');
+  const endpoint = parseEndpoint(
+    endpointText,
+    flags.endpoint ? '--endpoint' : process.env.LOCKBOX_ENDPOINT ? 'LOCKBOX_ENDPOINT' : 'the configured endpoint',
+  );
   const localAs = flags.localAs ?? process.env.LOCKBOX_LOCAL_AS ?? file.localAs;
   const settings: Settings = {
     endpoint,

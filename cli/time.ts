@@ -28,7 +28,8 @@ export function waitMs(text: string, flag: string): number {
 /** An ISO-8601 UTC time for `--from`/`--to`/`--since`: a date (`2026-12-01`) or a full time; sent as `…Z`. */
 export function isoTime(text: string, flag: string): string {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(ms)) throw usage(`${flag} must be a date or an ISO-8601 time such as 2026-12-01 or 2026-12-01T09:30:00Z (got "${text}")`);
+  if (Number.isNaN(ms))
+    throw usage(`${flag} must be a date or an ISO-8601 time such as 2026-12-01 or 2026-12-01T09:30:00Z (got "${text}")`);
   return new Date(ms).toISOString();
 }
 
@@ -38,6 +39,12 @@ export function relative(iso: string | undefined, nowMs = Date.now()): string {
   const delta = Date.parse(iso) - nowMs;
   const abs = Math.abs(delta);
   const text =
-    abs < 60_000 ? `${Math.round(abs / 1000)} s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)} min` : abs < 172_800_000 ? `${(abs / 3_600_000).toFixed(1)} h` : `${Math.round(abs / 86_400_000)} d`;
+    abs < 60_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 172_800_000
+          ? `${(abs / 3_600_000).toFixed(1)} h`
+          : `${Math.round(abs / 86_400_000)} d`;
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }

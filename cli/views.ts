@@ -64,7 +64,12 @@ export function requestFields(out: Output, request: RequestView): string {
     ['Justification', request.justification],
     ['Manager', decisionLine(request.managerDecision)],
     ['Customer', decisionLine(request.customerDecision)],
-    ['Window', request.accessStartsAt ? `${request.accessStartsAt} → ${request.accessExpiresAt} (ends ${relative(request.accessExpiresAt)})` : undefined],
+    [
+      'Window',
+      request.accessStartsAt
+        ? `${request.accessStartsAt} → ${request.accessExpiresAt} (ends ${relative(request.accessExpiresAt)})`
+        : undefined,
+    ],
     ['Ended', request.endedAt ? `${request.endedAt}${request.endReason ? ` (${request.endReason})` : ''}` : undefined],
     ['Use it', request.access && request.status === 'ACTIVE' ? useIt(request) : undefined],
   ]);
@@ -132,13 +137,31 @@ export function tenantFields(out: Output, tenant: TenantView): string {
     ['Tenant', tenant.tenantId],
     ['Name', tenant.displayName],
     ['Lockbox', tenant.lockboxEnabled ? out.out.green('on') : out.out.red('off (requests are refused)')],
-    ['Approvers', tenant.approvers.map((approver) => `${approver.email}${approver.principal ? `  ${approver.principal}` : '  (links only)'}`).join('\n') || '(none)'],
+    [
+      'Approvers',
+      tenant.approvers
+        .map((approver) => `${approver.email}${approver.principal ? `  ${approver.principal}` : '  (links only)'}`)
+        .join('\n') || '(none)',
+    ],
     ['Admins', tenant.admins.join('\n')],
     ['Auditors', tenant.auditors.join('\n') || '(none)'],
     ['Max duration', tenant.maxAccessDuration],
     ['Approval timeout', tenant.approvalTimeout],
-    ['Access levels', Object.entries(tenant.accessLevels).map(([name, level]) => `${name}${level.description ? ` — ${level.description}` : ''}${level.managedPolicyArns?.length ? ` [${level.managedPolicyArns.join(', ')}]` : ''}`).join('\n')],
-    ['Access target', tenant.accessTarget ? `account ${tenant.accessTarget.accountId ?? '(any)'}, external id ${tenant.accessTarget.externalId ?? '(none)'}` : undefined],
+    [
+      'Access levels',
+      Object.entries(tenant.accessLevels)
+        .map(
+          ([name, level]) =>
+            `${name}${level.description ? ` — ${level.description}` : ''}${level.managedPolicyArns?.length ? ` [${level.managedPolicyArns.join(', ')}]` : ''}`,
+        )
+        .join('\n'),
+    ],
+    [
+      'Access target',
+      tenant.accessTarget
+        ? `account ${tenant.accessTarget.accountId ?? '(any)'}, external id ${tenant.accessTarget.externalId ?? '(none)'}`
+        : undefined,
+    ],
     ['Version', String(tenant.version)],
   ]);
 }

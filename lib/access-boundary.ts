@@ -78,7 +78,12 @@ export const OUTLIVE_WINDOW_ACTIONS = [
 ] as const;
 
 /** What keeps CloudTrail recording the session (R-2.9, T-2.5). */
-export const CLOUDTRAIL_ACTIONS = ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:PutEventSelectors', 'cloudtrail:UpdateTrail'] as const;
+export const CLOUDTRAIL_ACTIONS = [
+  'cloudtrail:StopLogging',
+  'cloudtrail:DeleteTrail',
+  'cloudtrail:PutEventSelectors',
+  'cloudtrail:UpdateTrail',
+] as const;
 
 /** The boundary's name: one per Lockbox (its `prefix`), so two of them in one account do not collide. */
 export const accessBoundaryName = (prefix: string): string => `${prefix}-AccessBoundary`.slice(0, 128);
@@ -88,9 +93,11 @@ export const accessBoundaryArn = (stack: Stack, prefix: string = stack.stackName
   stack.formatArn({ service: 'iam', region: '', resource: 'policy', resourceName: `${ROLE_PATH.slice(1)}${accessBoundaryName(prefix)}` });
 
 /** The keys of the tags Lockbox puts on an access role (`lockbox:request-id`, `lockbox:tenant`, `lockbox:expires-at`). */
-export const ACCESS_ROLE_TAG_KEYS: readonly string[] = grantTags({ requestId: 'r', tenantId: 't', accessExpiresAt: '2000-01-01T00:00:00Z' }).map(
-  (tag) => tag.Key,
-);
+export const ACCESS_ROLE_TAG_KEYS: readonly string[] = grantTags({
+  requestId: 'r',
+  tenantId: 't',
+  accessExpiresAt: '2000-01-01T00:00:00Z',
+}).map((tag) => tag.Key);
 
 export interface AccessBoundaryProps {
   /** Lockbox's resources. @default - none: a member account's boundary (`LockboxTarget`) */
@@ -139,24 +146,34 @@ export class AccessBoundary extends Construct {
       // The stack itself too: updating or deleting it would undo everything here.
       ...(protect
         ? lockboxStatements(stack, protect)
-        : [new iam.PolicyStatement({ sid: 'DenyLockboxTargetStack', effect: iam.Effect.DENY, actions: ['cloudformation:*'], resources: [stackArnOf(stack)] })]),
+        : [
+            new iam.PolicyStatement({
+              sid: 'DenyLockboxTargetStack',
+              effect: iam.Effect.DENY,
+              actions: ['cloudformation:*'],
+              resources: [stackArnOf(stack)],
+            }),
+          ]),
     ];
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       managedPolicyName: accessBoundaryName(props.prefix ?? stack.stackName),
       path: ROLE_PATH,
-      description: 'Lockbox permissions boundary of every access role: the access level, minus Lockbox itself, CloudTrail and ways to outlive the window',
+      description:
+        'Lockbox permissions boundary of every access role: the access level, minus Lockbox itself, CloudTrail and ways to outlive the window',
       statements,
     });
     this.arn = accessBoundaryArn(stack, props.prefix);
     Validations.of(this.policy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Action::*]',
-        reason: "A permissions boundary caps, it grants nothing: its Allow * lets through exactly what the tenant's access level attaches to the role; the boundary's Deny statements take Lockbox, CloudTrail and ways to outlive the window out of it.",
+        reason:
+          "A permissions boundary caps, it grants nothing: its Allow * lets through exactly what the tenant's access level attaches to the role; the boundary's Deny statements take Lockbox, CloudTrail and ways to outlive the window out of it.",
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: "Same Allow * of the permissions boundary: the tenant's managed policies decide the resources; the Deny statements name Lockbox's own.",
+        reason:
+          "Same Allow * of the permissions boundary: the tenant's managed policies decide the resources; the Deny statements name Lockbox's own.",
       },
     );
   }
@@ -210,4 +227,5 @@ function lockboxStatements(stack: Stack, protect: LockboxResources): iam.PolicyS
   ];
 }
 
-const stackArnOf = (stack: Stack) => stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` });
+const stackArnOf = (stack: Stack) =>
+  stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` });

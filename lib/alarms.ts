@@ -62,19 +62,37 @@ export class LockboxAlarms extends Construct {
     const { stateMachine, api } = props;
     this.alarms = [
       // The revoke path ends in a Fail state ("Access could not be revoked"), so this covers it.
-      alarm('ExecutionsFailed', stateMachine.metricFailed({ period }), 'An access-request execution failed. If it ended in "Access could not be revoked", check the request\'s IAM role now.'),
+      alarm(
+        'ExecutionsFailed',
+        stateMachine.metricFailed({ period }),
+        'An access-request execution failed. If it ended in "Access could not be revoked", check the request\'s IAM role now.',
+      ),
       alarm('ExecutionsTimedOut', stateMachine.metricTimedOut({ period }), 'An access-request execution timed out.'),
-      alarm('ExecutionsAborted', stateMachine.metricAborted({ period }), 'An access-request execution was stopped by hand: access it granted may still need revoking.'),
+      alarm(
+        'ExecutionsAborted',
+        stateMachine.metricAborted({ period }),
+        'An access-request execution was stopped by hand: access it granted may still need revoking.',
+      ),
       alarm('ApiServerErrors', api.metricServerError({ period }), 'The Lockbox API answered with 5xx errors.'),
       ...props.functions.flatMap(({ id: fnId, handler, fn }) => [
         alarm(`${fnId}Errors`, fn.metricErrors({ period }), `The ${handler} function failed.`),
         alarm(`${fnId}Throttles`, fn.metricThrottles({ period }), `The ${handler} function was throttled.`),
       ]),
       // The only asynchronous invocation is the reconciler's schedule, so its queue is the only DLQ.
-      alarm('ReconcilerDeadLetters', props.reconcilerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'The scheduler could not invoke the reconciler: check the messages in its dead-letter queue.'),
+      alarm(
+        'ReconcilerDeadLetters',
+        props.reconcilerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        'The scheduler could not invoke the reconciler: check the messages in its dead-letter queue.',
+      ),
       alarm(
         'ReconcilerActions',
-        new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.reconcilerRepairs, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period }),
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: METRIC.reconcilerRepairs,
+          dimensionsMap: { service: SERVICE_NAME },
+          statistic: 'Sum',
+          period,
+        }),
         'The reconciler had to repair requests the workflow missed (overdue grants, left-over roles, undelivered decisions): find out why in its log.',
       ),
     ];

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
-import { GATEWAY_ERRORS, RETRY_AFTER_SECONDS, type GatewayErrorType } from '../lambdas/core/http/gateway-errors';
+import { GATEWAY_ERRORS, type GatewayErrorType, RETRY_AFTER_SECONDS } from '../lambdas/core/http/gateway-errors';
 import type { LockboxFunction } from './lockbox-function';
 
 /**

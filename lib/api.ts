@@ -1,7 +1,7 @@
 import { type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -162,13 +162,15 @@ export class LockboxApi extends Construct {
     for (const method of ['GET', 'HEAD', 'POST']) {
       Validations.of(route(approval, method, apiApprovals, { open: true })).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'Approval links are opened from email by customer approvers without AWS credentials: the signed, single-use link token is the credential (KMS VerifyMac); the method is throttled.',
+        reason:
+          'Approval links are opened from email by customer approvers without AWS credentials: the signed, single-use link token is the credential (KMS VerifyMac); the method is throttled.',
       });
     }
 
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-COG4',
-      reason: 'Callers are IAM principals (AWS_IAM, SigV4) limited by the resource policy, not Cognito users; approval links carry their own signed token.',
+      reason:
+        'Callers are IAM principals (AWS_IAM, SigV4) limited by the resource policy, not Cognito users; approval links carry their own signed token.',
     });
     const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
@@ -182,7 +184,8 @@ export class LockboxApi extends Construct {
     } else {
       Validations.of(api.deploymentStage).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'No web ACL configured (webAclArn): the IAM routes need SigV4 and a listed principal; the open approval routes are throttled per method and verify a KMS MAC. Set webAclArn to add WAF.',
+        reason:
+          'No web ACL configured (webAclArn): the IAM routes need SigV4 and a listed principal; the open approval routes are throttled per method and verify a KMS MAC. Set webAclArn to add WAF.',
       });
     }
   }

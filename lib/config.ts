@@ -45,7 +45,10 @@ const tenantSchema = z.strictObject({
   tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (at most 63)'),
   displayName: z.string().trim().min(1, 'must not be empty').max(200),
   lockboxEnabled: z.boolean().optional(),
-  approvers: z.array(z.strictObject({ email, principal: exactPrincipal.optional() })).min(1, 'needs at least one approver').max(50),
+  approvers: z
+    .array(z.strictObject({ email, principal: exactPrincipal.optional() }))
+    .min(1, 'needs at least one approver')
+    .max(50),
   admins: z.array(exactPrincipal).min(1, 'needs at least one admin').max(50),
   auditors: z.array(exactPrincipal).max(50).optional(),
   maxAccessDuration: duration.optional(),
@@ -65,7 +68,10 @@ const tenantSchema = z.strictObject({
   accessTarget: z
     .strictObject({
       accountId: accountId.optional(),
-      externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]').optional(),
+      externalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]')
+        .optional(),
     })
     .optional(),
   customerAccounts: z.array(accountId).min(1).max(20).optional(),
@@ -77,7 +83,10 @@ const configSchema = z
     providerAccount: accountId,
     engineers: z.array(z.strictObject({ principal, email: email.optional(), sessionNameSetBy })).min(1, 'needs at least one engineer'),
     managers: z.array(z.strictObject({ principal: exactPrincipal, email, sessionNameSetBy })).min(1, 'needs at least one manager'),
-    admins: z.array(z.strictObject({ principal: exactPrincipal, email: email.optional() })).max(20).optional(),
+    admins: z
+      .array(z.strictObject({ principal: exactPrincipal, email: email.optional() }))
+      .max(20)
+      .optional(),
     email: z.strictObject({
       sender: email,
       identity: z
@@ -92,7 +101,10 @@ const configSchema = z
     alarms: z
       .strictObject({
         email: email.optional(),
-        topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN').optional(),
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
+          .optional(),
       })
       .optional(),
     accessProvider: z.enum(['iam'], 'must be "iam": the only access provider that runs on AWS').optional(),
@@ -104,19 +116,30 @@ const configSchema = z
       .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a key id')
       .optional(),
     apiPrincipals: z.array(principal).max(50).optional(),
-    webAclArn: z.string().regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/, 'must be a regional WAFv2 web ACL ARN').optional(),
+    webAclArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/, 'must be a regional WAFv2 web ACL ARN')
+      .optional(),
     targetAccounts: z
       .array(accountId)
       .max(50)
       .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an account')
       .optional(),
-    prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and be at most 64 letters, digits and dashes').optional(),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must start with a letter and be at most 64 letters, digits and dashes')
+      .optional(),
     apiGatewayCloudWatchRole: z.boolean().optional(),
     logRetentionDays: z
       .number()
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .optional(),
-    memorySize: z.number().int('must be a whole number of MB').min(128, 'must be at least 128').max(10240, 'must be at most 10240').optional(),
+    memorySize: z
+      .number()
+      .int('must be a whole number of MB')
+      .min(128, 'must be at least 128')
+      .max(10240, 'must be at most 10240')
+      .optional(),
     timeouts: z
       .strictObject({
         api: seconds(DEFAULTS.timeouts.api, 'API Gateway waits at most 29 s').optional(),
@@ -126,7 +149,10 @@ const configSchema = z
       .optional(),
     removalPolicy: z.enum(['retain', 'destroy'], 'must be "retain" or "destroy"').optional(),
     tags: z
-      .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys are 1-128 letters, digits, spaces and _.:/=+-@'), z.string().max(256, 'must be at most 256 characters'))
+      .record(
+        z.string().regex(/^[\w .:/=+@-]{1,128}$/, 'tag keys are 1-128 letters, digits, spaces and _.:/=+-@'),
+        z.string().max(256, 'must be at most 256 characters'),
+      )
       .optional(),
   })
   .superRefine((config, ctx) => {
@@ -136,10 +162,12 @@ const configSchema = z
     // The API's resource policy and the directory name the provider's own people.
     const foreign = (arn: string) => arn.split(':')[4] !== config.providerAccount;
     config.engineers.forEach((person, i) => {
-      if (foreign(person.principal)) issue(['engineers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
+      if (foreign(person.principal))
+        issue(['engineers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
     });
     config.managers.forEach((person, i) => {
-      if (foreign(person.principal)) issue(['managers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
+      if (foreign(person.principal))
+        issue(['managers', i, 'principal'], `must be a principal of providerAccount ${config.providerAccount}`);
     });
 
     // Separation of duties is between people (docs/design.md §3a): a pattern must be able to name them.
@@ -173,8 +201,12 @@ const configSchema = z
         issue(['tenants', i, 'maxAccessDuration'], `must be between durations.floor (${floor}) and durations.cap (${cap})`);
       }
       // The customer's approvers, admins and auditors are the customer's own, never the provider's (T-5.10).
-      for (const problem of customerSideProblems(tenant, providerSide(config, [config.providerAccount]))) issue(['tenants', i, ...problem.path], problem.message);
-      if (tenant.approvalTimeout && (ms(tenant.approvalTimeout) < 60_000 || ms(tenant.approvalTimeout) > ms(DEFAULTS.approvalTimeoutLimit))) {
+      for (const problem of customerSideProblems(tenant, providerSide(config, [config.providerAccount])))
+        issue(['tenants', i, ...problem.path], problem.message);
+      if (
+        tenant.approvalTimeout &&
+        (ms(tenant.approvalTimeout) < 60_000 || ms(tenant.approvalTimeout) > ms(DEFAULTS.approvalTimeoutLimit))
+      ) {
         issue(['tenants', i, 'approvalTimeout'], `must be between PT1M and ${DEFAULTS.approvalTimeoutLimit}`);
       }
     });
@@ -182,7 +214,10 @@ const configSchema = z
     // The directory travels in one Lambda environment variable; Lambda allows 4 KB for all of them.
     const size = Buffer.byteLength(JSON.stringify({ engineers: config.engineers, managers: config.managers, admins: config.admins }));
     if (size > DEFAULTS.directoryMaxBytes) {
-      issue(['engineers'], `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use a pattern ending in * over an IAM Identity Center role, or a role whose session names your IdP sets, for engineers)`);
+      issue(
+        ['engineers'],
+        `with managers makes a directory of ${size} bytes; at most ${DEFAULTS.directoryMaxBytes} fit (use a pattern ending in * over an IAM Identity Center role, or a role whose session names your IdP sets, for engineers)`,
+      );
     }
   });
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations, type SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -73,7 +73,8 @@ export class LockboxConsole extends Construct {
 
   constructor(scope: Construct, id: string, props: LockboxConsoleProps) {
     super(scope, id);
-    if (props.issuer && props.federate) throw new Error('LockboxConsole: give either issuer (another OIDC issuer) or federate (into the Cognito pool), not both');
+    if (props.issuer && props.federate)
+      throw new Error('LockboxConsole: give either issuer (another OIDC issuer) or federate (into the Cognito pool), not both');
     const fn = props.function;
     const callbackUrl = `${props.baseUrl}/console/callback`;
 
@@ -84,7 +85,9 @@ export class LockboxConsole extends Construct {
       removalPolicy: RemovalPolicy.DESTROY, // losing it only signs everyone out
       pendingWindow: Duration.days(7),
     });
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateMac', 'kms:VerifyMac'], resources: [this.sessionKey.keyArn] }));
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateMac', 'kms:VerifyMac'], resources: [this.sessionKey.keyArn] }),
+    );
 
     let clientId: string;
     let groupsClaim: string;
@@ -108,7 +111,8 @@ export class LockboxConsole extends Construct {
         accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
-      const plusPlan = "Threat protection needs Cognito's Plus feature plan, a cost the deployer chooses; sign-in is MFA-required, there is no self sign-up, and customers may federate their own IdP instead.";
+      const plusPlan =
+        "Threat protection needs Cognito's Plus feature plan, a cost the deployer chooses; sign-in is MFA-required, there is no self sign-up, and customers may federate their own IdP instead.";
       Validations.of(pool).acknowledge({ id: 'AwsSolutions-COG3', reason: plusPlan }, { id: 'AwsSolutions-COG8', reason: plusPlan });
       const providers: cognito.UserPoolClientIdentityProvider[] = [cognito.UserPoolClientIdentityProvider.COGNITO];
       const dependencies: Construct[] = [];
@@ -122,7 +126,10 @@ export class LockboxConsole extends Construct {
             clientId: idpClientId,
             clientSecret: clientSecret.unsafeUnwrap(), // a dynamic reference: resolved by CloudFormation, never in the template
             scopes: ['openid', 'email', 'profile'],
-            attributeMapping: { email: cognito.ProviderAttribute.other('email'), emailVerified: cognito.ProviderAttribute.other('email_verified') },
+            attributeMapping: {
+              email: cognito.ProviderAttribute.other('email'),
+              emailVerified: cognito.ProviderAttribute.other('email_verified'),
+            },
           }),
         );
         providers.push(cognito.UserPoolClientIdentityProvider.custom(name));
@@ -134,13 +141,19 @@ export class LockboxConsole extends Construct {
             userPool: pool,
             name,
             metadata: cognito.UserPoolIdentityProviderSamlMetadata.url(metadataUrl),
-            attributeMapping: { email: cognito.ProviderAttribute.other(emailAttribute ?? 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress') },
+            attributeMapping: {
+              email: cognito.ProviderAttribute.other(
+                emailAttribute ?? 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+              ),
+            },
           }),
         );
         providers.push(cognito.UserPoolClientIdentityProvider.custom(name));
       }
       this.domain = pool.addDomain('Domain', {
-        cognitoDomain: { domainPrefix: props.domainPrefix ?? `${props.namePrefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${Stack.of(this).account}` },
+        cognitoDomain: {
+          domainPrefix: props.domainPrefix ?? `${props.namePrefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${Stack.of(this).account}`,
+        },
       });
       this.client = pool.addClient('ConsoleClient', {
         generateSecret: false,
@@ -179,15 +192,19 @@ export class LockboxConsole extends Construct {
     const proxy = root.addResource('{proxy+}');
     for (const resource of [root, proxy]) {
       for (const method of METHODS) {
-        const added = resource.addMethod(method, new apigw.LambdaIntegration(fn.fn, { allowTestInvoke: false }), { authorizationType: apigw.AuthorizationType.NONE });
+        const added = resource.addMethod(method, new apigw.LambdaIntegration(fn.fn, { allowTestInvoke: false }), {
+          authorizationType: apigw.AuthorizationType.NONE,
+        });
         Validations.of(added).acknowledge(
           {
             id: 'AwsSolutions-APIG4',
-            reason: 'The console signs people in itself (OpenID Connect, code + PKCE) and every request carries its KMS-signed session cookie; a gateway authorizer cannot serve the sign-in pages that come before the session.',
+            reason:
+              'The console signs people in itself (OpenID Connect, code + PKCE) and every request carries its KMS-signed session cookie; a gateway authorizer cannot serve the sign-in pages that come before the session.',
           },
           {
             id: 'AwsSolutions-COG4',
-            reason: 'The console verifies the Cognito (or other OIDC) ID token at sign-in and then its own signed session cookie; a Cognito authorizer would need a bearer token browsers do not send to server-rendered pages.',
+            reason:
+              'The console verifies the Cognito (or other OIDC) ID token at sign-in and then its own signed session cookie; a Cognito authorizer would need a bearer token browsers do not send to server-rendered pages.',
           },
         );
       }

@@ -1,6 +1,6 @@
 import { Duration, type RemovalPolicy, Tags } from 'aws-cdk-lib';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LEDGER_INDEXES } from '../lambdas/core/adapters/dynamo-ledger';
@@ -19,17 +19,72 @@ export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile' |
 
 /** Handler file, construct id and what each function is for. */
 export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
-  apiRequests: { handler: 'api-requests', id: 'ApiRequests', description: 'Lockbox API: /requests', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
-  apiTenants: { handler: 'api-tenants', id: 'ApiTenants', description: 'Lockbox API: /tenants', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
-  apiApprovals: { handler: 'api-approvals', id: 'ApiApprovals', description: 'Lockbox API: /approvals/{token} (links)', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
-  console: { handler: 'console', id: 'Console', description: 'Lockbox customer console: /console (sign-in, decide, revoke, audit)', timeout: Duration.seconds(DEFAULTS.timeouts.api) },
-  notify: { handler: 'notify', id: 'Notify', description: 'Lockbox workflow: open an approval stage, email links', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
-  expire: { handler: 'expire', id: 'Expire', description: 'Lockbox workflow: expire an undecided stage', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
-  grant: { handler: 'grant', id: 'Grant', description: 'Lockbox workflow: grant access', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
-  revoke: { handler: 'revoke', id: 'Revoke', description: 'Lockbox workflow: revoke access at the end of the window', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
-  close: { handler: 'close', id: 'Close', description: 'Lockbox workflow: close a request, record failures', timeout: Duration.seconds(DEFAULTS.timeouts.workflow) },
-  reconcile: { handler: 'reconcile', id: 'Reconcile', description: 'Lockbox reconciler: repairs what the workflow missed', timeout: Duration.seconds(DEFAULTS.timeouts.reconciler) },
-  sealDigests: { handler: 'seal-digests', id: 'SealDigests', description: 'Lockbox ledger: seal signed tenant digests, verify the ledger', timeout: Duration.seconds(DEFAULTS.timeouts.reconciler) },
+  apiRequests: {
+    handler: 'api-requests',
+    id: 'ApiRequests',
+    description: 'Lockbox API: /requests',
+    timeout: Duration.seconds(DEFAULTS.timeouts.api),
+  },
+  apiTenants: {
+    handler: 'api-tenants',
+    id: 'ApiTenants',
+    description: 'Lockbox API: /tenants',
+    timeout: Duration.seconds(DEFAULTS.timeouts.api),
+  },
+  apiApprovals: {
+    handler: 'api-approvals',
+    id: 'ApiApprovals',
+    description: 'Lockbox API: /approvals/{token} (links)',
+    timeout: Duration.seconds(DEFAULTS.timeouts.api),
+  },
+  console: {
+    handler: 'console',
+    id: 'Console',
+    description: 'Lockbox customer console: /console (sign-in, decide, revoke, audit)',
+    timeout: Duration.seconds(DEFAULTS.timeouts.api),
+  },
+  notify: {
+    handler: 'notify',
+    id: 'Notify',
+    description: 'Lockbox workflow: open an approval stage, email links',
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
+  expire: {
+    handler: 'expire',
+    id: 'Expire',
+    description: 'Lockbox workflow: expire an undecided stage',
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
+  grant: {
+    handler: 'grant',
+    id: 'Grant',
+    description: 'Lockbox workflow: grant access',
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
+  revoke: {
+    handler: 'revoke',
+    id: 'Revoke',
+    description: 'Lockbox workflow: revoke access at the end of the window',
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
+  close: {
+    handler: 'close',
+    id: 'Close',
+    description: 'Lockbox workflow: close a request, record failures',
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
+  reconcile: {
+    handler: 'reconcile',
+    id: 'Reconcile',
+    description: 'Lockbox reconciler: repairs what the workflow missed',
+    timeout: Duration.seconds(DEFAULTS.timeouts.reconciler),
+  },
+  sealDigests: {
+    handler: 'seal-digests',
+    id: 'SealDigests',
+    description: 'Lockbox ledger: seal signed tenant digests, verify the ledger',
+    timeout: Duration.seconds(DEFAULTS.timeouts.reconciler),
+  },
 };
 
 export interface LockboxFunctionsProps {
@@ -138,9 +193,19 @@ export class LockboxFunctions extends Construct {
     const { requestsTable, tenantsTable, auditTable } = props.data;
     const directory = {
       [ENV.directory]: JSON.stringify({
-        engineers: props.engineers.map(({ principal, email, sessionNameSetBy }) => ({ principal, ...(email ? { email } : {}), ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
-        managers: props.managers.map(({ principal, email, sessionNameSetBy }) => ({ principal, email, ...(sessionNameSetBy ? { sessionNameSetBy } : {}) })),
-        ...(props.admins?.length ? { admins: props.admins.map(({ principal, email }) => ({ principal, ...(email ? { email } : {}) })) } : {}),
+        engineers: props.engineers.map(({ principal, email, sessionNameSetBy }) => ({
+          principal,
+          ...(email ? { email } : {}),
+          ...(sessionNameSetBy ? { sessionNameSetBy } : {}),
+        })),
+        managers: props.managers.map(({ principal, email, sessionNameSetBy }) => ({
+          principal,
+          email,
+          ...(sessionNameSetBy ? { sessionNameSetBy } : {}),
+        })),
+        ...(props.admins?.length
+          ? { admins: props.admins.map(({ principal, email }) => ({ principal, ...(email ? { email } : {}) })) }
+          : {}),
       }),
     };
     const durations = { [ENV.durationFloor]: props.durations.floor, [ENV.durationCap]: props.durations.cap };
@@ -186,12 +251,18 @@ export class LockboxFunctions extends Construct {
       .useLinkKeys('sign', keys, currentKeyId)
       .useSender(sender, identityArn)
       .useSettings(directory);
-    grant.useAccessProvider(accessProvider, 'grant', boundaryArn).useAccessTargets(targets).useSender(sender, identityArn).useSettings(directory);
+    grant
+      .useAccessProvider(accessProvider, 'grant', boundaryArn)
+      .useAccessTargets(targets)
+      .useSender(sender, identityArn)
+      .useSettings(directory);
     for (const fn of [revoke, close]) {
       fn.useAccessProvider(accessProvider, 'revoke').useAccessTargets(targets).useSender(sender, identityArn).useSettings(directory);
     }
     // The sealer lists the tenants, reads the marked chains and clears their marks (lib/ledger.ts adds its key).
-    sealDigests.useTable(ENV.tenantsTable, tenantsTable, 'scanUpdate').useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [LEDGER_INDEXES.unsealedChains]);
+    sealDigests
+      .useTable(ENV.tenantsTable, tenantsTable, 'scanUpdate')
+      .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [LEDGER_INDEXES.unsealedChains]);
     reconcile
       .useTable(ENV.requestsTable, requestsTable, 'queryUpdate', [REQUEST_INDEXES.byActiveUntil, REQUEST_INDEXES.byStatus])
       .useAccessProvider(accessProvider, 'reconcile')

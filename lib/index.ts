@@ -8,7 +8,7 @@ export { API_STAGE, APPROVAL_THROTTLE, LockboxApi, type LockboxApiProps } from '
 export { AuditBus } from './audit-bus';
 export { ConfigError, loadConfig, parseConfig } from './config';
 export { LockboxData, type LockboxDataProps } from './data';
-export { FUNCTIONS, LockboxFunctions, type LockboxFunctionName, type LockboxFunctionsProps } from './functions';
+export { FUNCTIONS, type LockboxFunctionName, LockboxFunctions, type LockboxFunctionsProps } from './functions';
 export { LinkKeys, type LinkKeysProps } from './link-keys';
 export { Lockbox } from './lockbox';
 export { LockboxFunction, type LockboxFunctionProps } from './lockbox-function';

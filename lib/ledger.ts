@@ -77,8 +77,18 @@ export class LedgerDigests extends Construct {
       policy: new iam.PolicyDocument({
         statements: [
           // The account administers the key (IAM policies decide who), but may not sign with it.
-          new iam.PolicyStatement({ sid: 'AccountAdministersButDoesNotSign', principals: [account], notActions: ['kms:Sign'], resources: ['*'] }),
-          new iam.PolicyStatement({ sid: 'OnlyTheSealerSigns', principals: [new iam.ArnPrincipal(sealerRole.roleArn)], actions: ['kms:Sign'], resources: ['*'] }),
+          new iam.PolicyStatement({
+            sid: 'AccountAdministersButDoesNotSign',
+            principals: [account],
+            notActions: ['kms:Sign'],
+            resources: ['*'],
+          }),
+          new iam.PolicyStatement({
+            sid: 'OnlyTheSealerSigns',
+            principals: [new iam.ArnPrincipal(sealerRole.roleArn)],
+            actions: ['kms:Sign'],
+            resources: ['*'],
+          }),
           new iam.PolicyStatement({
             sid: 'NoOneElseSigns',
             effect: iam.Effect.DENY,
@@ -92,7 +102,9 @@ export class LedgerDigests extends Construct {
     });
     const settings = { [ENV.digestSigner]: 'kms', [ENV.digestKmsKey]: this.signingKey.keyArn };
     props.sealer.useSettings(settings);
-    sealerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }));
+    sealerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
+    );
     for (const fn of props.publishers) {
       fn.useSettings(settings);
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [this.signingKey.keyArn] }));
@@ -102,10 +114,16 @@ export class LedgerDigests extends Construct {
       new scheduler.Schedule(this, scheduleId, {
         description,
         schedule: scheduler.ScheduleExpression.rate(every),
-        target: new InvokeUnqualified(props.sealer.fn, { input: scheduler.ScheduleTargetInput.fromObject(input), retryAttempts: 2, maxEventAge: every }),
+        target: new InvokeUnqualified(props.sealer.fn, {
+          input: scheduler.ScheduleTargetInput.fromObject(input),
+          retryAttempts: 2,
+          maxEventAge: every,
+        }),
       });
     this.sealSchedule = schedule('SealSchedule', 'Lockbox ledger: one signed digest per tenant', SEAL_EVERY, {});
-    this.verifySchedule = schedule('VerifySchedule', "Lockbox ledger: verify every tenant's chains and digests", VERIFY_EVERY, { verify: true });
+    this.verifySchedule = schedule('VerifySchedule', "Lockbox ledger: verify every tenant's chains and digests", VERIFY_EVERY, {
+      verify: true,
+    });
 
     const action = new cwActions.SnsAction(props.alarmTopic);
     const alarm = (alarmId: string, metricName: string, period: Duration, description: string) => {
@@ -122,7 +140,12 @@ export class LedgerDigests extends Construct {
       return created;
     };
     this.alarms = [
-      alarm('LedgerVerificationFailed', 'LockboxLedgerVerificationFailures', VERIFY_EVERY, "A tenant's audit ledger did not verify: GET /tenants/{id}/audit/verify names the first broken place."),
+      alarm(
+        'LedgerVerificationFailed',
+        'LockboxLedgerVerificationFailures',
+        VERIFY_EVERY,
+        "A tenant's audit ledger did not verify: GET /tenants/{id}/audit/verify names the first broken place.",
+      ),
       alarm('DigestSealFailed', 'LockboxDigestSealFailures', SEAL_EVERY, 'A tenant digest could not be sealed: see the seal-digests log.'),
     ];
   }

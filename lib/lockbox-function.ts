@@ -72,7 +72,12 @@ const IAM_GRANT_ACTIONS = ['iam:AttachRolePolicy', 'iam:GetRole', 'iam:GetRolePo
  * example denies (docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html,
  * "NoBoundaryPolicyEdit" and "NoBoundaryUserDelete").
  */
-export const BOUNDARY_POLICY_CHANGES = ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'];
+export const BOUNDARY_POLICY_CHANGES = [
+  'iam:CreatePolicyVersion',
+  'iam:DeletePolicy',
+  'iam:DeletePolicyVersion',
+  'iam:SetDefaultPolicyVersion',
+];
 
 export interface LockboxFunctionProps {
   /** The handler file in `lambdas/handlers/`, without extension, e.g. `api-requests`. */
@@ -199,7 +204,10 @@ export class LockboxFunction extends Construct {
    * The access-request state machine: `STATE_MACHINE_ARN` and exactly the listed actions on it.
    * Takes an ARN string, so a function the machine invokes can get a constructed ARN (no cycle).
    */
-  useStateMachine(stateMachineArn: string, actions: readonly ('states:StartExecution' | 'states:SendTaskSuccess' | 'states:SendTaskFailure')[]): this {
+  useStateMachine(
+    stateMachineArn: string,
+    actions: readonly ('states:StartExecution' | 'states:SendTaskSuccess' | 'states:SendTaskFailure')[],
+  ): this {
     this.fn.addEnvironment(ENV.stateMachineArn, stateMachineArn);
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [stateMachineArn] }));
     return this;
@@ -207,7 +215,12 @@ export class LockboxFunction extends Construct {
 
   /** Lists the machine's executions and describes each (the reconciler finds requests whose execution ended). */
   readExecutions(stateMachineArn: string, stateMachineName: string): this {
-    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     Validations.of(this).acknowledge({
@@ -270,7 +283,10 @@ export class LockboxFunction extends Construct {
       if (!boundaryArn) throw new Error('The grant function needs the permissions boundary of the access roles');
       this.fn.addEnvironment(ENV.accessBoundaryArn, boundaryArn);
     }
-    for (const statement of accessRoleStatements(Stack.of(this), mode === 'grant' ? { mode, boundaryArn: boundaryArn as string } : { mode })) {
+    for (const statement of accessRoleStatements(
+      Stack.of(this),
+      mode === 'grant' ? { mode, boundaryArn: boundaryArn as string } : { mode },
+    )) {
       this.role.addToPrincipalPolicy(statement);
     }
     Validations.of(this).acknowledge(accessRolesAcknowledgement(Stack.of(this)));
@@ -313,7 +329,8 @@ type AccessMode = { mode: 'grant'; boundaryArn: string } | { mode: 'revoke' | 'r
  */
 export function accessRoleStatements(stack: Stack, access: AccessMode): iam.PolicyStatement[] {
   const roles = [stack.formatArn({ service: 'iam', region: '', resource: `role${ROLE_PATH}*` })];
-  const allow = (actions: string[], conditions?: Record<string, Record<string, unknown>>) => new iam.PolicyStatement({ actions, resources: roles, conditions });
+  const allow = (actions: string[], conditions?: Record<string, Record<string, unknown>>) =>
+    new iam.PolicyStatement({ actions, resources: roles, conditions });
   const statements: iam.PolicyStatement[] = [];
   if (access.mode === 'grant') {
     // `iam:PermissionsBoundary`: "Checks that the specified policy is attached as permissions
@@ -323,7 +340,11 @@ export function accessRoleStatements(stack: Stack, access: AccessMode): iam.Poli
     // `aws:TagKeys` with ForAllValues: every tag key in the request is one of these (IAM User
     // Guide, access_iam-tags "Controlling access based on tag keys").
     const ownTagsOnly = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...ACCESS_ROLE_TAG_KEYS] } };
-    statements.push(allow(['iam:CreateRole'], { ...withBoundary, ...ownTagsOnly }), allow(['iam:PutRolePermissionsBoundary'], withBoundary), allow(['iam:TagRole'], ownTagsOnly));
+    statements.push(
+      allow(['iam:CreateRole'], { ...withBoundary, ...ownTagsOnly }),
+      allow(['iam:PutRolePermissionsBoundary'], withBoundary),
+      allow(['iam:TagRole'], ownTagsOnly),
+    );
   }
   statements.push(allow({ grant: IAM_GRANT_ACTIONS, revoke: IAM_REVOKE_ACTIONS, reconcile: IAM_RECONCILE_ACTIONS }[access.mode]));
   return statements;

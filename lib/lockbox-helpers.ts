@@ -20,7 +20,10 @@ export function tenantItem(seed: TenantSeedProps, defaults: { maxAccessDuration:
     accessLevels: Object.fromEntries(
       Object.entries(seed.accessLevels).map(([name, { description, managedPolicyArns }]) => [
         name,
-        { ...(description !== undefined ? { description } : {}), ...(managedPolicyArns ? { managedPolicyArns: [...managedPolicyArns] } : {}) },
+        {
+          ...(description !== undefined ? { description } : {}),
+          ...(managedPolicyArns ? { managedPolicyArns: [...managedPolicyArns] } : {}),
+        },
       ]),
     ),
     ...(seed.accessTarget ? { accessTarget: { ...seed.accessTarget } } : {}),
@@ -50,7 +53,8 @@ export function toAttributeValue(value: unknown): AttributeValue {
 }
 
 /** The attributes of an item (`toAttributeValue` of an object, unwrapped). */
-export const toItem = (value: object): Record<string, AttributeValue> => (toAttributeValue(value) as { M: Record<string, AttributeValue> }).M;
+export const toItem = (value: object): Record<string, AttributeValue> =>
+  (toAttributeValue(value) as { M: Record<string, AttributeValue> }).M;
 
 /**
  * The `aws:PrincipalArn` patterns that let a configured principal through the API's resource

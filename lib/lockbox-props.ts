@@ -4,10 +4,11 @@
  * `lib/config.ts` validates both with one schema. Only type imports of aws-cdk-lib here, so the
  * validation tests stay fast.
  */
-import type { LockboxConsoleProps } from './console';
+
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { POLICY_DEFAULTS } from '../lambdas/core/domain/policy';
+import type { LockboxConsoleProps } from './console';
 
 /** Defaults and limits, shared by the construct and the configuration checks. */
 export const DEFAULTS = {
@@ -31,7 +32,9 @@ export const DEFAULTS = {
 } as const;
 
 /** The retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** A person of the provider, identified by the IAM principal that signs their API calls. */
 export interface PersonProps {

@@ -15,19 +15,19 @@ import { AccessBoundary, accessBoundaryArn } from './access-boundary';
 import { LockboxAlarms } from './alarms';
 import { API_STAGE, LockboxApi } from './api';
 import { GatewayErrorResponses, PageTokenKey } from './api-inputs';
-import { LockboxConsole } from './console';
 import { AuditBus } from './audit-bus';
 import { validateProps } from './config';
+import { LockboxConsole } from './console';
 import { LockboxData } from './data';
 import { FUNCTIONS, type LockboxFunctionName, LockboxFunctions } from './functions';
+import { LedgerDigests } from './ledger';
 import { LinkKeys } from './link-keys';
 import type { LockboxFunction } from './lockbox-function';
 import { DEFAULTS, type LockboxProps } from './lockbox-props';
-import { LedgerDigests } from './ledger';
 import { Reconciler } from './reconciler';
 import { SenderIdentity } from './sender';
-import { TenantSeed } from './tenant-seed';
 import { targetRoleArn } from './target';
+import { TenantSeed } from './tenant-seed';
 import { Workflow } from './workflow';
 
 export type { LockboxFunctionName } from './functions';
@@ -175,7 +175,13 @@ export class Lockbox extends Construct {
     new GatewayErrorResponses(this, 'GatewayErrors', { api: this.gateway.api });
     this.pageTokenKey = new PageTokenKey(this, 'PageTokens');
     for (const fn of [fns.apiRequests, fns.apiTenants, fns.console]) this.pageTokenKey.useIn(fn);
-    this.console = new LockboxConsole(this, 'Console', { ...props.console, function: fns.console, api: this.gateway.api, baseUrl: props.linkBaseUrl ?? this.gateway.stageUrl, namePrefix: prefix });
+    this.console = new LockboxConsole(this, 'Console', {
+      ...props.console,
+      function: fns.console,
+      api: this.gateway.api,
+      baseUrl: props.linkBaseUrl ?? this.gateway.stageUrl,
+      namePrefix: prefix,
+    });
 
     this.monitoring = new LockboxAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
@@ -220,7 +226,13 @@ export class Lockbox extends Construct {
           resourceName: `${stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
-        keyArns: [this.data.dataKey, ...Object.values(this.linkKeySet.keys), this.pageTokenKey.key, this.console.sessionKey, this.ledger.signingKey].map((key) => key.keyArn),
+        keyArns: [
+          this.data.dataKey,
+          ...Object.values(this.linkKeySet.keys),
+          this.pageTokenKey.key,
+          this.console.sessionKey,
+          this.ledger.signingKey,
+        ].map((key) => key.keyArn),
         logGroupNamePatterns: [
           `/lockbox/${prefix}/*`,
           `/aws/vendedlogs/states/${stateMachineName}*`,
@@ -232,7 +244,12 @@ export class Lockbox extends Construct {
         scheduleArn: this.reconciler.schedule.scheduleArn,
         deadLetterQueueArn: this.reconciler.deadLetterQueue.queueArn,
         alarmTopicArn: this.monitoring.topic.topicArn,
-        alarmArnPattern: stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        alarmArnPattern: stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: `${prefix}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
       },
     });
 
@@ -268,7 +285,14 @@ function allowLogsToUse(key: kms.IKey): void {
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
       conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
       },
     }),
   );

@@ -46,7 +46,8 @@ export class Reconciler extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: "This queue IS a dead-letter queue: the reconciler schedule's (EventBridge Scheduler), which cdk-nag does not recognise as one.",
+      reason:
+        "This queue IS a dead-letter queue: the reconciler schedule's (EventBridge Scheduler), which cdk-nag does not recognise as one.",
     });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Lockbox reconciler: ends overdue grants, revokes left-over access, re-delivers stranded decisions',

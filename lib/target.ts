@@ -15,7 +15,13 @@ export const targetRoleName = (prefix: string): string => `${prefix}-AccessTarge
 
 /** The target role's ARN in a member account (built from its fixed name: no reference across accounts). */
 export const targetRoleArn = (stack: Stack, accountId: string, prefix: string): string =>
-  stack.formatArn({ service: 'iam', region: '', account: accountId, resource: 'role', resourceName: `${TARGET_ROLE_PATH.slice(1)}${targetRoleName(prefix)}` });
+  stack.formatArn({
+    service: 'iam',
+    region: '',
+    account: accountId,
+    resource: 'role',
+    resourceName: `${TARGET_ROLE_PATH.slice(1)}${targetRoleName(prefix)}`,
+  });
 
 export interface LockboxTargetProps {
   /** The account Lockbox runs in: its access-provider functions assume the target role. */
@@ -44,13 +50,21 @@ export class LockboxTarget extends Construct {
 
   constructor(scope: Construct, id: string, props: LockboxTargetProps) {
     super(scope, id);
-    if (!/^\d{12}$/.test(props.lockboxAccount)) throw new ConfigError(`LockboxTarget ${this.node.path}: lockboxAccount must be a 12-digit AWS account id`);
+    if (!/^\d{12}$/.test(props.lockboxAccount))
+      throw new ConfigError(`LockboxTarget ${this.node.path}: lockboxAccount must be a 12-digit AWS account id`);
     if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(props.prefix)) {
-      throw new ConfigError(`LockboxTarget ${this.node.path}: prefix must start with a letter and be at most 64 letters, digits and dashes`);
+      throw new ConfigError(
+        `LockboxTarget ${this.node.path}: prefix must start with a letter and be at most 64 letters, digits and dashes`,
+      );
     }
     const stack = Stack.of(this);
     const roleName = targetRoleName(props.prefix);
-    const ownArn = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${TARGET_ROLE_PATH.slice(1)}${roleName}` });
+    const ownArn = stack.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: `${TARGET_ROLE_PATH.slice(1)}${roleName}`,
+    });
     this.accessBoundary = new AccessBoundary(this, 'AccessBoundary', { prefix: props.prefix, protectIamArns: [ownArn] });
     this.role = new iam.Role(this, 'Role', {
       roleName,

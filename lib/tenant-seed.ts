@@ -1,7 +1,7 @@
 import { type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -36,7 +36,12 @@ export class TenantSeed extends Construct {
     });
     const statements = [new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] })];
     if (table.encryptionKey) {
-      statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [table.encryptionKey.keyArn] }));
+      statements.push(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          resources: [table.encryptionKey.keyArn],
+        }),
+      );
     }
     const policy = cr.AwsCustomResourcePolicy.fromStatements(statements);
     for (const tenant of props.tenants) {

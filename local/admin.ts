@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  type SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalPage, PlainResponse } from './gateway';
 import { PRINCIPAL_HEADER } from './gateway';
@@ -57,7 +63,12 @@ export function adminPages(sources: AdminSources): Record<string, LocalPage> {
     },
     '/_local/events': async () => {
       const text = await readFile(sources.auditLogFile, 'utf8').catch(() => '');
-      return json(text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown));
+      return json(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as unknown),
+      );
     },
     '/_local/executions': async ({ query }) => {
       const executions = [];
@@ -67,7 +78,15 @@ export function adminPages(sources: AdminSources): Record<string, LocalPage> {
         const page = await sources.sfn.send(
           new ListExecutionsCommand({ stateMachineArn: sources.stateMachineArn, nextToken, statusFilter: status as never }),
         );
-        executions.push(...(page.executions ?? []).map((execution) => ({ name: execution.name, status: execution.status, startDate: execution.startDate, stopDate: execution.stopDate, executionArn: execution.executionArn })));
+        executions.push(
+          ...(page.executions ?? []).map((execution) => ({
+            name: execution.name,
+            status: execution.status,
+            startDate: execution.startDate,
+            stopDate: execution.stopDate,
+            executionArn: execution.executionArn,
+          })),
+        );
         nextToken = page.nextToken;
       } while (nextToken);
       return json(executions);
@@ -77,7 +96,8 @@ export function adminPages(sources: AdminSources): Record<string, LocalPage> {
       const name = decodeURIComponent(path.slice('/_local/executions/'.length, stop ? -'/stop'.length : undefined));
       const executionArn = `${sources.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
       // POST …/<request id>/stop: stops the execution as an operator would (strands its request on purpose).
-      if (stop !== (method === 'POST')) return json({ message: 'POST /_local/executions/<request id>/stop, or GET /_local/executions/<request id>' }, 405);
+      if (stop !== (method === 'POST'))
+        return json({ message: 'POST /_local/executions/<request id>/stop, or GET /_local/executions/<request id>' }, 405);
       try {
         if (stop) {
           await sources.sfn.send(new StopExecutionCommand({ executionArn }));
@@ -128,7 +148,10 @@ article{border:1px solid #ddd;border-radius:4px;padding:.5rem 1rem;margin:1rem 0
 
 function indexPage(url: string): string {
   const rows = Object.entries(PERSONAS)
-    .map(([name, persona]) => `<tr><td>${escape(name)}</td><td>${escape(persona.role)}</td><td><code>${escape(persona.principal)}</code></td><td>${escape(persona.email)}</td></tr>`)
+    .map(
+      ([name, persona]) =>
+        `<tr><td>${escape(name)}</td><td>${escape(persona.role)}</td><td><code>${escape(persona.principal)}</code></td><td>${escape(persona.email)}</td></tr>`,
+    )
     .join('');
   return `<p class="warn">Local mode is for development and demos, never for production: the caller is whoever the
 <code>${PRINCIPAL_HEADER}</code> header names, and nothing here is real AWS.</p>

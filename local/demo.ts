@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { LOCAL_AUDIT_SETTLE_SECONDS } from './local-mode';
 import { PRINCIPAL_HEADER } from './gateway';
+import { LOCAL_AUDIT_SETTLE_SECONDS } from './local-mode';
 import { PERSONAS } from './seed';
 
 /**
@@ -48,7 +48,8 @@ function lockbox(as: Who, args: string[], options: { json?: boolean; allow?: num
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.once('error', fail);
     child.once('close', (code) => {
-      if (!(options.allow ?? [0]).includes(code ?? -1)) return fail(new Error(`lockbox exited ${code}${output ? `: ${output.trim()}` : ''}`));
+      if (!(options.allow ?? [0]).includes(code ?? -1))
+        return fail(new Error(`lockbox exited ${code}${output ? `: ${output.trim()}` : ''}`));
       done(options.json ? JSON.parse(output) : undefined);
     });
   });
@@ -74,12 +75,17 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
 /** The approval link emailed to `email` for the request (the outbox is local mode's SES). */
 async function linkTo(email: string, requestId: string, stage: 'manager' | 'customer'): Promise<string> {
   const mails = await until(
-    async () => ((await call('/_local/outbox')) as { to: string[]; text: string }[]).filter((mail) => mail.to.includes(email) && mail.text.includes(requestId)),
+    async () =>
+      ((await call('/_local/outbox')) as { to: string[]; text: string }[]).filter(
+        (mail) => mail.to.includes(email) && mail.text.includes(requestId),
+      ),
     (found) => found.some((mail) => mail.text.includes('/approvals/')),
     15_000,
   );
   const links = mails.flatMap((mail) => [...mail.text.matchAll(/https?:\/\/\S+\/approvals\/\S+/g)].map((match) => match[0]));
-  const link = links.filter((candidate) => JSON.parse(Buffer.from(candidate.split('/').pop()!.split('.')[0], 'base64url').toString('utf8')).stg === stage).pop();
+  const link = links
+    .filter((candidate) => JSON.parse(Buffer.from(candidate.split('/').pop()!.split('.')[0], 'base64url').toString('utf8')).stg === stage)
+    .pop();
   if (!link) throw new Error(`No ${stage} email reached ${email}`);
   return link;
 }
@@ -89,7 +95,11 @@ async function waitForBrowserOrEnter(requestId: string, status: string, onEnter:
   const reader = interactive ? createInterface({ input: process.stdin }) : undefined;
   let entered = false;
   const enter = new Promise<void>((resolve) => reader?.once('line', () => ((entered = true), resolve())));
-  const decided = until(() => call(`/requests/${requestId}`, 'bob'), (request) => request.status !== status || entered, 30 * 60_000);
+  const decided = until(
+    () => call(`/requests/${requestId}`, 'bob'),
+    (request) => request.status !== status || entered,
+    30 * 60_000,
+  );
   await Promise.race([enter, decided]);
   reader?.close();
   if (entered) await onEnter();
@@ -106,7 +116,24 @@ async function main(): Promise<void> {
   console.log(`Local mode: --local-as names the caller in the ${PRINCIPAL_HEADER} header instead of an AWS signature.`);
 
   step(1, `alice, a support engineer, asks for ReadOnly access to tenant "demo" for ${values.duration}`);
-  const created = await lockbox('alice', ['request', 'create', '-t', 'demo', '--ticket', `DEMO-${Math.floor(Math.random() * 9000 + 1000)}`, '-l', 'ReadOnly', '-d', values.duration!, '-j', 'Customer reports failing nightly backups; need to read the job logs'], { json: true });
+  const created = await lockbox(
+    'alice',
+    [
+      'request',
+      'create',
+      '-t',
+      'demo',
+      '--ticket',
+      `DEMO-${Math.floor(Math.random() * 9000 + 1000)}`,
+      '-l',
+      'ReadOnly',
+      '-d',
+      values.duration!,
+      '-j',
+      'Customer reports failing nightly backups; need to read the job logs',
+    ],
+    { json: true },
+  );
   const id: string = created.requestId;
   say(`-> ${id} is ${created.status}. Its workflow execution is named after it: ${base}/_local/executions/${id}`);
 
@@ -146,7 +173,9 @@ async function main(): Promise<void> {
 
   step(5, 'The window ends: the workflow revokes access by itself');
   await lockbox('alice', ['request', 'wait', id, '--for', 'end', '--interval', '1s']);
-  const revoked = ((await call('/_local/grants')) as { requestId: string; revokedAt?: string }[]).find((candidate) => candidate.requestId === id);
+  const revoked = ((await call('/_local/grants')) as { requestId: string; revokedAt?: string }[]).find(
+    (candidate) => candidate.requestId === id,
+  );
   say(`grant revoked at ${revoked?.revokedAt}`);
   await closing(id);
 }

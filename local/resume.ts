@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { executionInput } from '../lambdas/core/adapters/sfn-workflow';
 import type { AccessRequest } from '../lambdas/core/domain/request';
@@ -36,7 +36,12 @@ export async function resumeInFlight(deps: {
         ConsistentRead: true,
         FilterExpression: '#status IN (:m, :c, :a, :g)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':m': 'PENDING_MANAGER_APPROVAL', ':c': 'PENDING_CUSTOMER_APPROVAL', ':a': 'APPROVED', ':g': 'ACTIVE' },
+        ExpressionAttributeValues: {
+          ':m': 'PENDING_MANAGER_APPROVAL',
+          ':c': 'PENDING_CUSTOMER_APPROVAL',
+          ':a': 'APPROVED',
+          ':g': 'ACTIVE',
+        },
         ExclusiveStartKey: start,
       }),
     );
@@ -77,7 +82,10 @@ export async function resumeInFlight(deps: {
         );
         break;
       case 'APPROVED': {
-        const granted = (await deps.functions.grant!.invoke({ requestId: request.requestId })) as { status: string; accessExpiresAt: string | null };
+        const granted = (await deps.functions.grant!.invoke({ requestId: request.requestId })) as {
+          status: string;
+          accessExpiresAt: string | null;
+        };
         if (granted.status === 'ACTIVE') revokeAt(request.requestId, granted.accessExpiresAt ?? undefined);
         break;
       }

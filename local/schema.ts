@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { build } from 'esbuild';
 import { DIRECTORY } from './seed';
-import { tablesFromTemplate, type CloudFormationTemplate } from './tables';
+import { type CloudFormationTemplate, tablesFromTemplate } from './tables';
 
 /**
  * What local mode takes from the deployment, read from the CDK app: `LockboxStack` is synthesized
@@ -73,7 +73,9 @@ async function synthesize(root: string): Promise<CloudFormationTemplate> {
   if (!existsSync(stackFile)) throw new Error(`${STACK_FILE} not found: local mode creates its tables from the CDK stack`);
   // Required by path so that aws-cdk-lib is loaded only on a cache miss.
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
-  const { LockboxStack } = require(stackFile) as { LockboxStack: new (scope: unknown, id: string, props: unknown) => { stackName: string } };
+  const { LockboxStack } = require(stackFile) as {
+    LockboxStack: new (scope: unknown, id: string, props: unknown) => { stackName: string };
+  };
   const { parseConfig } = require(join(root, 'lib', 'config.ts')) as { parseConfig: (raw: unknown, source: string) => unknown };
   // Path metadata (on by default only under the CLI) names each table by its construct id.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
@@ -107,7 +109,11 @@ async function sourcesHash(root: string): Promise<string> {
     files.push(...Object.keys(metafile.inputs));
   }
   for (const file of files.sort()) {
-    hash.update(file).update('\0').update(await readFile(join(root, file)).catch(() => Buffer.alloc(0))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(root, file)).catch(() => Buffer.alloc(0)))
+      .update('\0');
   }
   return hash.digest('hex');
 }

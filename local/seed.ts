@@ -19,11 +19,36 @@ export { PERSONAS } from './personas';
  * gina is an approver and ivan an auditor only through their IdP group; mallory has no role.
  */
 export const CONSOLE_PERSONAS = {
-  carol: { email: PERSONAS.carol.email, name: 'Carol (customer approver, admin)', groups: [] as string[], role: 'approver and admin of "demo" (listed by email)' },
-  erin: { email: PERSONAS.erin.email, name: 'Erin (customer approver)', groups: [] as string[], role: 'approver of "demo" (listed by email)' },
-  gina: { email: 'gina@demo.example', name: 'Gina (customer approver by group)', groups: ['lockbox-approvers'], role: 'approver of "demo" through the IdP group lockbox-approvers' },
-  ivan: { email: 'auditor@demo.example', name: 'Ivan (customer auditor)', groups: ['lockbox-auditors'], role: 'auditor of "demo" through the IdP group lockbox-auditors' },
-  mallory: { email: 'mallory@demo.example', name: 'Mallory (no role)', groups: [] as string[], role: 'signs in, but has no role in any tenant' },
+  carol: {
+    email: PERSONAS.carol.email,
+    name: 'Carol (customer approver, admin)',
+    groups: [] as string[],
+    role: 'approver and admin of "demo" (listed by email)',
+  },
+  erin: {
+    email: PERSONAS.erin.email,
+    name: 'Erin (customer approver)',
+    groups: [] as string[],
+    role: 'approver of "demo" (listed by email)',
+  },
+  gina: {
+    email: 'gina@demo.example',
+    name: 'Gina (customer approver by group)',
+    groups: ['lockbox-approvers'],
+    role: 'approver of "demo" through the IdP group lockbox-approvers',
+  },
+  ivan: {
+    email: 'auditor@demo.example',
+    name: 'Ivan (customer auditor)',
+    groups: ['lockbox-auditors'],
+    role: 'auditor of "demo" through the IdP group lockbox-auditors',
+  },
+  mallory: {
+    email: 'mallory@demo.example',
+    name: 'Mallory (no role)',
+    groups: [] as string[],
+    role: 'signs in, but has no role in any tenant',
+  },
 } as const;
 
 /**

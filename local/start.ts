@@ -36,11 +36,15 @@ async function main(): Promise<void> {
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Not a port: ${values.port ?? process.env.PORT}\n${USAGE}`);
 
-  const reconcileEverySeconds = process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS ? Number(process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS) : undefined;
-  if (reconcileEverySeconds !== undefined && !(reconcileEverySeconds > 0)) throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_RECONCILE_SECONDS=${process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS}`);
+  const reconcileEverySeconds = process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS
+    ? Number(process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS)
+    : undefined;
+  if (reconcileEverySeconds !== undefined && !(reconcileEverySeconds > 0))
+    throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_RECONCILE_SECONDS=${process.env.LOCKBOX_LOCAL_RECONCILE_SECONDS}`);
 
   const digestEverySeconds = process.env.LOCKBOX_LOCAL_DIGEST_SECONDS ? Number(process.env.LOCKBOX_LOCAL_DIGEST_SECONDS) : undefined;
-  if (digestEverySeconds !== undefined && !(digestEverySeconds > 0)) throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_DIGEST_SECONDS=${process.env.LOCKBOX_LOCAL_DIGEST_SECONDS}`);
+  if (digestEverySeconds !== undefined && !(digestEverySeconds > 0))
+    throw new Error(`Not a number of seconds: LOCKBOX_LOCAL_DIGEST_SECONDS=${process.env.LOCKBOX_LOCAL_DIGEST_SECONDS}`);
 
   const local = await startLocal({
     port,
@@ -98,14 +102,18 @@ async function main(): Promise<void> {
       `  started in ${(local.timings.total / 1000).toFixed(1)} s (${Object.entries(local.timings)
         .filter(([name]) => name !== 'total')
         .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)}`)
-        .join(', ')}); data ${local.dataDir ? `in ${local.dataDir}` : 'in memory (gone when stopped)'}${local.resumed.length ? `; ${local.resumed.length} request(s) in flight picked up again` : ''}`,
+        .join(
+          ', ',
+        )}); data ${local.dataDir ? `in ${local.dataDir}` : 'in memory (gone when stopped)'}${local.resumed.length ? `; ${local.resumed.length} request(s) in flight picked up again` : ''}`,
       ...local.warnings.map((warning) => `  WARNING: ${warning}`),
       '',
       `  LOCAL MODE IS NOT FOR PRODUCTION. The ${PRINCIPAL_HEADER} header names the caller and is believed:`,
       '  it is a local-mode convenience standing in for the AWS_IAM signature API Gateway checks on AWS.',
       '',
       `Personas (lockbox --local-as <name>, or send the ARN as ${PRINCIPAL_HEADER}):`,
-      ...Object.entries(PERSONAS).map(([name, persona]) => `  ${name.padEnd(6)} ${persona.principal.padEnd(62)} ${persona.email.padEnd(24)} ${persona.role}`),
+      ...Object.entries(PERSONAS).map(
+        ([name, persona]) => `  ${name.padEnd(6)} ${persona.principal.padEnd(62)} ${persona.email.padEnd(24)} ${persona.role}`,
+      ),
       '',
       `Console (${local.url}/console): sign in at the local OpenID Provider (${local.issuer}) with the login below and any password:`,
       ...Object.entries(CONSOLE_PERSONAS).map(([name, persona]) => `  ${name.padEnd(8)} ${persona.email.padEnd(24)} ${persona.role}`),

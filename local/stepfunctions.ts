@@ -128,7 +128,9 @@ export function prepareDefinition(text: string, substitutions: Record<string, st
     if (state.Type !== 'Task') continue;
     const task = state as TaskState;
     if (task.Resource !== LAMBDA_INVOKE && task.Resource !== LAMBDA_CALLBACK) {
-      throw new Error(`State "${name}": resource ${task.Resource} is not supported in local mode (only lambda:invoke and lambda:invoke.waitForTaskToken)`);
+      throw new Error(
+        `State "${name}": resource ${task.Resource} is not supported in local mode (only lambda:invoke and lambda:invoke.waitForTaskToken)`,
+      );
     }
     if (task.TimeoutSecondsPath && task.Parameters) {
       task.Parameters = { ...task.Parameters, [`${LOCAL_TIMEOUT_PARAMETER}.$`]: task.TimeoutSecondsPath };
@@ -274,7 +276,13 @@ export class LocalStepFunctions {
     };
   }
 
-  getExecutionHistory(request: { executionArn?: string; maxResults?: number; reverseOrder?: boolean; nextToken?: string; includeExecutionData?: boolean }) {
+  getExecutionHistory(request: {
+    executionArn?: string;
+    maxResults?: number;
+    reverseOrder?: boolean;
+    nextToken?: string;
+    includeExecutionData?: boolean;
+  }) {
     const execution = this.execution(request.executionArn);
     const events = request.reverseOrder ? [...execution.history].reverse() : execution.history;
     const { page, nextToken } = paginate(events, request.maxResults, request.nextToken, 1000);
@@ -354,7 +362,10 @@ export class LocalStepFunctions {
       record.settle?.reject(new TaskError('States.Runtime', 'Local mode stopped'));
     }
     // Bounded: a run stuck in the runner must not keep local mode from stopping.
-    await Promise.race([Promise.all([...this.executions.values()].map((execution) => execution.done)), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    await Promise.race([
+      Promise.all([...this.executions.values()].map((execution) => execution.done)),
+      new Promise((resolve) => setTimeout(resolve, 3000).unref()),
+    ]);
     if (this.server) {
       this.server.closeAllConnections();
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -432,7 +443,9 @@ export class LocalStepFunctions {
         }
         execution.status = 'SUCCEEDED';
         execution.output = JSON.stringify(output);
-        this.finish(execution, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: execution.output, outputDetails: { truncated: false } } });
+        this.finish(execution, 'ExecutionSucceeded', {
+          executionSucceededEventDetails: { output: execution.output, outputDetails: { truncated: false } },
+        });
       },
       async (error: unknown) => {
         await logged;
@@ -460,7 +473,9 @@ export class LocalStepFunctions {
       const state = event.state as { name: string; type: string; input: unknown; output?: unknown } | undefined;
       switch (event.type) {
         case 'StateEntered':
-          this.record(execution, `${state!.type}StateEntered`, { stateEnteredEventDetails: { name: state!.name, input: stringify(state!.input) } });
+          this.record(execution, `${state!.type}StateEntered`, {
+            stateEnteredEventDetails: { name: state!.name, input: stringify(state!.input) },
+          });
           this.enter(execution, state!.name);
           break;
         case 'StateRetried':
@@ -468,7 +483,9 @@ export class LocalStepFunctions {
           break;
         case 'StateExited':
           this.enter(execution, state!.name);
-          this.record(execution, `${state!.type}StateExited`, { stateExitedEventDetails: { name: state!.name, output: stringify(state!.output) } });
+          this.record(execution, `${state!.type}StateExited`, {
+            stateExitedEventDetails: { name: state!.name, output: stringify(state!.output) },
+          });
           execution.currentState = undefined;
           break;
         case 'ExecutionFailed':
@@ -502,11 +519,15 @@ export class LocalStepFunctions {
     try {
       const result = await this.invoke(FunctionName, Payload);
       const output = { ExecutedVersion: '$LATEST', Payload: result, SdkHttpMetadata: { HttpStatusCode: 200 }, StatusCode: 200 };
-      this.taskEvent(execution, stateName, 'TaskSucceeded', { taskSucceededEventDetails: { resourceType: 'lambda', resource: 'invoke', output: stringify(output) } });
+      this.taskEvent(execution, stateName, 'TaskSucceeded', {
+        taskSucceededEventDetails: { resourceType: 'lambda', resource: 'invoke', output: stringify(output) },
+      });
       return output;
     } catch (error) {
       const failure = asTaskError(error);
-      this.taskEvent(execution, stateName, 'TaskFailed', { taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: failure.name, cause: failure.message } });
+      this.taskEvent(execution, stateName, 'TaskFailed', {
+        taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: failure.name, cause: failure.message },
+      });
       throw failure;
     }
   }
@@ -549,19 +570,28 @@ export class LocalStepFunctions {
         record.settle?.reject(new TaskError('States.Timeout', ''));
       }, timeoutSeconds * 1000);
     }
-    this.taskEvent(execution, stateName, 'TaskStarted', { taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken' } });
+    this.taskEvent(execution, stateName, 'TaskStarted', {
+      taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken' },
+    });
     this.invoke(FunctionName, Payload).then(
       (result) => {
         if (record.status !== 'waiting') return;
         const output = { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 };
-        this.taskEvent(execution, stateName, 'TaskSubmitted', { taskSubmittedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', output: stringify(output) } });
+        this.taskEvent(execution, stateName, 'TaskSubmitted', {
+          taskSubmittedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', output: stringify(output) },
+        });
       },
       (error: unknown) => {
         if (record.status !== 'waiting') return; // settled first: the task's outcome stands
         const failure = asTaskError(error);
         record.status = 'failed';
         this.taskEvent(execution, stateName, 'TaskFailed', {
-          taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', error: failure.name, cause: failure.message },
+          taskFailedEventDetails: {
+            resourceType: 'lambda',
+            resource: 'invoke.waitForTaskToken',
+            error: failure.name,
+            cause: failure.message,
+          },
         });
         this.release(record);
         record.settle?.reject(failure);
@@ -606,7 +636,9 @@ export class LocalStepFunctions {
   }
 
   private execution(arn: string | undefined): Execution {
-    const name = arn?.startsWith(this.options.stateMachineArn.replace(':stateMachine:', ':execution:') + ':') ? arn.split(':').pop()! : undefined;
+    const name = arn?.startsWith(this.options.stateMachineArn.replace(':stateMachine:', ':execution:') + ':')
+      ? arn.split(':').pop()!
+      : undefined;
     const execution = name ? this.executions.get(name) : undefined;
     if (!execution) throw new SfnServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn ?? ''}'`);
     return execution;

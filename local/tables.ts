@@ -52,14 +52,16 @@ export function tablesFromTemplate(template: CloudFormationTemplate): Input[] {
     found.set(role, createTableInput(role, resource.Properties ?? {}));
   }
   const missing = TABLE_ROLES.filter((role) => !found.has(role));
-  if (missing.length) throw new Error(`The synthesized template has no table for ${missing.join(', ')} (construct ids Requests, Tenants, Audit)`);
+  if (missing.length)
+    throw new Error(`The synthesized template has no table for ${missing.join(', ')} (construct ids Requests, Tenants, Audit)`);
   return TABLE_ROLES.map((role) => found.get(role)!);
 }
 
 function createTableInput(role: TableRole, properties: Record<string, unknown>): Input {
   const billingMode = (properties.BillingMode as Input['BillingMode']) ?? 'PROVISIONED';
   const provisioned = billingMode === 'PROVISIONED';
-  const throughput = (value: unknown) => (provisioned ? (value as Input['ProvisionedThroughput']) ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 } : undefined);
+  const throughput = (value: unknown) =>
+    provisioned ? ((value as Input['ProvisionedThroughput']) ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 }) : undefined;
   const indexes = (properties.GlobalSecondaryIndexes as Record<string, unknown>[] | undefined)?.map((index) => ({
     IndexName: index.IndexName as string,
     KeySchema: index.KeySchema as Input['KeySchema'],

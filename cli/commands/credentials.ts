@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action, type Context } from '../context';
 import { CliError, EXIT } from '../errors';
 import { relative } from '../time';
-import { TERMINAL, type RequestView } from '../views';
+import { type RequestView, TERMINAL } from '../views';
 import { requestPath } from './requests';
 
 /**
@@ -62,9 +62,13 @@ async function assumeGrant(context: Context<{ credentialProcess?: boolean }>, re
     );
   }
   const access = request.access as Access | undefined;
-  if (!access) throw new CliError(EXIT.refused, `${requestId}: the grant's details go only to its requester — run this as the identity that filed it`);
+  if (!access)
+    throw new CliError(EXIT.refused, `${requestId}: the grant's details go only to its requester — run this as the identity that filed it`);
   if (access.provider !== 'iam' || !access.roleArn || !access.roleSessionName) {
-    throw new CliError(EXIT.refused, `${requestId} was granted by the "${access.provider ?? 'unknown'}" access provider: there is no AWS role to assume (local mode grants nothing in AWS)`);
+    throw new CliError(
+      EXIT.refused,
+      `${requestId} was granted by the "${access.provider ?? 'unknown'}" access provider: there is no AWS role to assume (local mode grants nothing in AWS)`,
+    );
   }
 
   const remaining = Math.floor((expiresMs - Date.now()) / 1000);
@@ -85,7 +89,11 @@ async function assumeGrant(context: Context<{ credentialProcess?: boolean }>, re
     );
   } catch (error) {
     const name = (error as Error).name;
-    const code = /Expired|InvalidClientTokenId|SignatureDoesNotMatch/.test(name) ? EXIT.credentials : /AccessDenied/.test(name) ? EXIT.refused : EXIT.unavailable;
+    const code = /Expired|InvalidClientTokenId|SignatureDoesNotMatch/.test(name)
+      ? EXIT.credentials
+      : /AccessDenied/.test(name)
+        ? EXIT.refused
+        : EXIT.unavailable;
     throw new CliError(code, `STS AssumeRole of ${access.roleArn} failed: ${name}: ${(error as Error).message}`, error);
   } finally {
     sts.destroy();
@@ -97,10 +105,19 @@ async function assumeGrant(context: Context<{ credentialProcess?: boolean }>, re
   const expiration = new Date(Math.min(credentials.Expiration?.getTime() ?? expiresMs, expiresMs)).toISOString();
 
   if (context.flags.credentialProcess) {
-    process.stdout.write(`${JSON.stringify({ Version: 1, AccessKeyId: credentials.AccessKeyId, SecretAccessKey: credentials.SecretAccessKey, SessionToken: credentials.SessionToken, Expiration: expiration })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ Version: 1, AccessKeyId: credentials.AccessKeyId, SecretAccessKey: credentials.SecretAccessKey, SessionToken: credentials.SessionToken, Expiration: expiration })}\n`,
+    );
     return;
   }
-  const value = { accessKeyId: credentials.AccessKeyId, secretAccessKey: credentials.SecretAccessKey, sessionToken: credentials.SessionToken, expiration, roleArn: access.roleArn, requestId };
+  const value = {
+    accessKeyId: credentials.AccessKeyId,
+    secretAccessKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+    expiration,
+    roleArn: access.roleArn,
+    requestId,
+  };
   context.out.result(value, () =>
     [
       `export AWS_ACCESS_KEY_ID=${credentials.AccessKeyId}`,

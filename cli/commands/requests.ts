@@ -5,7 +5,7 @@ import { action, type Context } from '../context';
 import { CliError, EXIT, usage } from '../errors';
 import { Progress } from '../output';
 import { isoDuration, isoTime, relative, waitMs } from '../time';
-import { requestFields, requestTable, TERMINAL, type RequestView } from '../views';
+import { type RequestView, requestFields, requestTable, TERMINAL } from '../views';
 
 /** Engineers: `request create|show|list|wait|cancel`. */
 export function registerRequests(program: Command): void {
@@ -17,9 +17,12 @@ export function registerRequests(program: Command): void {
     .option('-t, --tenant <id>', 'the tenant to reach')
     .option('--ticket <id>', 'the support ticket this work is for')
     .option('-j, --justification <text>', 'why, in words the approvers will read')
-    .option('-l, --level <name>', "an access level the tenant offers (e.g. ReadOnly)")
-    .option('-d, --duration <iso>', 'how long, as ISO-8601 (PT30M, PT2H); at most the tenant\'s cap')
-    .option('-f, --file <path>', 'read the fields from a JSON file {tenantId, ticketId, justification, accessLevel, duration} (flags override it; - for stdin)')
+    .option('-l, --level <name>', 'an access level the tenant offers (e.g. ReadOnly)')
+    .option('-d, --duration <iso>', "how long, as ISO-8601 (PT30M, PT2H); at most the tenant's cap")
+    .option(
+      '-f, --file <path>',
+      'read the fields from a JSON file {tenantId, ticketId, justification, accessLevel, duration} (flags override it; - for stdin)',
+    )
     .option('--idempotency-key <key>', 'the key that makes a retry return the same request (default: derived from the fields)')
     .option('--new', 'file a new request even if the same one was filed before (a fresh idempotency key)')
     .option('-w, --wait', 'then wait until access is granted or the request ends (see request wait)')
@@ -41,53 +44,81 @@ Examples:
     .command('show')
     .description('one request: status, decisions, window, how to use the grant')
     .argument('<requestId>')
-    .action(action(async (context, requestId) => {
-      const { body } = await (await context.api()).call<RequestView>('GET', `/requests/${requestPath(requestId)}`);
-      context.out.result(body, () => requestFields(context.out, body));
-    }));
+    .action(
+      action(async (context, requestId) => {
+        const { body } = await (await context.api()).call<RequestView>('GET', `/requests/${requestPath(requestId)}`);
+        context.out.result(body, () => requestFields(context.out, body));
+      }),
+    );
 
   request
     .command('list')
     .description("list requests: a tenant's (managers; its approvers, admins, auditors) or all in one status (managers)")
     .option('-t, --tenant <id>', 'only this tenant')
-    .addOption(new Option('-s, --status <status>', 'only this status').choices(['PENDING_MANAGER_APPROVAL', 'PENDING_CUSTOMER_APPROVAL', 'APPROVED', 'ACTIVE', ...TERMINAL]))
+    .addOption(
+      new Option('-s, --status <status>', 'only this status').choices([
+        'PENDING_MANAGER_APPROVAL',
+        'PENDING_CUSTOMER_APPROVAL',
+        'APPROVED',
+        'ACTIVE',
+        ...TERMINAL,
+      ]),
+    )
     .option('--since <time>', 'only requests created after this time (2026-12-01 or an ISO time)')
     .option('-n, --limit <n>', 'at most this many (newest first)', positiveInt('--limit'), 50)
     .option('--all', 'every matching request, page after page')
-    .action(action(async (context: Context<{ tenant?: string; status?: string; since?: string; limit: number; all?: boolean }>) => {
-      const { tenant, status, since, limit, all } = context.flags;
-      if (!tenant && !status) throw usage('give --tenant or --status (managers may list one status across tenants)');
-      const items = await collectItems<RequestView>(
-        (await context.api()).items('/requests', { tenantId: tenant, status, createdAfter: since && isoTime(since, '--since'), limit: String(Math.min(limit, 100)) }),
-        all ? Infinity : limit,
-      );
-      context.out.result({ items }, () => requestTable(context.out, items));
-    }));
+    .action(
+      action(async (context: Context<{ tenant?: string; status?: string; since?: string; limit: number; all?: boolean }>) => {
+        const { tenant, status, since, limit, all } = context.flags;
+        if (!tenant && !status) throw usage('give --tenant or --status (managers may list one status across tenants)');
+        const items = await collectItems<RequestView>(
+          (await context.api()).items('/requests', {
+            tenantId: tenant,
+            status,
+            createdAfter: since && isoTime(since, '--since'),
+            limit: String(Math.min(limit, 100)),
+          }),
+          all ? Infinity : limit,
+        );
+        context.out.result({ items }, () => requestTable(context.out, items));
+      }),
+    );
 
   request
     .command('wait')
     .description('wait until access is granted (or the request ends), showing progress on stderr')
     .argument('<requestId>')
-    .addOption(new Option('--for <what>', 'active: until access is granted; end: until the request is over').choices(['active', 'end']).default('active'))
+    .addOption(
+      new Option('--for <what>', 'active: until access is granted; end: until the request is over')
+        .choices(['active', 'end'])
+        .default('active'),
+    )
     .option('--timeout <duration>', 'give up after this long (30s, 10m, PT1H); default: no limit')
     .option('--interval <duration>', 'how often to look', '2s')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 when reached (ACTIVE; with --for end, any end), 7 when the request ended without
-(REJECTED, DENIED, EXPIRED, CANCELLED, FAILED, or access already over), 8 on --timeout.`)
-    .action(action(async (context: Context<{ for: 'active' | 'end'; timeout?: string; interval: string }>, requestId) => {
-      const final = await waitFor(context, requestId, context.flags.for, context.flags.timeout, context.flags.interval);
-      context.out.result(final, () => requestFields(context.out, final));
-      failUnlessReached(final, context.flags.for);
-    }));
+(REJECTED, DENIED, EXPIRED, CANCELLED, FAILED, or access already over), 8 on --timeout.`,
+    )
+    .action(
+      action(async (context: Context<{ for: 'active' | 'end'; timeout?: string; interval: string }>, requestId) => {
+        const final = await waitFor(context, requestId, context.flags.for, context.flags.timeout, context.flags.interval);
+        context.out.result(final, () => requestFields(context.out, final));
+        failUnlessReached(final, context.flags.for);
+      }),
+    );
 
   request
     .command('cancel')
     .description('withdraw your request (any time before access is granted)')
     .argument('<requestId>')
-    .action(action(async (context, requestId) => {
-      const { body } = await (await context.api()).call<RequestView>('POST', `/requests/${requestPath(requestId)}/cancel`, { body: {} });
-      context.out.result(body, () => `${body.requestId} is ${context.out.status(body.status)}`);
-    }));
+    .action(
+      action(async (context, requestId) => {
+        const { body } = await (await context.api()).call<RequestView>('POST', `/requests/${requestPath(requestId)}/cancel`, { body: {} });
+        context.out.result(body, () => `${body.requestId} is ${context.out.status(body.status)}`);
+      }),
+    );
 }
 
 interface CreateFlags {
@@ -106,7 +137,8 @@ interface CreateFlags {
 async function createRequest(context: Context<CreateFlags>): Promise<void> {
   const flags = context.flags;
   const fromFile = flags.file ? readJsonFile(flags.file) : {};
-  const pick = (flag: string | undefined, key: string) => flag ?? (typeof fromFile[key] === 'string' ? (fromFile[key] as string) : undefined);
+  const pick = (flag: string | undefined, key: string) =>
+    flag ?? (typeof fromFile[key] === 'string' ? (fromFile[key] as string) : undefined);
   const fields = {
     tenantId: pick(flags.tenant, 'tenantId'),
     ticketId: pick(flags.ticket, 'ticketId'),
@@ -114,17 +146,28 @@ async function createRequest(context: Context<CreateFlags>): Promise<void> {
     accessLevel: pick(flags.level, 'accessLevel'),
     duration: pick(flags.duration, 'duration'),
   };
-  const flagOf = { tenantId: '--tenant', ticketId: '--ticket', justification: '--justification', accessLevel: '--level', duration: '--duration' };
+  const flagOf = {
+    tenantId: '--tenant',
+    ticketId: '--ticket',
+    justification: '--justification',
+    accessLevel: '--level',
+    duration: '--duration',
+  };
   const missing = (Object.keys(fields) as (keyof typeof fields)[]).filter((key) => !fields[key]?.trim());
   if (missing.length) throw usage(`missing ${missing.map((key) => flagOf[key]).join(', ')} (or the same fields in --file)`);
   if (flags.new && flags.idempotencyKey) throw usage('--new and --idempotency-key exclude each other');
   const body = { ...(fields as Record<keyof typeof fields, string>), duration: isoDuration(fields.duration!, '--duration') };
-  const idempotencyKey = flags.idempotencyKey ?? pick(undefined, 'idempotencyKey') ?? (flags.new ? `cli-${randomUUID()}` : derivedKey(body));
+  const idempotencyKey =
+    flags.idempotencyKey ?? pick(undefined, 'idempotencyKey') ?? (flags.new ? `cli-${randomUUID()}` : derivedKey(body));
   if (flags.timeout !== undefined) waitMs(flags.timeout, '--timeout'); // a bad value fails before anything is filed
 
-  const { status, body: created } = await (await context.api()).call<RequestView>('POST', '/requests', { body: { ...body, idempotencyKey } });
+  const { status, body: created } = await (await context.api()).call<RequestView>('POST', '/requests', {
+    body: { ...body, idempotencyKey },
+  });
   if (status === 200) {
-    context.out.note(`this request was filed before (${created.createdAt}, now ${created.status}): returned as it is; use --new to file it again`);
+    context.out.note(
+      `this request was filed before (${created.createdAt}, now ${created.status}): returned as it is; use --new to file it again`,
+    );
   }
   if (!flags.wait) {
     context.out.result(created, () => requestFields(context.out, created));
@@ -138,10 +181,19 @@ async function createRequest(context: Context<CreateFlags>): Promise<void> {
 
 /** The same fields give the same key: a repeated command finds the request instead of filing twice. */
 const derivedKey = (body: Record<string, string>): string =>
-  `cli-${createHash('sha256').update(JSON.stringify([body.tenantId, body.ticketId, body.justification, body.accessLevel, body.duration])).digest('hex').slice(0, 40)}`;
+  `cli-${createHash('sha256')
+    .update(JSON.stringify([body.tenantId, body.ticketId, body.justification, body.accessLevel, body.duration]))
+    .digest('hex')
+    .slice(0, 40)}`;
 
 /** Polls the request until it reaches `until` or ends; progress on stderr. */
-export async function waitFor(context: Context<unknown>, requestId: string, until: 'active' | 'end', timeoutText: string | undefined, intervalText: string): Promise<RequestView> {
+export async function waitFor(
+  context: Context<unknown>,
+  requestId: string,
+  until: 'active' | 'end',
+  timeoutText: string | undefined,
+  intervalText: string,
+): Promise<RequestView> {
   const timeoutMs = timeoutText === undefined ? Infinity : waitMs(timeoutText, '--timeout');
   const intervalMs = Math.max(200, waitMs(intervalText, '--interval'));
   const api = await context.api();
@@ -153,9 +205,13 @@ export async function waitFor(context: Context<unknown>, requestId: string, unti
       const { body } = await api.call<RequestView>('GET', `/requests/${requestPath(requestId)}`);
       if (TERMINAL.includes(body.status) || (until === 'active' && body.status === 'ACTIVE')) return body;
       const waited = Math.round((Date.now() - started) / 1000);
-      const deadline = body.approvalDeadline && body.status.startsWith('PENDING') ? `; stage deadline ${relative(body.approvalDeadline)}` : '';
+      const deadline =
+        body.approvalDeadline && body.status.startsWith('PENDING') ? `; stage deadline ${relative(body.approvalDeadline)}` : '';
       const window = body.status === 'ACTIVE' ? `; window ends ${relative(body.accessExpiresAt)}` : '';
-      progress.update(`${p.cyan('…')} ${body.requestId} ${context.out.status(body.status, p)} — ${stageText(body.status)} (${waited} s${deadline}${window})`, body.status);
+      progress.update(
+        `${p.cyan('…')} ${body.requestId} ${context.out.status(body.status, p)} — ${stageText(body.status)} (${waited} s${deadline}${window})`,
+        body.status,
+      );
       if (Date.now() - started + intervalMs > timeoutMs) {
         throw new CliError(EXIT.timeout, `gave up waiting after ${timeoutText}: ${body.requestId} is still ${body.status}`);
       }
@@ -213,8 +269,10 @@ export function readJsonFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-export const positiveInt = (flag: string) => (text: string): number => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw usage(`${flag} must be a whole number of at least 1 (got "${text}")`);
-  return value;
-};
+export const positiveInt =
+  (flag: string) =>
+  (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw usage(`${flag} must be a whole number of at least 1 (got "${text}")`);
+    return value;
+  };

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { action, collect, type Context } from '../context';
+import { action, type Context, collect } from '../context';
 import { usage } from '../errors';
 import { isoDuration } from '../time';
-import { tenantFields, tenantTable, type TenantView } from '../views';
+import { type TenantView, tenantFields, tenantTable } from '../views';
 import { collectItems, readJsonFile } from './requests';
 
 /**
@@ -16,27 +16,39 @@ export function registerTenants(program: Command): void {
   tenants
     .command('list')
     .description('every tenant (deployment admins)')
-    .action(action(async (context) => {
-      const items = await collectItems<TenantView>((await context.api()).items('/tenants'), Infinity);
-      context.out.result({ items }, () => tenantTable(context.out, items));
-    }));
+    .action(
+      action(async (context) => {
+        const items = await collectItems<TenantView>((await context.api()).items('/tenants'), Infinity);
+        context.out.result({ items }, () => tenantTable(context.out, items));
+      }),
+    );
 
   tenants
     .command('show')
     .description("a tenant's settings (its admins; deployment admins)")
     .argument('<tenantId>')
-    .action(action(async (context, tenantId) => {
-      const { body } = await (await context.api()).call<TenantView>('GET', `/tenants/${tenantPath(tenantId)}`);
-      context.out.result(body, () => tenantFields(context.out, body));
-    }));
+    .action(
+      action(async (context, tenantId) => {
+        const { body } = await (await context.api()).call<TenantView>('GET', `/tenants/${tenantPath(tenantId)}`);
+        context.out.result(body, () => tenantFields(context.out, body));
+      }),
+    );
 
   const settingFlags = (command: Command) =>
     command
       .option('--name <text>', 'display name')
-      .option('--approver <email[=arn]>', 'an approver: emailed links; with =ARN also the principal that decides through the API (repeatable)', collect)
+      .option(
+        '--approver <email[=arn]>',
+        'an approver: emailed links; with =ARN also the principal that decides through the API (repeatable)',
+        collect,
+      )
       .option('--admin <arn>', 'a tenant admin principal (repeatable)', collect)
       .option('--auditor <arn>', 'an auditor principal (repeatable)', collect)
-      .option('--level <name[=policyArn,...]>', 'an access level, with the managed policies it attaches for the iam provider (repeatable)', collect)
+      .option(
+        '--level <name[=policyArn,...]>',
+        'an access level, with the managed policies it attaches for the iam provider (repeatable)',
+        collect,
+      )
       .option('--max-duration <iso>', 'the longest access a request may ask for (e.g. PT2H)')
       .option('--approval-timeout <iso>', "how long the tenant's approvers have to decide (e.g. PT12H)")
       .option('--account <id>', 'the AWS account access is granted in')
@@ -58,16 +70,20 @@ Example:
     --admin arn:aws:iam::222222222222:user/bob --level ReadOnly=arn:aws:iam::aws:policy/ReadOnlyAccess \\
     --max-duration PT2H --approval-timeout PT12H --account 222222222222 --external-id acme-lockbox-3f9c`,
     )
-    .action(action(async (context: Context<SettingFlags & { disabled?: boolean }>, tenantId) => {
-      const base = context.flags.file ? readJsonFile(context.flags.file) : {};
-      const settings = applyFlags({ lockboxEnabled: !context.flags.disabled, auditors: [], ...base }, context.flags);
-      for (const field of ['displayName', 'approvers', 'admins', 'accessLevels', 'maxAccessDuration', 'approvalTimeout']) {
-        if (settings[field] === undefined) throw usage(`tenants create: missing ${FLAG_OF[field]} (or ${field} in --file)`);
-      }
-      const { version: _version, tenantId: _id, ...body } = settings;
-      const { body: created } = await (await context.api()).call<TenantView>('POST', '/tenants', { body: { ...body, tenantId: tenantPath(tenantId) } });
-      context.out.result(created, () => `Created tenant ${created.tenantId}.\n\n${tenantFields(context.out, created)}`);
-    }));
+    .action(
+      action(async (context: Context<SettingFlags & { disabled?: boolean }>, tenantId) => {
+        const base = context.flags.file ? readJsonFile(context.flags.file) : {};
+        const settings = applyFlags({ lockboxEnabled: !context.flags.disabled, auditors: [], ...base }, context.flags);
+        for (const field of ['displayName', 'approvers', 'admins', 'accessLevels', 'maxAccessDuration', 'approvalTimeout']) {
+          if (settings[field] === undefined) throw usage(`tenants create: missing ${FLAG_OF[field]} (or ${field} in --file)`);
+        }
+        const { version: _version, tenantId: _id, ...body } = settings;
+        const { body: created } = await (await context.api()).call<TenantView>('POST', '/tenants', {
+          body: { ...body, tenantId: tenantPath(tenantId) },
+        });
+        context.out.result(created, () => `Created tenant ${created.tenantId}.\n\n${tenantFields(context.out, created)}`);
+      }),
+    );
 
   settingFlags(
     tenants
@@ -79,22 +95,32 @@ Example:
     .option('--remove-approver <email>', 'remove an approver by email (repeatable)', collect)
     .option('--enable', 'turn Lockbox on (requests accepted)')
     .option('--disable', 'turn Lockbox off (requests refused)')
-    .action(action(async (context: Context<SettingFlags & { addApprover?: string[]; removeApprover?: string[]; enable?: boolean; disable?: boolean }>, tenantId) => {
-      const flags = context.flags;
-      if (flags.enable && flags.disable) throw usage('--enable and --disable exclude each other');
-      const api = await context.api();
-      const { body: current } = await api.call<TenantView>('GET', `/tenants/${tenantPath(tenantId)}`);
-      const patch = flags.file ? readJsonFile(flags.file) : {};
-      const next = applyFlags({ ...current, ...patch, version: current.version }, flags);
-      const approvers = (next.approvers as TenantView['approvers']).filter(
-        (approver) => !(flags.removeApprover ?? []).some((email) => email.toLowerCase() === approver.email.toLowerCase()),
-      );
-      next.approvers = [...approvers, ...(flags.addApprover ?? []).map(parseApprover)];
-      if (flags.enable || flags.disable) next.lockboxEnabled = Boolean(flags.enable);
-      const { tenantId: _id, ...body } = next;
-      const { body: updated } = await api.call<TenantView>('PUT', `/tenants/${tenantId}`, { body });
-      context.out.result(updated, () => `Updated tenant ${updated.tenantId} (version ${updated.version}).\n\n${tenantFields(context.out, updated)}`);
-    }));
+    .action(
+      action(
+        async (
+          context: Context<SettingFlags & { addApprover?: string[]; removeApprover?: string[]; enable?: boolean; disable?: boolean }>,
+          tenantId,
+        ) => {
+          const flags = context.flags;
+          if (flags.enable && flags.disable) throw usage('--enable and --disable exclude each other');
+          const api = await context.api();
+          const { body: current } = await api.call<TenantView>('GET', `/tenants/${tenantPath(tenantId)}`);
+          const patch = flags.file ? readJsonFile(flags.file) : {};
+          const next = applyFlags({ ...current, ...patch, version: current.version }, flags);
+          const approvers = (next.approvers as TenantView['approvers']).filter(
+            (approver) => !(flags.removeApprover ?? []).some((email) => email.toLowerCase() === approver.email.toLowerCase()),
+          );
+          next.approvers = [...approvers, ...(flags.addApprover ?? []).map(parseApprover)];
+          if (flags.enable || flags.disable) next.lockboxEnabled = Boolean(flags.enable);
+          const { tenantId: _id, ...body } = next;
+          const { body: updated } = await api.call<TenantView>('PUT', `/tenants/${tenantId}`, { body });
+          context.out.result(
+            updated,
+            () => `Updated tenant ${updated.tenantId} (version ${updated.version}).\n\n${tenantFields(context.out, updated)}`,
+          );
+        },
+      ),
+    );
 }
 
 interface SettingFlags {

@@ -47,7 +47,8 @@ const directorySchema = z
     admins: z.array(z.object({ principal: text, email: z.email().optional() })).optional(),
   })
   .superRefine((directory, ctx) => {
-    for (const problem of directoryProblems(directory)) ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });
+    for (const problem of directoryProblems(directory))
+      ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });
   });
 
 /** Variable names, shared with the CDK constructs and local mode so they cannot drift apart. */
@@ -113,7 +114,10 @@ export const config = {
       return read(ENV.managerApprovalTimeout, duration, POLICY_DEFAULTS.managerApprovalTimeout);
     },
     get linkBaseUrl() {
-      return read(ENV.linkBaseUrl, z.url().transform((url) => url.replace(/\/+$/, '')));
+      return read(
+        ENV.linkBaseUrl,
+        z.url().transform((url) => url.replace(/\/+$/, '')),
+      );
     },
   }),
   linkSigner: () => read(ENV.linkSigner, z.enum(['kms', 'local'])),
@@ -125,8 +129,10 @@ export const config = {
   accessProvider: () => read(ENV.accessProvider, z.enum(['local', 'iam'])),
   /** The permissions boundary every `iam` access role carries. */
   /** `{"<account id>": "<LockboxTarget role ARN>"}`: member accounts the iam provider works in. */
-  accessTargets: () => read(ENV.accessTargets, json(z.record(z.string().regex(/^\d{12}$/), z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/))), '{}'),
-  accessBoundaryArn: () => read(ENV.accessBoundaryArn, z.string().regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN')),
+  accessTargets: () =>
+    read(ENV.accessTargets, json(z.record(z.string().regex(/^\d{12}$/), z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/))), '{}'),
+  accessBoundaryArn: () =>
+    read(ENV.accessBoundaryArn, z.string().regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN')),
   auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
   auditBusName: () => read(ENV.auditBusName, text),
   auditLogFile: () => read(ENV.auditLogFile, text),
@@ -135,8 +141,14 @@ export const config = {
     read(
       ENV.pageTokenKey,
       z.union([
-        z.string().regex(/^kms:\S+$/).transform((value) => ({ kind: 'kms' as const, keyId: value.slice(4) })),
-        z.string().regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/).transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
+        z
+          .string()
+          .regex(/^kms:\S+$/)
+          .transform((value) => ({ kind: 'kms' as const, keyId: value.slice(4) })),
+        z
+          .string()
+          .regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/)
+          .transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
       ]),
     ),
   digestSigner: () => read(ENV.digestSigner, z.enum(['kms', 'local'])),
@@ -149,7 +161,10 @@ export const config = {
   /** The console (`/console/…`): where it is served, its OIDC client, its session key and timeouts. */
   console: () => ({
     /** The API's public base URL (e.g. `https://…/v1`); the callback is `${baseUrl}/console/callback`. */
-    baseUrl: read(ENV.consoleBaseUrl, z.url().transform((url) => url.replace(/\/+$/, ''))),
+    baseUrl: read(
+      ENV.consoleBaseUrl,
+      z.url().transform((url) => url.replace(/\/+$/, '')),
+    ),
     issuer: read(ENV.consoleIssuer, z.url()),
     clientId: read(ENV.consoleClientId, text),
     /** Where the issuer needs a confidential client: its secret's ARN in Secrets Manager (AWS)… */

@@ -1,7 +1,7 @@
 import { parseDuration } from './domain/duration';
-import { wellFormed } from './domain/text';
 import type { AccessRequest, Decision } from './domain/request';
 import type { Stage } from './domain/status';
+import { wellFormed } from './domain/text';
 import type { Email } from './ports';
 
 /**
@@ -52,7 +52,12 @@ export function humanDuration(iso: string): string {
   if (ms === undefined || ms <= 0) return iso;
   const parts: string[] = [];
   let seconds = Math.round(ms / 1000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['min', 60],
+    ['s', 1],
+  ] as const) {
     if (seconds >= size) {
       parts.push(`${Math.floor(seconds / size)} ${unit}`);
       seconds %= size;
@@ -179,7 +184,13 @@ const APPROVER_FOOTER =
   'If you did not expect this request, deny it or tell your security team.';
 
 /** To a manager or a customer approver: a request awaits their decision. */
-export function approvalRequestEmail(request: AccessRequest, stage: Stage, linkUrl: string, deadlineMs: number, nowMs: number): Omit<Email, 'to'> {
+export function approvalRequestEmail(
+  request: AccessRequest,
+  stage: Stage,
+  linkUrl: string,
+  deadlineMs: number,
+  nowMs: number,
+): Omit<Email, 'to'> {
   const manager = stage === 'manager';
   const rows = requestRows(request);
   if (!manager && request.managerDecision) {
@@ -213,7 +224,11 @@ export function alreadyDecidedEmail(
 ): Omit<Email, 'to'> {
   const verdict = verdictWord(decision.decision);
   const who = decidedBy(decision);
-  const rows: Row[] = [...requestRows(request), [`${verdict.charAt(0).toUpperCase()}${verdict.slice(1)} by`, who], ['Decided at', utc(decision.at)]];
+  const rows: Row[] = [
+    ...requestRows(request),
+    [`${verdict.charAt(0).toUpperCase()}${verdict.slice(1)} by`, who],
+    ['Decided at', utc(decision.at)],
+  ];
   if (decision.reason) rows.push(['Reason', decision.reason]);
   rows.push(['Request id', request.requestId]);
   return render({
@@ -278,18 +293,33 @@ const ACCESS_LABELS: Record<string, string> = {
   grantId: 'Grant id',
   principal: 'Granted to',
 };
-const ACCESS_SHOWN_ELSEWHERE = new Set(['provider', 'accessStartsAt', 'accessExpiresAt', 'accessLevel', 'assumeRoleCommand', 'maxSessionSeconds']);
+const ACCESS_SHOWN_ELSEWHERE = new Set([
+  'provider',
+  'accessStartsAt',
+  'accessExpiresAt',
+  'accessLevel',
+  'assumeRoleCommand',
+  'maxSessionSeconds',
+]);
 
 /** To the engineer: what became of their request. */
 export function outcomeEmail(request: AccessRequest): Omit<Email, 'to'> {
   const outcome = (
     OUTCOMES[request.status] ??
-    (() => ({ subject: `Access request is ${request.status}`, headline: `Request ${request.status}`, says: `Your access request is now ${request.status}.` }))
+    (() => ({
+      subject: `Access request is ${request.status}`,
+      headline: `Request ${request.status}`,
+      says: `Your access request is now ${request.status}.`,
+    }))
   )(request);
   const rows: Row[] = [...requestRows(request), ['Status', request.status]];
-  const decision = request.status === 'REJECTED' ? request.managerDecision : request.status === 'DENIED' ? request.customerDecision : undefined;
+  const decision =
+    request.status === 'REJECTED' ? request.managerDecision : request.status === 'DENIED' ? request.customerDecision : undefined;
   if (decision) {
-    rows.push([`${request.status === 'REJECTED' ? 'Rejected' : 'Denied'} by`, decidedBy(decision)], ['Reason', decision.reason ?? '(none given)']);
+    rows.push(
+      [`${request.status === 'REJECTED' ? 'Rejected' : 'Denied'} by`, decidedBy(decision)],
+      ['Reason', decision.reason ?? '(none given)'],
+    );
   }
   if (request.status === 'EXPIRED' && request.endReason) rows.push(['Why', request.endReason]);
   if (request.endedAt) rows.push(['Ended at', utc(request.endedAt)]);
@@ -306,10 +336,13 @@ export function outcomeEmail(request: AccessRequest): Omit<Email, 'to'> {
       if (ACCESS_SHOWN_ELSEWHERE.has(key) || value === undefined) continue;
       rows.push([ACCESS_LABELS[key] ?? key, typeof value === 'string' ? value : JSON.stringify(value)]);
     }
-    if (typeof access.maxSessionSeconds === 'number') rows.push(['Longest session', humanDuration(`PT${access.maxSessionSeconds}S`).replace(/ \(.*\)$/, '')]);
+    if (typeof access.maxSessionSeconds === 'number')
+      rows.push(['Longest session', humanDuration(`PT${access.maxSessionSeconds}S`).replace(/ \(.*\)$/, '')]);
     if (typeof access.assumeRoleCommand === 'string') {
       code = { label: 'How to use it: assume the role with the AWS CLI', text: access.assumeRoleCommand };
-      after.push('Each session lasts at most the longest session shown; assume the role again while the window is open. The role refuses everything after the access window.');
+      after.push(
+        'Each session lasts at most the longest session shown; assume the role again while the window is open. The role refuses everything after the access window.',
+      );
     } else if (access.provider === 'local') {
       after.push('Local mode: the grant is a row of the local Grants table; nothing real is granted.');
     }

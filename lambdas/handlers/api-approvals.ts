@@ -2,7 +2,18 @@ import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { log, wire } from '../core/container';
 import { rawBody, requireContentType } from '../core/http/api';
-import { alreadyDecidedPage, confirmationPage, decidedPage, formValue, noDecision, notAForm, notFromPage, page, reasonNeeded, refusalPage } from '../core/http/pages';
+import {
+  alreadyDecidedPage,
+  confirmationPage,
+  decidedPage,
+  formValue,
+  noDecision,
+  notAForm,
+  notFromPage,
+  page,
+  reasonNeeded,
+  refusalPage,
+} from '../core/http/pages';
 import { linkForm } from '../core/http/schemas';
 import { countMetric, logKeys, observed } from '../core/observability';
 import { METRIC } from '../core/telemetry';
@@ -55,7 +66,11 @@ export const handler = observed<APIGatewayProxyEvent, APIGatewayProxyResult>()
   })
   .onError(async (request) => {
     log.error('approval link failed', { error: String(request.error) });
-    request.response = page(500, 'Something went wrong', '<p>Nothing was changed. Try again in a minute: open the link from your email again.</p>');
+    request.response = page(
+      500,
+      'Something went wrong',
+      '<p>Nothing was changed. Try again in a minute: open the link from your email again.</p>',
+    );
   });
 
 const refused = (result: Extract<LinkView | LinkDecision, { ok: false }>) =>

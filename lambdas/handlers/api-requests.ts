@@ -24,7 +24,10 @@ export const handler = apiHandler(
     },
     'GET /requests': async (http) => {
       const caller = http.caller();
-      return json(200, await pageOf(pageTokens, 'GET /requests', {}, http.query(schema.listRequestsQuery), (query) => listRequests(deps, caller, query)));
+      return json(
+        200,
+        await pageOf(pageTokens, 'GET /requests', {}, http.query(schema.listRequestsQuery), (query) => listRequests(deps, caller, query)),
+      );
     },
     'GET /requests/{id}': async (http) => json(200, await getRequest(deps, http.caller(), http.path('id', schema.requestId))),
     'POST /requests/{id}/manager-decision': async (http) => {

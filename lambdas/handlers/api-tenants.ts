@@ -23,16 +23,24 @@ export const handler = apiHandler(
       json(200, await updateTenant(deps, http.caller(), http.path('id', schema.tenantId), http.body(schema.tenantBody))),
     'GET /tenants/{id}/audit': async (http) => {
       const [caller, tenantId] = [http.caller(), http.path('id', schema.tenantId)];
-      return json(200, await pageOf(pageTokens, 'GET /tenants/{id}/audit', { tenantId }, http.query(schema.auditQuery), (query) => listAudit(deps, caller, tenantId, query)));
+      return json(
+        200,
+        await pageOf(pageTokens, 'GET /tenants/{id}/audit', { tenantId }, http.query(schema.auditQuery), (query) =>
+          listAudit(deps, caller, tenantId, query),
+        ),
+      );
     },
     'GET /tenants/{id}/audit/digests': async (http) => {
       const [caller, tenantId] = [http.caller(), http.path('id', schema.tenantId)];
       return json(
         200,
-        await pageOf(pageTokens, 'GET /tenants/{id}/audit/digests', { tenantId }, http.query(schema.auditQuery), (query) => listDigests(deps, ledgerDeps, caller, tenantId, query)),
+        await pageOf(pageTokens, 'GET /tenants/{id}/audit/digests', { tenantId }, http.query(schema.auditQuery), (query) =>
+          listDigests(deps, ledgerDeps, caller, tenantId, query),
+        ),
       );
     },
-    'GET /tenants/{id}/audit/verify': async (http) => json(200, await verifyAudit(deps, ledgerDeps, http.caller(), http.path('id', schema.tenantId))),
+    'GET /tenants/{id}/audit/verify': async (http) =>
+      json(200, await verifyAudit(deps, ledgerDeps, http.caller(), http.path('id', schema.tenantId))),
   },
   log,
 );

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { config } from '../core/config';
 import { OidcSignIn } from '../core/adapters/oidc';
 import { getSecretString } from '../core/adapters/secrets';
+import { config } from '../core/config';
 import { log, wire } from '../core/container';
 import { consoleHandler, timeoutsFrom } from '../core/http/console';
 import { page } from '../core/http/pages';
@@ -38,6 +38,8 @@ export const handler = observed<APIGatewayProxyEvent, APIGatewayProxyResult>()
     return serve(event);
   })
   .onError(async (request) => {
-    log.error('console failed', { error: request.error instanceof Error ? `${request.error.name}: ${request.error.message}` : String(request.error) });
+    log.error('console failed', {
+      error: request.error instanceof Error ? `${request.error.name}: ${request.error.message}` : String(request.error),
+    });
     request.response = page(500, 'Something went wrong', '<p>Nothing was changed. Try again in a minute.</p>');
   });

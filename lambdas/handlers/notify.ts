@@ -14,6 +14,12 @@ const deps = wire({ ...stores, signer, mailer, workflow });
  * a signed link), or the hold while access is granted (`access`).
  */
 export const handler = stepHandler(
-  z.object({ requestId, stage: z.union([stage, z.literal('access')]), taskToken: z.string().min(1), enteredAt: z.iso.datetime().optional() }),
-  ({ requestId, stage, taskToken }) => (stage === 'access' ? holdAccess(deps, requestId, taskToken) : openStage(deps, requestId, stage, taskToken)),
+  z.object({
+    requestId,
+    stage: z.union([stage, z.literal('access')]),
+    taskToken: z.string().min(1),
+    enteredAt: z.iso.datetime().optional(),
+  }),
+  ({ requestId, stage, taskToken }) =>
+    stage === 'access' ? holdAccess(deps, requestId, taskToken) : openStage(deps, requestId, stage, taskToken),
 );

@@ -17,7 +17,8 @@ const deps = wire({ ...stores, access, mailer, workflow });
 export const handler = observed().handler(async () => {
   logKeys({ callerKind: 'schedule' });
   const report = await reconcile(deps);
-  const repairs = report.windowsEnded.length + report.leftoversRevoked.length + report.finished.length + report.redelivered.length + report.failed.length;
+  const repairs =
+    report.windowsEnded.length + report.leftoversRevoked.length + report.finished.length + report.redelivered.length + report.failed.length;
   log.info('reconciled', { ...report });
   countMetric(METRIC.reconcilerRepairs, undefined, repairs);
   return report;

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { log } from '../core/container';
-import { ledgerDeps } from '../core/wiring/ledger';
 import { sealAll, verifyAll } from '../core/usecases/ledger';
+import { ledgerDeps } from '../core/wiring/ledger';
 
 /**
  * Scheduled (EventBridge Scheduler): `{}` seals one signed digest per tenant (every few
@@ -23,4 +23,12 @@ export const handler = middy().handler(async (event: unknown) => {
 });
 
 const metric = (name: string, value: number) =>
-  console.log(JSON.stringify({ _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'Lockbox', Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [name]: value }));
+  console.log(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [{ Namespace: 'Lockbox', Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }],
+      },
+      [name]: value,
+    }),
+  );

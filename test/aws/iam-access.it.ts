@@ -1,11 +1,11 @@
-import { createHash, createHmac, randomBytes, type Hash as NodeHash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hmac, type Hash as NodeHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetPolicyCommand, GetRoleCommand, IAMClient, ListAccountAliasesCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, SourceData } from '@smithy/types';
 import { IamAccessProvider } from '../../lambdas/core/adapters/iam-access';
 import { ENV } from '../../lambdas/core/config';
-import { ROLE_PATH, engineerPrincipal } from '../../lambdas/core/domain/iam-policies';
+import { engineerPrincipal, ROLE_PATH } from '../../lambdas/core/domain/iam-policies';
 import type { AccessRequest } from '../../lambdas/core/domain/request';
 import type { Tenant } from '../../lambdas/core/domain/tenant';
 
@@ -75,14 +75,19 @@ async function main(): Promise<number> {
   const engineer = engineerPrincipal(callerArn); // refuses roots and federated users, as the grant does
   // The boundary's name as lib/access-boundary.ts builds it: `/lockbox/<stack>-AccessBoundary`.
   const boundaryArn =
-    process.env[ENV.accessBoundaryArn] ?? `arn:${partition}:iam::${account}:policy${ROLE_PATH}${process.env.LOCKBOX_STACK_NAME ?? 'Lockbox'}-AccessBoundary`;
-  console.log(`  caller ${callerArn}\n  trusted principal ${engineer.principalArn}, source identity ${engineer.sourceIdentity}\n  boundary ${boundaryArn}`);
+    process.env[ENV.accessBoundaryArn] ??
+    `arn:${partition}:iam::${account}:policy${ROLE_PATH}${process.env.LOCKBOX_STACK_NAME ?? 'Lockbox'}-AccessBoundary`;
+  console.log(
+    `  caller ${callerArn}\n  trusted principal ${engineer.principalArn}, source identity ${engineer.sourceIdentity}\n  boundary ${boundaryArn}`,
+  );
 
   try {
     await iam.send(new GetPolicyCommand({ PolicyArn: boundaryArn }));
   } catch (error) {
     if (!(error instanceof NoSuchEntityException)) throw error;
-    console.log(`  FAIL  the boundary ${boundaryArn} does not exist: deploy Lockbox in account ${account}, or set ${ENV.accessBoundaryArn} / LOCKBOX_STACK_NAME`);
+    console.log(
+      `  FAIL  the boundary ${boundaryArn} does not exist: deploy Lockbox in account ${account}, or set ${ENV.accessBoundaryArn} / LOCKBOX_STACK_NAME`,
+    );
     return 1;
   }
 
@@ -142,7 +147,11 @@ async function main(): Promise<number> {
 
     let session: AwsCredentialIdentity | undefined;
     await check('assume with external id, source identity and session name', async () => {
-      const answer = await retryUntil(ASSUMABLE_DEADLINE_MS, async () => assume(EXTERNAL_ID), (reply) => reply.ok);
+      const answer = await retryUntil(
+        ASSUMABLE_DEADLINE_MS,
+        async () => assume(EXTERNAL_ID),
+        (reply) => reply.ok,
+      );
       if (!answer.ok) throw new Error(`still refused after ${ASSUMABLE_DEADLINE_MS / 1000} s: ${answer.code} ${answer.message}`);
       session = {
         accessKeyId: field(answer, 'AccessKeyId'),
@@ -164,12 +173,17 @@ async function main(): Promise<number> {
     const asEngineer = new IAMClient({ region: REGION, credentials: session, maxAttempts: 1 });
 
     await check('the session may do what the access level grants (iam:ListAccountAliases)', async () => {
-      const answer = await retryUntil(60_000, () => attempt(() => asEngineer.send(new ListAccountAliasesCommand({}))), (outcome) => outcome === 'allowed');
+      const answer = await retryUntil(
+        60_000,
+        () => attempt(() => asEngineer.send(new ListAccountAliasesCommand({}))),
+        (outcome) => outcome === 'allowed',
+      );
       if (answer !== 'allowed') throw new Error(`denied: ${answer}`);
     });
     await check('the boundary denies what the access level grants on /lockbox/ (iam:GetRole on its own role)', async () => {
       const outcome = await attempt(() => asEngineer.send(new GetRoleCommand({ RoleName: roleArn.split('/').pop() })));
-      if (outcome === 'allowed') throw new Error('GetRole on its own role was allowed: the boundary is missing or does not deny iam:* on /lockbox/');
+      if (outcome === 'allowed')
+        throw new Error('GetRole on its own role was allowed: the boundary is missing or does not deny iam:* on /lockbox/');
       return outcome;
     });
 
@@ -180,7 +194,11 @@ async function main(): Promise<number> {
       return steps.join(', ');
     });
     await check(`the old session is denied within ${REVOKE_DEADLINE_MS / 60_000} minutes of the revoke (R-2.6, T-2.1)`, async () => {
-      const outcome = await retryUntil(REVOKE_DEADLINE_MS, () => attempt(() => asEngineer.send(new ListAccountAliasesCommand({}))), (result) => result !== 'allowed');
+      const outcome = await retryUntil(
+        REVOKE_DEADLINE_MS,
+        () => attempt(() => asEngineer.send(new ListAccountAliasesCommand({}))),
+        (result) => result !== 'allowed',
+      );
       if (outcome === 'allowed') throw new Error('the session still works');
       return `${outcome} after ${((Date.now() - revokedAt) / 1000).toFixed(0)} s`;
     });
@@ -245,7 +263,11 @@ class Sha256 {
 }
 
 const bytes = (data: SourceData): Buffer =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
 
 async function sts(credentials: AwsCredentialIdentity, params: Record<string, string>): Promise<StsReply> {
   const hostname = `sts.${REGION}.amazonaws.com`;
@@ -278,7 +300,7 @@ function field(reply: StsReply, name: string): string {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`  FAIL  ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    console.error(`  FAIL  ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   },
 );

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { formValue } from '../../lambdas/core/http/pages';
-import { EMAIL, LocalLockbox, waitFor, type Mail } from '../e2e/support/harness';
+import { EMAIL, LocalLockbox, type Mail, waitFor } from '../e2e/support/harness';
 import { type Browser, CHROMIUM_ENV, launchChromium } from './support/chromium';
 
 /**
@@ -80,7 +80,9 @@ const headingOf = async (page: Page): Promise<string> => ((await page.locator('h
 
 /** The page's definition list as {term: description}. */
 const detailsOf = (page: Page): Promise<Record<string, string>> =>
-  page.$$eval('dl > dt', (terms) => Object.fromEntries(terms.map((term) => [term.textContent ?? '', term.nextElementSibling?.textContent ?? ''])));
+  page.$$eval('dl > dt', (terms) =>
+    Object.fromEntries(terms.map((term) => [term.textContent ?? '', term.nextElementSibling?.textContent ?? ''])),
+  );
 
 /** Runs `act`, which must submit a form, and waits for the page it leads to. */
 async function submit(page: Page, act: () => Promise<void>): Promise<{ status: number; heading: string }> {
@@ -114,7 +116,12 @@ async function tabTo(page: Page, target: string): Promise<void> {
 }
 
 async function mailTo(email: string, requestId: string, matches: (mail: Mail) => boolean): Promise<Mail> {
-  const mails = await waitFor(`mail to ${email} about ${requestId}`, () => lockbox.mailsTo(email, requestId), (found) => found.some(matches), 15_000);
+  const mails = await waitFor(
+    `mail to ${email} about ${requestId}`,
+    () => lockbox.mailsTo(email, requestId),
+    (found) => found.some(matches),
+    15_000,
+  );
   return mails.find(matches)!;
 }
 
@@ -193,7 +200,9 @@ describe('approving from the email', () => {
     const active = await lockbox.waitForStatus(requestId, ['ACTIVE']);
     expect(active.customerDecision).toMatchObject({ decision: 'APPROVE', via: 'link', byEmail: EMAIL.carol });
     const granted = await mailTo(EMAIL.alice, requestId, (candidate) => candidate.subject.includes('Access granted'));
-    expect(granted.subject).toBe(`[${ticketId}] Access granted: ReadOnly on demo until ${active.accessExpiresAt.slice(0, 19).replace('T', ' ')} UTC`);
+    expect(granted.subject).toBe(
+      `[${ticketId}] Access granted: ReadOnly on demo until ${active.accessExpiresAt.slice(0, 19).replace('T', ' ')} UTC`,
+    );
 
     // The other approver is told, and her own link now says who decided, changing nothing.
     const told = await mailTo(EMAIL.erin, requestId, (candidate) => candidate.subject.includes('already approved'));
@@ -216,7 +225,11 @@ describe('denying', () => {
 
     // Deny without a reason: the browser refuses to send the form.
     await page.getByRole('button', { name: 'Deny' }).click();
-    expect(await page.locator('#reason').evaluate((field) => (field as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
+    expect(
+      await page
+        .locator('#reason')
+        .evaluate((field) => (field as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing),
+    ).toBe(true);
     expect(await headingOf(page)).toBe(PAGE_TITLE);
     expect(await lockbox.request(requestId)).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: before.version });
 
@@ -288,7 +301,8 @@ describe('on a phone', () => {
   it('fits a 375 px screen with large buttons, labels and 4.5:1 contrast; screenshots are saved', async () => {
     const { requestId, link } = await atCustomerStage({
       ticketId: 'SUP-4821',
-      justification: 'Nightly backups fail since 1 Nov with AccessDenied on the backup vault; we need to read the backup plan and its IAM role.',
+      justification:
+        'Nightly backups fail since 1 Nov with AccessDenied on the backup vault; we need to read the backup plan and its IAM role.',
       duration: 'PT2H',
     });
     const before = await lockbox.request(requestId);
@@ -316,7 +330,10 @@ describe('on a phone', () => {
     expect(layout.fontSize).toBeGreaterThanOrEqual(16);
     expect(layout.controls.map((control) => control.name)).toEqual(['Approve', 'reason', 'Deny']);
     for (const control of layout.controls) {
-      expect({ ...control, fits: control.left >= 0 && control.right <= 375, tall: control.height >= 44 }).toMatchObject({ fits: true, tall: true });
+      expect({ ...control, fits: control.left >= 0 && control.right <= 375, tall: control.height >= 44 }).toMatchObject({
+        fits: true,
+        tall: true,
+      });
     }
 
     // Every control has an accessible name: the field by its label, the buttons by their text.
@@ -328,7 +345,10 @@ describe('on a phone', () => {
     const lowContrast = await phone.evaluate(() => {
       const rgb = (color: string) => (color.match(/[\d.]+/g) ?? []).map(Number);
       const luminance = ([r, g, b]: number[]) =>
-        [r, g, b].map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+        [r, g, b]
+          .map((v) => v / 255)
+          .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+          .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
       const background = (element: PageElement | null): number[] => {
         for (let at = element; at; at = at.parentElement) {
           const color = rgb(getComputedStyle(at).backgroundColor);
@@ -341,7 +361,11 @@ describe('on a phone', () => {
         .map((element) => {
           const [front, back] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
           const ratio = (Math.max(front, back) + 0.05) / (Math.min(front, back) + 0.05);
-          return { element: `${element.tagName.toLowerCase()}.${element.className}`, text: (element.textContent ?? '').slice(0, 30), ratio: Math.round(ratio * 10) / 10 };
+          return {
+            element: `${element.tagName.toLowerCase()}.${element.className}`,
+            text: (element.textContent ?? '').slice(0, 30),
+            ratio: Math.round(ratio * 10) / 10,
+          };
         })
         .filter((entry) => entry.ratio < 4.5);
     });
@@ -384,7 +408,13 @@ describe('link scanners', () => {
         (['GET', 'HEAD'] as const).map(async (method) => {
           const response = await fetch(link, { method, headers: { 'user-agent': userAgent }, redirect: 'manual' });
           const body = await response.text();
-          return { method, userAgent, status: response.status, headers: Object.fromEntries(response.headers), page: method === 'GET' ? body.includes(PAGE_TITLE) : body === '' };
+          return {
+            method,
+            userAgent,
+            status: response.status,
+            headers: Object.fromEntries(response.headers),
+            page: method === 'GET' ? body.includes(PAGE_TITLE) : body === '',
+          };
         }),
       ),
     );
@@ -405,7 +435,10 @@ describe('link scanners', () => {
     // A POST without the page's anti-forgery value, or with a wrong one, is refused before anything else.
     for (const form of [{ decision: 'APPROVE' }, { decision: 'APPROVE', form: formValue('another-token') }] as Record<string, string>[]) {
       const forged = await lockbox.call('POST', new URL(link).pathname, { form });
-      expect({ status: forged.status, refused: forged.text.includes('Use the buttons on the page') }).toEqual({ status: 400, refused: true });
+      expect({ status: forged.status, refused: forged.text.includes('Use the buttons on the page') }).toEqual({
+        status: 400,
+        refused: true,
+      });
     }
     expect(await lockbox.request(requestId)).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: before.version });
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { EMAIL, LocalLockbox } from '../e2e/support/harness';
-import { launchChromium, type Browser } from './support/chromium';
+import { type Browser, launchChromium } from './support/chromium';
 
 /**
  * The customer console in a real browser against local mode and its real OpenID Provider
@@ -13,7 +13,10 @@ import { launchChromium, type Browser } from './support/chromium';
  */
 jest.setTimeout(120_000);
 
-declare const document: { querySelectorAll(selector: string): Iterable<{ id: string; tagName: string; getAttribute(name: string): string | null }>; querySelector(selector: string): unknown };
+declare const document: {
+  querySelectorAll(selector: string): Iterable<{ id: string; tagName: string; getAttribute(name: string): string | null }>;
+  querySelector(selector: string): unknown;
+};
 
 const IMAGES = join(__dirname, '..', '..', 'docs', 'images');
 const IDLE_SECONDS = 6;
@@ -55,7 +58,9 @@ async function signInAs(email: string, viewport?: { width: number; height: numbe
 async function atCustomerStage(over: Record<string, unknown> = {}) {
   const created = await lockbox.create('alice', { duration: 'PT30M', ...over });
   await lockbox.waitForStage(created.requestId, 'manager');
-  expect((await lockbox.call('POST', `/requests/${created.requestId}/manager-decision`, { as: 'bob', json: { decision: 'APPROVE' } })).status).toBe(200);
+  expect(
+    (await lockbox.call('POST', `/requests/${created.requestId}/manager-decision`, { as: 'bob', json: { decision: 'APPROVE' } })).status,
+  ).toBe(200);
   await lockbox.waitForStage(created.requestId, 'customer');
   return created as { requestId: string; ticketId: string };
 }
@@ -97,7 +102,11 @@ it('decides from the inbox, then revokes now; screenshots at 375 px and desktop'
   await desktop.screenshot({ path: join(IMAGES, 'console-pending-desktop.png'), fullPage: true });
   const phone = await browser.newPage({ width: 375, height: 800 });
   await phone.goto(desktop.url());
-  expect(await phone.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  expect(
+    await phone.evaluate(
+      () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
+    ),
+  ).toBeLessThanOrEqual(375);
   await phone.screenshot({ path: join(IMAGES, 'console-pending-375.png'), fullPage: true });
   await phone.close();
 
@@ -106,7 +115,10 @@ it('decides from the inbox, then revokes now; screenshots at 375 px and desktop'
   await Promise.all([desktop.waitForLoadState('load'), desktop.keyboard.press('Enter')]);
   await desktop.waitForURL(/decision$/);
   expect(await heading(desktop)).toBe('Approved');
-  expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({ byEmail: EMAIL.carol, via: 'console' });
+  expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({
+    byEmail: EMAIL.carol,
+    via: 'console',
+  });
 
   await desktop.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Active access' }).click();
   const active = desktop.locator('section.card', { hasText: request.ticketId });
@@ -165,7 +177,10 @@ it('with sign-in required, a forwarded link is refused for the wrong person and 
     expect(await heading(right)).toBe('Review access request');
     await right.getByRole('button', { name: 'Approve' }).click();
     expect(await heading(right)).toBe('Approved');
-    expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({ byEmail: EMAIL.erin, via: 'console' });
+    expect((await lockbox.call('GET', `/requests/${request.requestId}`, { as: 'alice' })).body.customerDecision).toMatchObject({
+      byEmail: EMAIL.erin,
+      via: 'console',
+    });
     await right.close();
   } finally {
     const now = (await lockbox.call('GET', '/tenants/demo', { as: 'carol' })).body;

@@ -33,7 +33,11 @@ describe('configuration validation', () => {
 
   it.each([
     ['a missing provider account', (c: any) => delete c.providerAccount, 'providerAccount: is required'],
-    ['a provider account that is not 12 digits', (c: any) => (c.providerAccount = '1234'), 'providerAccount: must be a 12-digit AWS account id'],
+    [
+      'a provider account that is not 12 digits',
+      (c: any) => (c.providerAccount = '1234'),
+      'providerAccount: must be a 12-digit AWS account id',
+    ],
     ['no managers', (c: any) => (c.managers = []), 'managers: needs at least one manager'],
     ['a manager without a valid email', (c: any) => (c.managers[0].email = 'mallory'), 'managers[0].email: must be an email address'],
     [
@@ -46,15 +50,39 @@ describe('configuration validation', () => {
       (c: any) => (c.engineers[0].principal = 'arn:aws:iam::999999999999:role/SupportEngineer'),
       'engineers[0].principal: must be a principal of providerAccount 111111111111',
     ],
-    ['an engineer principal that is not an ARN', (c: any) => (c.engineers[0].principal = 'erin'), 'engineers[0].principal: must be an IAM user or role ARN'],
+    [
+      'an engineer principal that is not an ARN',
+      (c: any) => (c.engineers[0].principal = 'erin'),
+      'engineers[0].principal: must be an IAM user or role ARN',
+    ],
     ['a missing sender', (c: any) => delete c.email.sender, 'email.sender: is required'],
-    ['a sender outside the identity domain', (c: any) => (c.email.sender = 'lockbox@other.example'), "email.sender: must be an address of the identity's domain provider.example"],
-    ['a duration that is not ISO-8601', (c: any) => (c.approvalTimeouts.manager = '12 hours'), 'approvalTimeouts.manager: must be an ISO-8601 duration'],
-    ['a floor longer than the cap', (c: any) => (c.durations = { floor: 'PT5H', cap: 'PT4H' }), 'durations.floor: must not be longer than durations.cap (PT4H)'],
+    [
+      'a sender outside the identity domain',
+      (c: any) => (c.email.sender = 'lockbox@other.example'),
+      "email.sender: must be an address of the identity's domain provider.example",
+    ],
+    [
+      'a duration that is not ISO-8601',
+      (c: any) => (c.approvalTimeouts.manager = '12 hours'),
+      'approvalTimeouts.manager: must be an ISO-8601 duration',
+    ],
+    [
+      'a floor longer than the cap',
+      (c: any) => (c.durations = { floor: 'PT5H', cap: 'PT4H' }),
+      'durations.floor: must not be longer than durations.cap (PT4H)',
+    ],
     ['a cap above the limit', (c: any) => (c.durations = { cap: 'P1D' }), 'durations.cap: must be at most PT12H'],
-    ['a tenant cap above the deployment cap', (c: any) => (c.tenants[0].maxAccessDuration = 'PT6H'), 'tenants[0].maxAccessDuration: must be between durations.floor (PT15M) and durations.cap (PT4H)'],
+    [
+      'a tenant cap above the deployment cap',
+      (c: any) => (c.tenants[0].maxAccessDuration = 'PT6H'),
+      'tenants[0].maxAccessDuration: must be between durations.floor (PT15M) and durations.cap (PT4H)',
+    ],
     ['a tenant without admins', (c: any) => (c.tenants[0].admins = []), 'tenants[0].admins: needs at least one admin'],
-    ['a tenant without access levels', (c: any) => (c.tenants[0].accessLevels = {}), 'tenants[0].accessLevels: needs at least one access level'],
+    [
+      'a tenant without access levels',
+      (c: any) => (c.tenants[0].accessLevels = {}),
+      'tenants[0].accessLevels: needs at least one access level',
+    ],
     ['a repeated tenant', (c: any) => c.tenants.push(structuredClone(c.tenants[0])), 'tenants[1].tenantId: repeats tenant acme'],
     ['an access provider that cannot run on AWS', (c: any) => (c.accessProvider = 'local'), 'accessProvider: must be "iam"'],
     ['an alarm email that is not an email', (c: any) => (c.alarms.email = 'oncall'), 'alarms.email: must be an email address'],
@@ -89,10 +117,12 @@ describe('configuration that must name people (docs/design.md §3a)', () => {
   it('refuses a wildcard over a role whose session names are free, with the exact message', () => {
     expect(refusal(withChange((c) => (c.engineers = [{ principal: FREE }])))).toContain(
       '  - engineers[0].principal: matches every session of role SupportEngineer, whose session names are chosen by whoever assumes it, so it cannot tell people apart: ' +
-        'list each person\'s session with their email, use an IAM Identity Center role (AWSReservedSSO_*), ' +
+        "list each person's session with their email, use an IAM Identity Center role (AWSReservedSSO_*), " +
         'or set sessionNameSetBy: "idp" if the role\'s trust makes your identity provider set the session name',
     );
-    expect(refusal(withChange((c) => (c.engineers = [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/al*' }])))).toContain('engineers[0].principal: matches every session of role SupportEngineer');
+    expect(
+      refusal(withChange((c) => (c.engineers = [{ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/al*' }]))),
+    ).toContain('engineers[0].principal: matches every session of role SupportEngineer');
   });
 
   it('accepts a wildcard over an IAM Identity Center role, or over a role declared sessionNameSetBy "idp"', () => {
@@ -102,12 +132,16 @@ describe('configuration that must name people (docs/design.md §3a)', () => {
       'arn:aws:sts::111111111111:assumed-role/SupportEngineerSaml/*',
     ]);
     expect(config.engineers[1].sessionNameSetBy).toBe('idp');
-    expect(refusal(withChange((c) => (c.engineers = [{ principal: FREE, sessionNameSetBy: 'user' }])))).toContain('engineers[0].sessionNameSetBy: must be "idp"');
+    expect(refusal(withChange((c) => (c.engineers = [{ principal: FREE, sessionNameSetBy: 'user' }])))).toContain(
+      'engineers[0].sessionNameSetBy: must be "idp"',
+    );
   });
 
   it('flags loudly, but accepts, an exact session of a role whose session names are free', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'lockbox-config-'));
-    const exact = withChange((c) => c.engineers.push({ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/erin', email: 'erin@provider.example' }));
+    const exact = withChange((c) =>
+      c.engineers.push({ principal: 'arn:aws:sts::111111111111:assumed-role/SupportEngineer/erin', email: 'erin@provider.example' }),
+    );
     writeFileSync(join(cwd, 'lockbox.config.json'), JSON.stringify(exact));
     const warnings: string[] = [];
     loadConfig(() => undefined, { cwd, warn: (message) => warnings.push(message) });
@@ -118,11 +152,33 @@ describe('configuration that must name people (docs/design.md §3a)', () => {
   });
 
   it.each([
-    ['an approver principal of the provider account', (c: any) => (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve'), "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account 111111111111"],
-    ['an approver email of a provider manager', (c: any) => (c.tenants[0].approvers[0].email = 'Mallory@provider.example'), 'tenants[0].approvers[0].email: Mallory@provider.example is a person of the provider'],
-    ['an admin outside the customer accounts', (c: any) => (c.tenants[0].admins = ['arn:aws:iam::333333333333:user/bob']), "tenants[0].admins[0]: arn:aws:iam::333333333333:user/bob is not in the tenant's own account (222222222222)"],
-    ['an auditor who is a provider manager', (c: any) => (c.tenants[0].auditors = [c.managers[0].principal]), "tenants[0].auditors[0]: arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportManager_fedcba9876543210/mallory@provider.example is a principal of the provider's directory"],
-    ['a customer account that is the provider account', (c: any) => ((c.tenants[0].customerAccounts = ['111111111111']), (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve')), "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account"],
+    [
+      'an approver principal of the provider account',
+      (c: any) => (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve'),
+      "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account 111111111111",
+    ],
+    [
+      'an approver email of a provider manager',
+      (c: any) => (c.tenants[0].approvers[0].email = 'Mallory@provider.example'),
+      'tenants[0].approvers[0].email: Mallory@provider.example is a person of the provider',
+    ],
+    [
+      'an admin outside the customer accounts',
+      (c: any) => (c.tenants[0].admins = ['arn:aws:iam::333333333333:user/bob']),
+      "tenants[0].admins[0]: arn:aws:iam::333333333333:user/bob is not in the tenant's own account (222222222222)",
+    ],
+    [
+      'an auditor who is a provider manager',
+      (c: any) => (c.tenants[0].auditors = [c.managers[0].principal]),
+      "tenants[0].auditors[0]: arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportManager_fedcba9876543210/mallory@provider.example is a principal of the provider's directory",
+    ],
+    [
+      'a customer account that is the provider account',
+      (c: any) => (
+        (c.tenants[0].customerAccounts = ['111111111111']), (c.tenants[0].approvers[0].principal = 'arn:aws:iam::111111111111:user/eve')
+      ),
+      "tenants[0].approvers[0].principal: arn:aws:iam::111111111111:user/eve is in the provider's account",
+    ],
   ])('refuses %s as customer-side (T-5.10), naming the field', (_case, change, message) => {
     expect(refusal(withChange(change))).toContain(message);
   });

@@ -17,25 +17,45 @@ const config = parseConfig(
   'test',
 );
 
-const synth = (consoleProps: ConstructorParameters<typeof Lockbox>[2]['console'] | ((stack: Stack) => ConstructorParameters<typeof Lockbox>[2]['console'])) => {
+const synth = (
+  consoleProps:
+    | ConstructorParameters<typeof Lockbox>[2]['console']
+    | ((stack: Stack) => ConstructorParameters<typeof Lockbox>[2]['console']),
+) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test');
-  const lockbox = new Lockbox(stack, 'Lockbox', { ...config, prefix: 'test', console: typeof consoleProps === 'function' ? consoleProps(stack) : consoleProps });
+  const lockbox = new Lockbox(stack, 'Lockbox', {
+    ...config,
+    prefix: 'test',
+    console: typeof consoleProps === 'function' ? consoleProps(stack) : consoleProps,
+  });
   return { stack, lockbox, template: Template.fromStack(stack) };
 };
 
 const cognito = synth({
   federate: {
-    oidc: { name: 'CustomerEntra', issuerUrl: 'https://login.microsoftonline.com/tenant/v2.0', clientId: 'abc', clientSecret: SecretValue.secretsManager('customer-idp-secret') },
+    oidc: {
+      name: 'CustomerEntra',
+      issuerUrl: 'https://login.microsoftonline.com/tenant/v2.0',
+      clientId: 'abc',
+      clientSecret: SecretValue.secretsManager('customer-idp-secret'),
+    },
     saml: { name: 'CustomerSaml', metadataUrl: 'https://idp.customer.example/metadata.xml' },
   },
 });
 const other = synth((stack) => ({
-  issuer: { issuerUrl: 'https://login.customer.example', clientId: 'lockbox', clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'IdpSecret', 'lockbox-console-client'), groupsClaim: 'roles' },
+  issuer: {
+    issuerUrl: 'https://login.customer.example',
+    clientId: 'lockbox',
+    clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'IdpSecret', 'lockbox-console-client'),
+    groupsClaim: 'roles',
+  },
 }));
 
 const consoleEnv = (template: Template) => {
-  const functions = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('customer console') } });
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Description: Match.stringLikeRegexp('customer console') },
+  });
   const [fn] = Object.values(functions);
   return fn.Properties.Environment.Variables as Record<string, unknown>;
 };
@@ -72,11 +92,18 @@ describe('console with the default Cognito user pool', () => {
       ProviderDetails: Match.objectLike({ client_secret: '{{resolve:secretsmanager:customer-idp-secret:SecretString:::}}' }),
       AttributeMapping: { email: 'email', email_verified: 'email_verified' },
     });
-    cognito.template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', { ProviderType: 'SAML', ProviderName: 'CustomerSaml' });
+    cognito.template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderType: 'SAML',
+      ProviderName: 'CustomerSaml',
+    });
   });
 
   it('signs sessions with its own KMS HMAC key, which only the console function may use', () => {
-    cognito.template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', Description: 'Lockbox console sessions (HMAC)' });
+    cognito.template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'HMAC_256',
+      KeyUsage: 'GENERATE_VERIFY_MAC',
+      Description: 'Lockbox console sessions (HMAC)',
+    });
     const env = consoleEnv(cognito.template);
     expect(env[ENV.consoleSessionSigner]).toBe('kms');
     expect(env[ENV.consoleGroupsClaim]).toBe('cognito:groups');
@@ -89,7 +116,9 @@ describe('console with the default Cognito user pool', () => {
     const paths = Object.values(resources).map((resource) => resource.Properties.PathPart);
     expect(paths).toEqual(expect.arrayContaining(['console', '{proxy+}']));
     const methods = Object.values(cognito.template.findResources('AWS::ApiGateway::Method')).filter((method) =>
-      Object.entries(resources).some(([id, resource]) => ['console', '{proxy+}'].includes(resource.Properties.PathPart) && method.Properties.ResourceId?.Ref === id),
+      Object.entries(resources).some(
+        ([id, resource]) => ['console', '{proxy+}'].includes(resource.Properties.PathPart) && method.Properties.ResourceId?.Ref === id,
+      ),
     );
     expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'GET', 'HEAD', 'HEAD', 'POST', 'POST']);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('NONE');
@@ -100,7 +129,9 @@ describe('console with the default Cognito user pool', () => {
 
   it('passes cdk-nag with only the acknowledged findings', () => {
     const report = new AwsSolutionsChecks().validateScope(cognito.stack);
-    expect(report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`),
+    ).toEqual([]);
     expect(report.success).toBe(true);
   });
 });
@@ -124,6 +155,11 @@ describe('console with another OIDC issuer', () => {
   });
 
   it('refuses both federation and another issuer', () => {
-    expect(() => synth({ issuer: { issuerUrl: 'https://x.example', clientId: 'a' }, federate: { saml: { name: 'S', metadataUrl: 'https://x.example/m' } } })).toThrow(/either issuer .* or federate/);
+    expect(() =>
+      synth({
+        issuer: { issuerUrl: 'https://x.example', clientId: 'a' },
+        federate: { saml: { name: 'S', metadataUrl: 'https://x.example/m' } },
+      }),
+    ).toThrow(/either issuer .* or federate/);
   });
 });

@@ -54,7 +54,9 @@ const propertiesOf = (construct: IConstruct) => resources[logicalId(construct)].
 const ofType = (type: string) => Object.values(resources).filter((resource) => resource.Type === type);
 /** A name as text, with each reference standing in as `{}`. */
 const text = (value: unknown): string =>
-  typeof value === 'string' ? value : ((value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]).map((part) => (typeof part === 'string' ? part : '{}')).join('');
+  typeof value === 'string'
+    ? value
+    : (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '{}')).join('');
 
 describe('two Lockbox instances in one stack', () => {
   it.each([
@@ -122,7 +124,10 @@ describe('the options of a Lockbox', () => {
   });
 
   it('sends alarms to the topic it is given', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'team-b-ExecutionsFailed', AlarmActions: [{ Ref: logicalId(pager) }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'team-b-ExecutionsFailed',
+      AlarmActions: [{ Ref: logicalId(pager) }],
+    });
   });
 
   it('tags what it creates', () => {

@@ -50,12 +50,20 @@ describe('Lockbox with its optional settings', () => {
 
   it('sends alarms to the existing topic, subscribing the email to it', () => {
     template.resourceCountIs('AWS::SNS::Topic', 0);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', AlarmActions: ['arn:aws:sns:eu-west-1:111111111111:pager'] });
-    template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: 'arn:aws:sns:eu-west-1:111111111111:pager', Endpoint: 'oncall@provider.example' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      AlarmActions: ['arn:aws:sns:eu-west-1:111111111111:pager'],
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: 'arn:aws:sns:eu-west-1:111111111111:pager',
+      Endpoint: 'oncall@provider.example',
+    });
   });
 
   it('associates the web ACL with the API stage', () => {
-    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/lockbox/0123' });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/lockbox/0123',
+    });
   });
 
   it('creates the SES domain identity when asked to', () => {

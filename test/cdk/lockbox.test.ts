@@ -78,7 +78,11 @@ describe('API', () => {
   const methods = () => lockbox.api.methods.map((method) => ({ method, route: `${method.httpMethod} ${method.resource.path}` }));
 
   it('serves exactly the routes the handlers route on, with path parameters {id} and {token}', () => {
-    expect(methods().map(({ route }) => route).sort()).toEqual(
+    expect(
+      methods()
+        .map(({ route }) => route)
+        .sort(),
+    ).toEqual(
       [
         'POST /requests',
         'GET /requests',
@@ -131,7 +135,12 @@ describe('API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith(
         ['GET', 'HEAD', 'POST'].map((httpMethod) =>
-          Match.objectLike({ HttpMethod: httpMethod, ResourcePath: '/~1approvals~1{token}', ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 }),
+          Match.objectLike({
+            HttpMethod: httpMethod,
+            ResourcePath: '/~1approvals~1{token}',
+            ThrottlingRateLimit: 10,
+            ThrottlingBurstLimit: 20,
+          }),
         ),
       ),
     });
@@ -148,7 +157,11 @@ describe('API', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { AWS: '*' }, Resource: ['execute-api:/*/*/approvals/*', 'execute-api:/*/*/console', 'execute-api:/*/*/console/*'] }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { AWS: '*' },
+            Resource: ['execute-api:/*/*/approvals/*', 'execute-api:/*/*/console', 'execute-api:/*/*/console/*'],
+          }),
           Match.objectLike({
             Effect: 'Allow',
             Resource: 'execute-api:/*',
@@ -184,7 +197,9 @@ describe('API', () => {
       StageName: 'v1',
       TracingEnabled: true,
       AccessLogSetting: Match.objectLike({ Format: Match.stringLikeRegexp('\\$context\\.resourcePath') }),
-      MethodSettings: Match.arrayWith([Match.objectLike({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false }),
+      ]),
     });
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
     expect(stage.Properties.AccessLogSetting.Format).not.toContain('$context.path');
@@ -212,9 +227,30 @@ describe('tables', () => {
 
   it('gives Requests the indexes the store queries', () => {
     expect(resources[logicalId(lockbox.requestsTable)].Properties.GlobalSecondaryIndexes).toEqual([
-      expect.objectContaining({ IndexName: 'byTenant', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
-      expect.objectContaining({ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
-      expect.objectContaining({ IndexName: 'byActiveUntil', KeySchema: [{ AttributeName: 'activeGrant', KeyType: 'HASH' }, { AttributeName: 'activeUntil', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+      expect.objectContaining({
+        IndexName: 'byTenant',
+        KeySchema: [
+          { AttributeName: 'tenantId', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }),
+      expect.objectContaining({
+        IndexName: 'byStatus',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }),
+      expect.objectContaining({
+        IndexName: 'byActiveUntil',
+        KeySchema: [
+          { AttributeName: 'activeGrant', KeyType: 'HASH' },
+          { AttributeName: 'activeUntil', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }),
       // Sparse: only requests whose chain advanced since the last digest; only the heads projected.
       expect.objectContaining({
         IndexName: 'byUnsealedChain',
@@ -226,9 +262,19 @@ describe('tables', () => {
 
   it('keys Audit by chain and sequence number, lists a tenant by time, without TTL', () => {
     expect(resources[logicalId(lockbox.auditTable)].Properties).toMatchObject({
-      KeySchema: [{ AttributeName: 'chainId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'chainId', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
       GlobalSecondaryIndexes: [
-        expect.objectContaining({ IndexName: 'byTenantTime', KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'timeKey', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }),
+        expect.objectContaining({
+          IndexName: 'byTenantTime',
+          KeySchema: [
+            { AttributeName: 'tenantId', KeyType: 'HASH' },
+            { AttributeName: 'timeKey', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
       ],
     });
     expect(resources[logicalId(lockbox.auditTable)].Properties.TimeToLiveSpecification).toBeUndefined();
@@ -257,14 +303,24 @@ describe('tables', () => {
       const onAudit = statementsOf(lockbox.functions[name]).filter(
         (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(logicalId(lockbox.auditTable)),
       );
-      const expected = ['apiTenants', 'console', 'sealDigests'].includes(name) ? ['dynamodb:PutItem', 'dynamodb:Query'] : ['dynamodb:PutItem'];
+      const expected = ['apiTenants', 'console', 'sealDigests'].includes(name)
+        ? ['dynamodb:PutItem', 'dynamodb:Query']
+        : ['dynamodb:PutItem'];
       expect(onAudit.flatMap(actions).sort()).toEqual(expected);
     }
   });
 
   it('lets only api-requests create requests and query their indexes', () => {
-    expect(whoMay('dynamodb:PutItem').filter((name) => allows(lockbox.functions[name], 'dynamodb:PutItem').some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable))))).toEqual(['apiRequests']);
-    const [query] = allows(lockbox.functions.apiRequests, 'dynamodb:Query').filter((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)));
+    expect(
+      whoMay('dynamodb:PutItem').filter((name) =>
+        allows(lockbox.functions[name], 'dynamodb:PutItem').some((s) =>
+          JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)),
+        ),
+      ),
+    ).toEqual(['apiRequests']);
+    const [query] = allows(lockbox.functions.apiRequests, 'dynamodb:Query').filter((s) =>
+      JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)),
+    );
     expect(JSON.stringify(query.Resource)).toContain('/index/byTenant');
     expect(JSON.stringify(query.Resource)).not.toContain('/index/*');
   });
@@ -295,7 +351,9 @@ describe('state machine', () => {
   });
 
   it('may invoke exactly its five Lambdas', () => {
-    const invoke = statementsOfRole(logicalId(lockbox.stateMachine.role)).filter((statement) => actions(statement).some((a) => a.startsWith('lambda:')));
+    const invoke = statementsOfRole(logicalId(lockbox.stateMachine.role)).filter((statement) =>
+      actions(statement).some((a) => a.startsWith('lambda:')),
+    );
     expect(invoke).toHaveLength(1);
     expect(actions(invoke[0])).toEqual(['lambda:InvokeFunction']);
     expect(resourcesOf(invoke[0])).toEqual(
@@ -304,7 +362,9 @@ describe('state machine', () => {
   });
 
   it('lets api-requests start executions and settle tasks, on exactly this machine', () => {
-    const states = statementsOf(lockbox.functions.apiRequests).filter((statement) => actions(statement).some((a) => a.startsWith('states:')));
+    const states = statementsOf(lockbox.functions.apiRequests).filter((statement) =>
+      actions(statement).some((a) => a.startsWith('states:')),
+    );
     expect(states).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
@@ -315,10 +375,14 @@ describe('state machine', () => {
   });
 
   it('lets only api-requests, api-approvals, the console, notify and the reconciler touch executions; all but the first only SendTaskSuccess (the reconciler also reads executions)', () => {
-    const touching = functionNames().filter((name) => statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))));
+    const touching = functionNames().filter((name) =>
+      statementsOf(lockbox.functions[name]).some((s) => actions(s).some((a) => a.startsWith('states:'))),
+    );
     expect(touching.sort()).toEqual(['apiApprovals', 'apiRequests', 'console', 'notify', 'reconcile']);
-    const statesOf = (name: 'apiApprovals' | 'console' | 'notify' | 'reconcile') => statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
-    for (const name of ['apiApprovals', 'console', 'notify'] as const) expect(statesOf(name).flatMap(actions)).toEqual(['states:SendTaskSuccess']);
+    const statesOf = (name: 'apiApprovals' | 'console' | 'notify' | 'reconcile') =>
+      statementsOf(lockbox.functions[name]).filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    for (const name of ['apiApprovals', 'console', 'notify'] as const)
+      expect(statesOf(name).flatMap(actions)).toEqual(['states:SendTaskSuccess']);
     // Finding requests whose execution ended: list the machine's executions, describe them; nothing that changes one.
     expect(statesOf('reconcile').flatMap(actions)).toEqual(['states:SendTaskSuccess', 'states:ListExecutions', 'states:DescribeExecution']);
   });
@@ -367,21 +431,33 @@ describe('functions', () => {
       const hasEnv = envName in environmentOf(fn);
       const grants = action
         ? allows(fn, action).filter((s) => !arn || JSON.stringify(s.Resource).includes(JSON.stringify(stack.resolve(arn()))))
-        : statementsOf(fn).filter((s) => actions(s).some((a) => a === 'kms:GenerateMac' || a === 'kms:VerifyMac') && JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
+        : statementsOf(fn).filter(
+            (s) =>
+              actions(s).some((a) => a === 'kms:GenerateMac' || a === 'kms:VerifyMac') &&
+              JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)),
+          );
       expect({ name, hasGrant: grants.length > 0 }).toEqual({ name, hasGrant: hasEnv });
     }
   });
 
   it('name the Powertools service and metrics namespace on every function (the alarms read them)', () => {
     for (const name of functionNames()) {
-      expect(environmentOf(lockbox.functions[name])).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'lockbox', POWERTOOLS_METRICS_NAMESPACE: 'Lockbox' });
+      expect(environmentOf(lockbox.functions[name])).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'lockbox',
+        POWERTOOLS_METRICS_NAMESPACE: 'Lockbox',
+      });
     }
   });
 
   it('let only notify GenerateMac and only api-approvals and the console VerifyMac, on the HMAC link key', () => {
-    const onLinkKey = (name: LockboxFunctionName, action: string) => allows(lockbox.functions[name], action).some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
+    const onLinkKey = (name: LockboxFunctionName, action: string) =>
+      allows(lockbox.functions[name], action).some((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.linkKeys.k1)));
     expect(functionNames().filter((name) => onLinkKey(name, 'kms:GenerateMac'))).toEqual(['notify']);
-    expect(functionNames().filter((name) => onLinkKey(name, 'kms:VerifyMac')).sort()).toEqual(['apiApprovals', 'console']);
+    expect(
+      functionNames()
+        .filter((name) => onLinkKey(name, 'kms:VerifyMac'))
+        .sort(),
+    ).toEqual(['apiApprovals', 'console']);
     const key = lockbox.linkKeys.k1;
     expect(allows(lockbox.functions.notify, 'kms:GenerateMac')[0].Resource).toEqual(getAtt(key));
     expect(allows(lockbox.functions.apiApprovals, 'kms:VerifyMac')[0].Resource).toEqual(getAtt(key));
@@ -405,7 +481,9 @@ describe('functions', () => {
     expect(whoMay('iam:DeleteRole').sort()).toEqual(['apiRequests', 'close', 'console', 'grant', 'reconcile', 'revoke']);
     expect(whoMay('iam:ListRoles')).toEqual(['reconcile']);
     for (const name of whoMay('iam:DeleteRole')) {
-      for (const statement of statementsOf(lockbox.functions[name]).filter((s) => s.Effect === 'Allow' && actions(s).some((a) => a.startsWith('iam:')))) {
+      for (const statement of statementsOf(lockbox.functions[name]).filter(
+        (s) => s.Effect === 'Allow' && actions(s).some((a) => a.startsWith('iam:')),
+      )) {
         expect(stack.resolve(statement.Resource)).toEqual({
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/lockbox/*']],
         });
@@ -415,7 +493,16 @@ describe('functions', () => {
   });
 
   it('send email only as the configured SES identity, from the functions that email', () => {
-    expect(whoMay('ses:SendEmail').sort()).toEqual(['apiApprovals', 'apiRequests', 'close', 'console', 'grant', 'notify', 'reconcile', 'revoke']);
+    expect(whoMay('ses:SendEmail').sort()).toEqual([
+      'apiApprovals',
+      'apiRequests',
+      'close',
+      'console',
+      'grant',
+      'notify',
+      'reconcile',
+      'revoke',
+    ]);
     for (const name of whoMay('ses:SendEmail')) {
       const [statement] = allows(lockbox.functions[name], 'ses:SendEmail');
       expect(actions(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
@@ -425,7 +512,10 @@ describe('functions', () => {
 
   it('give notify the API stage URL as the base of approval links', () => {
     expect(environmentOf(lockbox.functions.notify)[ENV.linkBaseUrl]).toEqual({
-      'Fn::Join': ['', ['https://', { Ref: logicalId(lockbox.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/v1']],
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: logicalId(lockbox.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/v1'],
+      ],
     });
   });
 
@@ -438,7 +528,9 @@ describe('functions', () => {
     expect(JSON.parse(environmentOf(lockbox.functions.apiTenants)[ENV.directory])).toMatchObject({ admins: config.admins });
     expect(whoMay('dynamodb:Scan').sort()).toEqual(['apiTenants', 'console', 'sealDigests']);
     for (const fn of [lockbox.functions.apiTenants, lockbox.functions.console, lockbox.functions.sealDigests]) {
-      expect(allows(fn, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] }]);
+      expect(allows(fn, 'dynamodb:Scan').map((statement) => statement.Resource)).toEqual([
+        { 'Fn::GetAtt': [logicalId(lockbox.tenantsTable), 'Arn'] },
+      ]);
     }
   });
 });
@@ -456,12 +548,16 @@ describe('reconciler', () => {
 
   it('lets the scheduler invoke the reconciler function only', () => {
     const [schedule] = Object.values(template.findResources('AWS::Scheduler::Schedule'));
-    const invoke = statementsOfRole(schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]).filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    const invoke = statementsOfRole(schedule.Properties.Target.RoleArn['Fn::GetAtt'][0]).filter((s) =>
+      actions(s).includes('lambda:InvokeFunction'),
+    );
     expect(invoke.map((s) => s.Resource)).toEqual([getAtt(lockbox.functions.reconcile.fn)]);
   });
 
   it('queries only the active-grants and status indexes of Requests, and creates nothing', () => {
-    const [query] = allows(lockbox.functions.reconcile, 'dynamodb:Query').filter((s) => JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)));
+    const [query] = allows(lockbox.functions.reconcile, 'dynamodb:Query').filter((s) =>
+      JSON.stringify(s.Resource).includes(logicalId(lockbox.requestsTable)),
+    );
     const indexes = JSON.stringify(query.Resource).match(/index\/\w+/g);
     expect(indexes).toEqual(['index/byActiveUntil', 'index/byStatus']);
     expect(allows(lockbox.functions.reconcile, 'dynamodb:PutItem').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditTable)]);
@@ -471,7 +567,10 @@ describe('reconciler', () => {
 describe('audit bus', () => {
   it('publishes only to the audit bus, which archives every Lockbox audit event', () => {
     for (const name of functionNames()) {
-      expect(environmentOf(lockbox.functions[name])).toMatchObject({ [ENV.auditPublisher]: 'eventbridge', [ENV.auditBusName]: { Ref: logicalId(lockbox.auditBus) } });
+      expect(environmentOf(lockbox.functions[name])).toMatchObject({
+        [ENV.auditPublisher]: 'eventbridge',
+        [ENV.auditBusName]: { Ref: logicalId(lockbox.auditBus) },
+      });
       expect(allows(lockbox.functions[name], 'events:PutEvents').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditBus)]);
     }
     template.hasResourceProperties('AWS::Events::Archive', {
@@ -499,7 +598,11 @@ describe('alarms', () => {
   it('alarm on errors and throttles of every function', () => {
     for (const metric of ['Errors', 'Throttles']) {
       const names = alarmsOn(metric).map((alarm) => alarm.Properties.Dimensions[0].Value.Ref);
-      expect(names.sort()).toEqual(functionNames().map((name) => logicalId(lockbox.functions[name].fn)).sort());
+      expect(names.sort()).toEqual(
+        functionNames()
+          .map((name) => logicalId(lockbox.functions[name].fn))
+          .sort(),
+      );
     }
   });
 
@@ -525,7 +628,12 @@ describe('alarms', () => {
 describe('tenant seeding', () => {
   it('puts each configured tenant once, only if absent', () => {
     const [seed] = Object.values(template.findResources('Custom::AWS'));
-    const create = JSON.parse(stack.resolve(seed.Properties.Create)['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'TABLE')).join(''));
+    const create = JSON.parse(
+      stack
+        .resolve(seed.Properties.Create)
+        ['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'TABLE'))
+        .join(''),
+    );
     expect(create).toMatchObject({
       service: 'DynamoDB',
       action: 'PutItem',
@@ -538,7 +646,9 @@ describe('tenant seeding', () => {
       lockboxEnabled: { BOOL: true },
       maxAccessDuration: { S: 'PT4H' },
       approvalTimeout: { S: 'PT12H' },
-      approvers: { L: [{ M: { email: { S: 'alice@acme.example' }, principal: { S: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' } } }] },
+      approvers: {
+        L: [{ M: { email: { S: 'alice@acme.example' }, principal: { S: 'arn:aws:sts::222222222222:assumed-role/Approver/alice' } } }],
+      },
     });
   });
 });
@@ -546,13 +656,18 @@ describe('tenant seeding', () => {
 describe('access boundary', () => {
   const boundaryArn = () => stack.resolve(accessBoundaryArn(stack));
   const boundary = () => resources[logicalId(lockbox.accessBoundary.policy)].Properties;
-  const denied = (sid: string) => (boundary().PolicyDocument.Statement as (Statement & { Sid: string })[]).find((statement) => statement.Sid === sid)!;
+  const denied = (sid: string) =>
+    (boundary().PolicyDocument.Statement as (Statement & { Sid: string })[]).find((statement) => statement.Sid === sid)!;
   const hasStatement = (statement: Record<string, unknown>) =>
-    template.hasResourceProperties('AWS::IAM::ManagedPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(statement)]) } });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(statement)]) },
+    });
 
   it('is a managed policy under /lockbox/ named after the stack, at the ARN the functions are given', () => {
     expect(boundary()).toMatchObject({ ManagedPolicyName: 'Test-AccessBoundary', Path: '/lockbox/' });
-    expect(boundaryArn()).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/lockbox/Test-AccessBoundary']] });
+    expect(boundaryArn()).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/lockbox/Test-AccessBoundary']],
+    });
   });
 
   it('lets through whatever the access level grants: Allow * on *, the only Allow', () => {
@@ -572,13 +687,25 @@ describe('access boundary', () => {
   });
 
   it('denies stopping, deleting or narrowing CloudTrail', () => {
-    hasStatement({ Effect: 'Deny', Action: ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:PutEventSelectors', 'cloudtrail:UpdateTrail'], Resource: '*' });
+    hasStatement({
+      Effect: 'Deny',
+      Action: ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:PutEventSelectors', 'cloudtrail:UpdateTrail'],
+      Resource: '*',
+    });
   });
 
   it('denies long-lived credentials, new roles or trust, identity providers and role chaining', () => {
     hasStatement({
       Effect: 'Deny',
-      Action: Match.arrayWith(['iam:CreateUser', 'iam:CreateAccessKey', 'iam:CreateLoginProfile', 'iam:UpdateLoginProfile', 'iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'sts:AssumeRole']),
+      Action: Match.arrayWith([
+        'iam:CreateUser',
+        'iam:CreateAccessKey',
+        'iam:CreateLoginProfile',
+        'iam:UpdateLoginProfile',
+        'iam:CreateRole',
+        'iam:UpdateAssumeRolePolicy',
+        'sts:AssumeRole',
+      ]),
       Resource: '*',
     });
   });
@@ -600,20 +727,38 @@ describe('access boundary', () => {
   });
 
   it('denies everything on the data key, the link keys, the paging-token key, the console session key and the digest signing key', () => {
-    hasStatement({ Effect: 'Deny', Action: 'kms:*', Resource: [getAtt(lockbox.dataKey), getAtt(lockbox.linkKeys.k1), getAtt(lockbox.pageTokenKey.key), getAtt(lockbox.console.sessionKey), getAtt(lockbox.ledger.signingKey)] });
+    hasStatement({
+      Effect: 'Deny',
+      Action: 'kms:*',
+      Resource: [
+        getAtt(lockbox.dataKey),
+        getAtt(lockbox.linkKeys.k1),
+        getAtt(lockbox.pageTokenKey.key),
+        getAtt(lockbox.console.sessionKey),
+        getAtt(lockbox.ledger.signingKey),
+      ],
+    });
   });
 
   it('denies everything on every log group of the stack', () => {
     const patterns = resourcesOf(denied('DenyLockboxLogs')).map((arn) => {
       const parts = (stack.resolve(arn) as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-      return parts.map((part) => (typeof part === 'string' ? part : '\u0000')).join('').split(':log-group:')[1];
+      return parts
+        .map((part) => (typeof part === 'string' ? part : '\u0000'))
+        .join('')
+        .split(':log-group:')[1];
     });
     expect(patterns.every((pattern) => pattern.endsWith('*'))).toBe(true);
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     expect(logGroups.length).toBeGreaterThanOrEqual(functionNames().length + 3);
     for (const group of logGroups) {
       // A generated part of a name (the stack id's UUID) stands in as one character, matched by `*`.
-      const name = typeof group.Properties.LogGroupName === 'string' ? group.Properties.LogGroupName : (group.Properties.LogGroupName['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : '\u0000')).join('');
+      const name =
+        typeof group.Properties.LogGroupName === 'string'
+          ? group.Properties.LogGroupName
+          : (group.Properties.LogGroupName['Fn::Join'][1] as unknown[])
+              .map((part) => (typeof part === 'string' ? part : '\u0000'))
+              .join('');
       const covered = patterns.some((pattern) => name.startsWith(pattern.slice(0, pattern.indexOf('*'))));
       expect({ name, covered }).toEqual({ name, covered: true });
     }
@@ -621,7 +766,9 @@ describe('access boundary', () => {
 
   it('denies changing Lockbox’s functions, audit bus, reconciler schedule and dead letters, alarms and stack', () => {
     const statement = denied('DenyLockboxItself');
-    expect(actions(statement)).toEqual(expect.arrayContaining(['lambda:*', 'events:*', 'scheduler:*', 'sqs:*', 'sns:*', 'cloudwatch:*', 'cloudformation:*']));
+    expect(actions(statement)).toEqual(
+      expect.arrayContaining(['lambda:*', 'events:*', 'scheduler:*', 'sqs:*', 'sns:*', 'cloudwatch:*', 'cloudformation:*']),
+    );
     expect(statement.Resource).toEqual(
       expect.arrayContaining([
         ...functionNames().map((name) => getAtt(lockbox.functions[name].fn)),
@@ -685,8 +832,18 @@ describe('the grant function and the boundary', () => {
   });
 
   it('may set a role’s boundary only to the boundary, and tag only with Lockbox’s keys', () => {
-    grantPolicy({ Effect: 'Allow', Action: 'iam:PutRolePermissionsBoundary', Resource: accessRoles, Condition: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn() } } });
-    grantPolicy({ Effect: 'Allow', Action: 'iam:TagRole', Resource: accessRoles, Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': Match.anyValue() } } });
+    grantPolicy({
+      Effect: 'Allow',
+      Action: 'iam:PutRolePermissionsBoundary',
+      Resource: accessRoles,
+      Condition: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn() } },
+    });
+    grantPolicy({
+      Effect: 'Allow',
+      Action: 'iam:TagRole',
+      Resource: accessRoles,
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': Match.anyValue() } },
+    });
   });
 
   it('is the only function that may create roles, set boundaries or tag, and no Allow of these lacks its condition', () => {
@@ -704,7 +861,10 @@ describe('the grant function and the boundary', () => {
       const denies = statementsOf(lockbox.functions[name]).filter((statement) => statement.Effect === 'Deny');
       expect(denies).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ Action: ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'], Resource: boundaryArn() }),
+          expect.objectContaining({
+            Action: ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
+            Resource: boundaryArn(),
+          }),
           expect.objectContaining({ Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' }),
           expect.objectContaining({
             Action: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
@@ -720,14 +880,17 @@ describe('the grant function and the boundary', () => {
 describe('cdk-nag', () => {
   it('reports no unacknowledged AwsSolutions finding', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
-    expect(report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map((violation) => `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`),
+    ).toEqual([]);
     expect(report.success).toBe(true);
   });
 });
 
 describe('ledger digests', () => {
   const keyResource = () => resources[logicalId(lockbox.ledger.signingKey)];
-  const keyStatements = () => keyResource().Properties.KeyPolicy.Statement as (Statement & { NotAction?: string[]; Principal: unknown; Sid: string })[];
+  const keyStatements = () =>
+    keyResource().Properties.KeyPolicy.Statement as (Statement & { NotAction?: string[]; Principal: unknown; Sid: string })[];
   const sealerRoleArn = () => getAtt(lockbox.functions.sealDigests.role);
 
   it('signs with an asymmetric ECC_NIST_P256 SIGN_VERIFY key that is kept', () => {
@@ -739,7 +902,9 @@ describe('ledger digests', () => {
     const allowingSign = keyStatements().filter((statement) => statement.Effect === 'Allow' && actions(statement).includes('kms:Sign'));
     expect(allowingSign).toEqual([expect.objectContaining({ Principal: { AWS: sealerRoleArn() } })]);
     // The account's administration of the key leaves Sign out...
-    expect(keyStatements().find((statement) => statement.Sid === 'AccountAdministersButDoesNotSign')).toMatchObject({ NotAction: 'kms:Sign' });
+    expect(keyStatements().find((statement) => statement.Sid === 'AccountAdministersButDoesNotSign')).toMatchObject({
+      NotAction: 'kms:Sign',
+    });
     // ...and an explicit deny covers every principal but the sealer, whatever IAM policies say.
     expect(keyStatements().find((statement) => statement.Effect === 'Deny')).toMatchObject({
       Principal: { AWS: '*' },
@@ -757,7 +922,9 @@ describe('ledger digests', () => {
   });
 
   it('seals every 5 minutes and verifies every hour, invoking the sealer', () => {
-    const schedules = [lockbox.ledger.sealSchedule, lockbox.ledger.verifySchedule].map((schedule) => resources[logicalId(schedule)].Properties);
+    const schedules = [lockbox.ledger.sealSchedule, lockbox.ledger.verifySchedule].map(
+      (schedule) => resources[logicalId(schedule)].Properties,
+    );
     expect(schedules.map((schedule) => schedule.ScheduleExpression)).toEqual(['rate(5 minutes)', 'rate(1 hour)']);
     for (const schedule of schedules) expect(schedule.Target.Arn).toEqual(getAtt(lockbox.functions.sealDigests.fn));
     expect(JSON.parse(schedules[1].Target.Input)).toEqual({ verify: true });
@@ -765,8 +932,15 @@ describe('ledger digests', () => {
 
   it('alarms when a verification fails or a digest could not be sealed', () => {
     const alarms = lockbox.ledger.alarms.map((alarm) => resources[logicalId(alarm)].Properties);
-    expect(alarms.map(({ MetricName, Namespace, Threshold, ComparisonOperator }) => ({ MetricName, Namespace, Threshold, ComparisonOperator }))).toEqual([
-      { MetricName: 'LockboxLedgerVerificationFailures', Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+    expect(
+      alarms.map(({ MetricName, Namespace, Threshold, ComparisonOperator }) => ({ MetricName, Namespace, Threshold, ComparisonOperator })),
+    ).toEqual([
+      {
+        MetricName: 'LockboxLedgerVerificationFailures',
+        Namespace: 'Lockbox',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
       { MetricName: 'LockboxDigestSealFailures', Namespace: 'Lockbox', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
     ]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: logicalId(lockbox.alarmTopic) }]);
@@ -774,6 +948,8 @@ describe('ledger digests', () => {
 
   it('lets the sealer read only the marked chains (the sparse index), not scan the requests', () => {
     expect(allows(lockbox.functions.sealDigests, 'dynamodb:Scan').flatMap(resourcesOf)).toEqual([getAtt(lockbox.tenantsTable)]);
-    expect(allows(lockbox.functions.sealDigests, 'dynamodb:Query').flatMap(resourcesOf)).toContainEqual({ 'Fn::Join': ['', [getAtt(lockbox.requestsTable), '/index/byUnsealedChain']] });
+    expect(allows(lockbox.functions.sealDigests, 'dynamodb:Query').flatMap(resourcesOf)).toContainEqual({
+      'Fn::Join': ['', [getAtt(lockbox.requestsTable), '/index/byUnsealedChain']],
+    });
   });
 });

@@ -32,7 +32,9 @@ describe('Lockbox props validation', () => {
   });
 
   it('refuses a floor longer than the cap', () => {
-    expect(refusal({ ...minimal, durations: { floor: 'PT5H', cap: 'PT2H' } })).toContain('  - durations.floor: must not be longer than durations.cap (PT2H)');
+    expect(refusal({ ...minimal, durations: { floor: 'PT5H', cap: 'PT2H' } })).toContain(
+      '  - durations.floor: must not be longer than durations.cap (PT2H)',
+    );
   });
 
   it('lists every problem, each by its prop', () => {

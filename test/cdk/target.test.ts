@@ -31,10 +31,14 @@ const logicalId = (stack: Stack, construct: IConstruct) => stack.getLogicalId(co
 const homeResources = () => homeTemplate.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
 const statementsOfRole = (roleId: string) =>
   Object.values(homeResources())
-    .filter((resource) => resource.Type === 'AWS::IAM::Policy' && resource.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .filter(
+      (resource) => resource.Type === 'AWS::IAM::Policy' && resource.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
+    )
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
 const assumes = (name: keyof typeof lockbox.functions) =>
-  statementsOfRole(logicalId(home, lockbox.functions[name].role)).filter((statement) => [statement.Action].flat().includes('sts:AssumeRole'));
+  statementsOfRole(logicalId(home, lockbox.functions[name].role)).filter((statement) =>
+    [statement.Action].flat().includes('sts:AssumeRole'),
+  );
 
 describe('LockboxTarget in a member account', () => {
   it('creates the boundary under the same name and path as in Lockbox’s account', () => {
@@ -63,7 +67,8 @@ describe('LockboxTarget in a member account', () => {
   });
 
   it('keeps access roles away from its own role: the boundary denies it', () => {
-    const boundary = memberTemplate.toJSON().Resources[logicalId(memberStack, target.accessBoundary.policy)].Properties.PolicyDocument.Statement;
+    const boundary =
+      memberTemplate.toJSON().Resources[logicalId(memberStack, target.accessBoundary.policy)].Properties.PolicyDocument.Statement;
     const denied = boundary.find((statement: { Sid: string }) => statement.Sid === 'DenyLockboxIamEntities');
     expect(JSON.stringify(denied.Resource)).toContain(':role/lockbox-target/support-AccessTarget');
   });

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dy
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/net';
 import { LOCAL_TABLE_NAMES } from '../../local/tables';
-import { expectOneLine, lockbox as cli, type CliResult } from './support/cli';
+import { type CliResult, lockbox as cli, expectOneLine } from './support/cli';
 import { LocalLockbox, PEOPLE } from './support/harness';
 
 /**
@@ -21,7 +21,23 @@ const ok = (result: CliResult) => {
   return result;
 };
 const file = (ticket: string, over: string[] = []) =>
-  as('alice', '--json', 'request', 'create', '-t', 'demo', '--ticket', ticket, '-l', 'ReadOnly', '-d', 'PT10M', '-j', 'Nightly backups fail; read the job logs', ...over);
+  as(
+    'alice',
+    '--json',
+    'request',
+    'create',
+    '-t',
+    'demo',
+    '--ticket',
+    ticket,
+    '-l',
+    'ReadOnly',
+    '-d',
+    'PT10M',
+    '-j',
+    'Nightly backups fail; read the job logs',
+    ...over,
+  );
 
 beforeAll(async () => {
   local = await LocalLockbox.start();
@@ -61,16 +77,36 @@ describe('a whole lifecycle driven by the CLI alone', () => {
     // In local mode the grant is the local provider's: there is no AWS role, and it says so.
     expectOneLine(await as('alice', 'credentials', id), 3, /"local" access provider: there is no AWS role/);
 
-    expect(ok(await as('carol', '--json', 'revoke', id, '-r', 'work finished')).json()).toMatchObject({ status: 'REVOKED', endReason: 'revoked-by-customer' });
+    expect(ok(await as('carol', '--json', 'revoke', id, '-r', 'work finished')).json()).toMatchObject({
+      status: 'REVOKED',
+      endReason: 'revoked-by-customer',
+    });
     expectOneLine(await as('alice', 'credentials', id), 7, /is REVOKED: its access window ended .* nothing to assume/);
     expect(ok(await as('alice', 'request', 'show', id)).stdout).toMatch(/Status\s+REVOKED/);
 
     const events = await local.eventsOf(id);
-    expect(events).toEqual(expect.arrayContaining(['RequestCreated', 'ManagerApproved', 'CustomerApproved', 'AccessGranted', 'AccessRevoked']));
+    expect(events).toEqual(
+      expect.arrayContaining(['RequestCreated', 'ManagerApproved', 'CustomerApproved', 'AccessGranted', 'AccessRevoked']),
+    );
   });
 
   it('request create --wait follows the request to its end and exits 7 when the manager rejects', async () => {
-    const filing = as('dave', 'request', 'create', '-t', 'demo', '--ticket', 'CLI-2', '-l', 'ReadOnly', '-d', 'PT5M', '-j', 'Look at the queue', '--wait');
+    const filing = as(
+      'dave',
+      'request',
+      'create',
+      '-t',
+      'demo',
+      '--ticket',
+      'CLI-2',
+      '-l',
+      'ReadOnly',
+      '-d',
+      'PT5M',
+      '-j',
+      'Look at the queue',
+      '--wait',
+    );
     const id = await waitForPending('CLI-2');
     ok(await as('bob', 'reject', id, '--reason', 'no ticket of that name'));
     const result = await filing;
@@ -88,31 +124,96 @@ describe('a whole lifecycle driven by the CLI alone', () => {
     expect(ok(await as('alice', '--json', 'request', 'cancel', second.requestId)).json()).toMatchObject({ status: 'CANCELLED' });
     expectOneLine(await as('alice', 'request', 'cancel', second.requestId), 3, /^lockbox: CONFLICT: /);
     const listed = ok(await as('bob', '--json', 'request', 'list', '-t', 'demo', '--all')).json();
-    expect(listed.items.map((request: { requestId: string }) => request.requestId)).toEqual(expect.arrayContaining([first.requestId, second.requestId]));
+    expect(listed.items.map((request: { requestId: string }) => request.requestId)).toEqual(
+      expect.arrayContaining([first.requestId, second.requestId]),
+    );
   });
 
   it('refuses bad input from the API as one line with its error code', async () => {
-    expectOneLine(await as('alice', 'request', 'create', '-t', 'demo', '--ticket', 'X', '-l', 'Nope', '-d', 'PT1H', '-j', 'x'), 3, /^lockbox: VALIDATION_FAILED: .*allowed: ReadOnly/);
-    expectOneLine(await as('alice', 'request', 'create', '-t', 'demo', '--ticket', 'X', '-l', 'ReadOnly', '-d', 'PT9H', '-j', 'x'), 3, /^lockbox: VALIDATION_FAILED: duration must be at most/);
+    expectOneLine(
+      await as('alice', 'request', 'create', '-t', 'demo', '--ticket', 'X', '-l', 'Nope', '-d', 'PT1H', '-j', 'x'),
+      3,
+      /^lockbox: VALIDATION_FAILED: .*allowed: ReadOnly/,
+    );
+    expectOneLine(
+      await as('alice', 'request', 'create', '-t', 'demo', '--ticket', 'X', '-l', 'ReadOnly', '-d', 'PT9H', '-j', 'x'),
+      3,
+      /^lockbox: VALIDATION_FAILED: duration must be at most/,
+    );
     expectOneLine(await as('alice', 'request', 'show', `req-${'0'.repeat(32)}`), 3, /^lockbox: NOT_FOUND: /);
-    expectOneLine(await cli(['request', 'list', '-t', 'demo'], { env: { LOCKBOX_ENDPOINT: local.url } }), 2, /local mode takes no signature.*--local-as/);
+    expectOneLine(
+      await cli(['request', 'list', '-t', 'demo'], { env: { LOCKBOX_ENDPOINT: local.url } }),
+      2,
+      /local mode takes no signature.*--local-as/,
+    );
   });
 });
 
 describe('tenants', () => {
   it('a deployment admin creates and lists tenants; the tenant admin changes one; others are refused', async () => {
     const created = ok(
-      await as('olivia', '--json', 'tenants', 'create', 'globex', '--name', 'Globex', '--approver', `hank@globex.example=arn:aws:iam::333333333333:user/hank`, '--admin', 'arn:aws:iam::333333333333:user/root-admin', '--level', 'ReadOnly=arn:aws:iam::aws:policy/ReadOnlyAccess', '--max-duration', 'PT2H', '--approval-timeout', 'PT1H', '--account', '333333333333'),
+      await as(
+        'olivia',
+        '--json',
+        'tenants',
+        'create',
+        'globex',
+        '--name',
+        'Globex',
+        '--approver',
+        `hank@globex.example=arn:aws:iam::333333333333:user/hank`,
+        '--admin',
+        'arn:aws:iam::333333333333:user/root-admin',
+        '--level',
+        'ReadOnly=arn:aws:iam::aws:policy/ReadOnlyAccess',
+        '--max-duration',
+        'PT2H',
+        '--approval-timeout',
+        'PT1H',
+        '--account',
+        '333333333333',
+      ),
     ).json();
-    expect(created).toMatchObject({ tenantId: 'globex', displayName: 'Globex', lockboxEnabled: true, version: 1, approvers: [{ email: 'hank@globex.example' }] });
-    expectOneLine(await as('olivia', 'tenants', 'create', 'globex', '--name', 'Globex', '--approver', 'h@globex.example', '--admin', 'arn:aws:iam::333333333333:user/a', '--level', 'ReadOnly', '--max-duration', 'PT2H', '--approval-timeout', 'PT1H', '--account', '333333333333'), 3, /^lockbox: CONFLICT: /);
+    expect(created).toMatchObject({
+      tenantId: 'globex',
+      displayName: 'Globex',
+      lockboxEnabled: true,
+      version: 1,
+      approvers: [{ email: 'hank@globex.example' }],
+    });
+    expectOneLine(
+      await as(
+        'olivia',
+        'tenants',
+        'create',
+        'globex',
+        '--name',
+        'Globex',
+        '--approver',
+        'h@globex.example',
+        '--admin',
+        'arn:aws:iam::333333333333:user/a',
+        '--level',
+        'ReadOnly',
+        '--max-duration',
+        'PT2H',
+        '--approval-timeout',
+        'PT1H',
+        '--account',
+        '333333333333',
+      ),
+      3,
+      /^lockbox: CONFLICT: /,
+    );
     expectOneLine(await as('carol', 'tenants', 'list'), 3, /^lockbox: FORBIDDEN: Only the deployment's admins/);
 
     const listed = ok(await as('olivia', '--json', 'tenants', 'list')).json();
     expect(listed.items.map((tenant: { tenantId: string }) => tenant.tenantId).sort()).toEqual(expect.arrayContaining(['demo', 'globex']));
     expect(ok(await as('olivia', 'tenants', 'show', 'globex')).stdout).toMatch(/Approvers\s+hank@globex\.example/);
 
-    const updated = ok(await as('carol', '--json', 'tenants', 'update', 'demo', '--add-approver', 'third@demo.example', '--max-duration', 'PT3H')).json();
+    const updated = ok(
+      await as('carol', '--json', 'tenants', 'update', 'demo', '--add-approver', 'third@demo.example', '--max-duration', 'PT3H'),
+    ).json();
     expect(updated).toMatchObject({ maxAccessDuration: 'PT3H', version: 2 });
     expect(updated.approvers.map((approver: { email: string }) => approver.email)).toContain('third@demo.example');
 
@@ -125,19 +226,40 @@ describe('the audit log from the CLI', () => {
   it('exports every event as JSON Lines and as CSV, the same as the API serves', async () => {
     const served = await local.auditLog();
     const jsonl = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--format', 'jsonl'));
-    const exported = jsonl.stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditEvent);
+    const exported = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEvent);
     expect(exported).toEqual(served);
     expect(jsonl.errors).toEqual([`lockbox: exported ${served.length} event(s)`]);
 
     const csv = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--format', 'csv')).stdout;
     const rows = parseCsv(csv);
-    expect(rows[0]).toEqual(['eventId', 'seq', 'chainId', 'at', 'type', 'tenantId', 'requestId', 'actorKind', 'actorId', 'actorPerson', 'sourceIp', 'details', 'prevHash', 'hash']);
+    expect(rows[0]).toEqual([
+      'eventId',
+      'seq',
+      'chainId',
+      'at',
+      'type',
+      'tenantId',
+      'requestId',
+      'actorKind',
+      'actorId',
+      'actorPerson',
+      'sourceIp',
+      'details',
+      'prevHash',
+      'hash',
+    ]);
     expect(rows.slice(1).map((row) => [row[0], row[4], row[13]])).toEqual(served.map((event) => [event.eventId, event.type, event.hash]));
     // details survive the quoting as the same JSON
     expect(rows.slice(1).map((row) => (row[11] ? JSON.parse(row[11]) : undefined))).toEqual(served.map((event) => event.details));
 
     const from = served[2].at;
-    const ranged = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--from', from)).stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditEvent);
+    const ranged = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--from', from))
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEvent);
     expect(ranged.map((event) => event.eventId)).toEqual(served.filter((event) => event.at >= from).map((event) => event.eventId));
   });
 
@@ -148,23 +270,36 @@ describe('the audit log from the CLI', () => {
     expect(ok(await as('carol', 'audit', 'verify', '-t', 'demo')).stdout).toMatch(/^OK: \d+ event\(s\)/);
 
     // Behind the API's back: one event's details are rewritten in the Audit table.
-    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: local.dynamoEndpoint(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: local.dynamoEndpoint(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    );
     const items = ((await db.send(new ScanCommand({ TableName: LOCAL_TABLE_NAMES.Audit }))).Items ?? []) as AuditEvent[];
     const victim = items.find((item) => item.tenantId === 'demo' && item.type === 'CustomerApproved')!;
-    await db.send(new PutCommand({ TableName: LOCAL_TABLE_NAMES.Audit, Item: { ...victim, details: { ...victim.details, reason: 'nothing to see here' } } }));
+    await db.send(
+      new PutCommand({
+        TableName: LOCAL_TABLE_NAMES.Audit,
+        Item: { ...victim, details: { ...victim.details, reason: 'nothing to see here' } },
+      }),
+    );
     db.destroy();
 
     const failed = await as('carol', '--json', 'audit', 'verify', '-t', 'demo');
     expect(failed.code).toBe(6);
     expect(failed.json()).toMatchObject({ ok: false, firstBroken: { kind: 'event-hash', chainId: victim.chainId, seq: victim.seq } });
-    expectOneLine(await as('carol', 'audit', 'verify', '-t', 'demo'), 6, /^lockbox: the audit log of demo does not verify: event \d+ of req-[0-9a-f]+ does not match its hash$/);
+    expectOneLine(
+      await as('carol', 'audit', 'verify', '-t', 'demo'),
+      6,
+      /^lockbox: the audit log of demo does not verify: event \d+ of req-[0-9a-f]+ does not match its hash$/,
+    );
   });
 });
 
 /** The request dave's `--wait` just filed, once the API lists it. */
 async function waitForPending(ticket: string): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const listed = (await local.get('/requests', 'bob', { status: 'PENDING_MANAGER_APPROVAL', limit: '100' })).body as { items: { requestId: string; ticketId: string; approvalDeadline?: string }[] };
+    const listed = (await local.get('/requests', 'bob', { status: 'PENDING_MANAGER_APPROVAL', limit: '100' })).body as {
+      items: { requestId: string; ticketId: string; approvalDeadline?: string }[];
+    };
     const found = listed.items.find((request) => request.ticketId === ticket && request.approvalDeadline);
     if (found) return found.requestId;
     await new Promise((resolve) => setTimeout(resolve, 200));

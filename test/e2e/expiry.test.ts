@@ -51,18 +51,28 @@ describe('expiry', () => {
     expect([403, 409]).toContain((await lockbox.openLink(link)).status);
     expect((await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'APPROVE' })).status).toBe(409);
     expect((await lockbox.grants()).some((grant) => grant.requestId === created.requestId)).toBe(false);
-    const toAlice = await waitFor('outcome email', () => lockbox.mailsTo(EMAIL.alice, created.requestId), (mails) => mails.length > 0);
+    const toAlice = await waitFor(
+      'outcome email',
+      () => lockbox.mailsTo(EMAIL.alice, created.requestId),
+      (mails) => mails.length > 0,
+    );
     expect(toAlice[0].subject).toMatch(/expired/);
   });
 
-  it("expires at the customer stage when no approver decides; nothing is granted", async () => {
+  it('expires at the customer stage when no approver decides; nothing is granted', async () => {
     const created = await lockbox.create('dave');
     await pastManagers(created.requestId);
     const link = await lockbox.linkFor(EMAIL.carol, created.requestId, 'customer');
     const expired = await lockbox.waitForStatus(created.requestId, ['EXPIRED'], 10_000);
     expect(expired.endReason).toMatch(/customer/);
     expect(await executionOutcome(created.requestId)).toBe('EXPIRED');
-    expect(await lockbox.eventsOf(created.requestId)).toEqual(['RequestCreated', 'ManagersNotified', 'ManagerApproved', 'CustomerNotified', 'RequestExpired']);
+    expect(await lockbox.eventsOf(created.requestId)).toEqual([
+      'RequestCreated',
+      'ManagersNotified',
+      'ManagerApproved',
+      'CustomerNotified',
+      'RequestExpired',
+    ]);
     expect([403, 409]).toContain((await lockbox.openLink(link)).status);
     expect((await lockbox.post(`/requests/${created.requestId}/customer-decision`, 'erin', { decision: 'APPROVE' })).status).toBe(409);
     expect((await lockbox.grants()).some((grant) => grant.requestId === created.requestId)).toBe(false);
@@ -90,7 +100,9 @@ describe('a decision racing the deadline', () => {
         const request = await lockbox.create('alice', { duration: 'PT1S' });
         await pastManagers(request.requestId);
         await sleepUntil((await stageTimesOutAt(request.requestId)) + OFFSETS_MS[i]);
-        const answer = await lockbox.post(`/requests/${request.requestId}/customer-decision`, i % 2 ? 'erin' : 'carol', { decision: 'APPROVE' });
+        const answer = await lockbox.post(`/requests/${request.requestId}/customer-decision`, i % 2 ? 'erin' : 'carol', {
+          decision: 'APPROVE',
+        });
         return { requestId: request.requestId, offset: OFFSETS_MS[i], answer: answer.status };
       }),
     );

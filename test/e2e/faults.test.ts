@@ -41,7 +41,12 @@ function revokeTaskEvents(execution: { history: any[] }): { type: string; error?
 
 /** What local mode warned about at start-up, once its banner is out (it follows the ready line). */
 async function startupWarnings(lockbox: LocalLockbox): Promise<string[]> {
-  await waitFor('the start-up banner', async () => lockbox.log(), (output) => output.includes('Personas'), 10_000);
+  await waitFor(
+    'the start-up banner',
+    async () => lockbox.log(),
+    (output) => output.includes('Personas'),
+    10_000,
+  );
   return lockbox.startupWarnings();
 }
 
@@ -58,7 +63,10 @@ describe('a revoke step that fails 3 times', () => {
 
   beforeAll(async () => {
     // The reconciler is set far off, so only the workflow can revoke here.
-    lockbox = await LocalLockbox.start({ LOCKBOX_LOCAL_FAULTS: JSON.stringify({ failRevokeTimes: 3 }), LOCKBOX_LOCAL_RECONCILE_SECONDS: '3600' });
+    lockbox = await LocalLockbox.start({
+      LOCKBOX_LOCAL_FAULTS: JSON.stringify({ failRevokeTimes: 3 }),
+      LOCKBOX_LOCAL_RECONCILE_SECONDS: '3600',
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -97,7 +105,11 @@ describe('a revoke step that fails 3 times', () => {
     expect(revokedMs - Date.parse(grant.expiresAt)).toBeLessThanOrEqual(RETRY_BUDGET_MS + 5_000);
 
     expect(await lockbox.eventsOf(requestId)).toEqual(expect.arrayContaining(['AccessGranted', 'AccessRevoked']));
-    const toAlice = await waitFor('outcome email', () => lockbox.mailsTo(EMAIL.alice, requestId), (mails) => mails.some((mail) => /ended|completed/i.test(mail.subject)));
+    const toAlice = await waitFor(
+      'outcome email',
+      () => lockbox.mailsTo(EMAIL.alice, requestId),
+      (mails) => mails.some((mail) => /ended|completed/i.test(mail.subject)),
+    );
     expect(toAlice.length).toBeGreaterThan(0);
     await lockbox.checkInvariants(RETRY_BUDGET_MS + 5_000);
   });

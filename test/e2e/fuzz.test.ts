@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import * as fc from 'fast-check';
 import { wellFormed } from '../../lambdas/core/domain/text';
-import { fuzzCases, notARefusal, PROTOTYPE_NAMES, type FuzzCase } from '../support/fuzz';
+import { type FuzzCase, fuzzCases, notARefusal, PROTOTYPE_NAMES } from '../support/fuzz';
 import { LocalLockbox, PEOPLE } from './support/harness';
 
 /**
@@ -36,11 +36,16 @@ function send(method: string, path: string, headers: [string, string][], body?: 
   return new Promise((resolve, reject) => {
     // Raw headers (a flat list) carry any name as it is; Node then adds no Host of its own.
     const raw = [['host', target.host], ...headers].flat();
-    const req = httpRequest({ host: '127.0.0.1', port: target.port, method, path, headers: raw as unknown as Record<string, string> }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port: target.port, method, path, headers: raw as unknown as Record<string, string> },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -72,11 +77,17 @@ describe(`fuzz over HTTP: ${RUNS} generated invalid calls to local mode`, () => 
     // Cases a gateway routes differently from a handler are left to the gateway test below.
     const cases = fc
       .sample(
-        fuzzCases(world).filter((c) => Object.values(c.pathParameters).every((value) => value !== '') && !c.resource.startsWith('/_local') && c.resource !== '/'),
+        fuzzCases(world).filter(
+          (c) => Object.values(c.pathParameters).every((value) => value !== '') && !c.resource.startsWith('/_local') && c.resource !== '/',
+        ),
         { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
       )
       // The gateway answers a method no route has (as API Gateway does) before any handler.
-      .map((c) => (c.mutation === 'unknown-route' || (c.resource === '/approvals/{token}' && !['GET', 'HEAD', 'POST'].includes(c.method)) ? { ...c, mutation: 'unknown-route', expectStatus: 401 } : c));
+      .map((c) =>
+        c.mutation === 'unknown-route' || (c.resource === '/approvals/{token}' && !['GET', 'HEAD', 'POST'].includes(c.method))
+          ? { ...c, mutation: 'unknown-route', expectStatus: 401 }
+          : c,
+      );
     const failures: string[] = [];
     for (const fuzzCase of cases) {
       const headers: [string, string][] = fuzzCase.headers.map(([name, value]) => [name, printable(value)]);
@@ -96,7 +107,8 @@ describe(`fuzz over HTTP: ${RUNS} generated invalid calls to local mode`, () => 
 });
 
 describe('the local gateway', () => {
-  const errorOf = (response: Raw) => (JSON.parse(response.body) as { error: { code: string; message: string; details?: { localMode?: string } } }).error;
+  const errorOf = (response: Raw) =>
+    (JSON.parse(response.body) as { error: { code: string; message: string; details?: { localMode?: string } } }).error;
 
   it('answers an unknown route, an unknown method and an unsigned call 401 UNAUTHENTICATED, as API Gateway does', async () => {
     for (const [method, path, principal] of [
@@ -107,14 +119,29 @@ describe('the local gateway', () => {
       const response = await send(method, path, principal ? [['x-lockbox-principal', principal]] : []);
       expect(response.status).toBe(401);
       expect(response.contentType).toMatch(/^application\/json/);
-      expect(errorOf(response)).toEqual({ code: 'UNAUTHENTICATED', message: expect.stringContaining('not signed'), details: { localMode: expect.any(String) } });
+      expect(errorOf(response)).toEqual({
+        code: 'UNAUTHENTICATED',
+        message: expect.stringContaining('not signed'),
+        details: { localMode: expect.any(String) },
+      });
     }
   });
 
   it('answers a body over 10 MB 413 and headers over 10 KB 431, in the error format', async () => {
-    const large = await send('POST', '/requests', [['x-lockbox-principal', PEOPLE.alice], ['content-type', 'application/json']], Buffer.alloc(10 * 1024 * 1024 + 1, 0x20));
+    const large = await send(
+      'POST',
+      '/requests',
+      [
+        ['x-lockbox-principal', PEOPLE.alice],
+        ['content-type', 'application/json'],
+      ],
+      Buffer.alloc(10 * 1024 * 1024 + 1, 0x20),
+    );
     expect([large.status, errorOf(large).code]).toEqual([413, 'VALIDATION_FAILED']);
-    const headers = await send('GET', '/requests?tenantId=demo', [['x-lockbox-principal', PEOPLE.bob], ['x-padding', 'p'.repeat(12 * 1024)]]);
+    const headers = await send('GET', '/requests?tenantId=demo', [
+      ['x-lockbox-principal', PEOPLE.bob],
+      ['x-padding', 'p'.repeat(12 * 1024)],
+    ]);
     expect([headers.status, errorOf(headers).code]).toEqual([431, 'VALIDATION_FAILED']);
   });
 
@@ -127,12 +154,25 @@ describe('the local gateway', () => {
     expect([refused.status, errorOf(refused).code]).toEqual([400, 'VALIDATION_FAILED']);
     const page = await send('GET', '/_local/__proto__', names);
     expect([page.status, errorOf(page).code]).toEqual([404, 'NOT_FOUND']);
-    const link = await send('POST', `/approvals/__proto__?constructor=1`, [...names, ['content-type', 'application/x-www-form-urlencoded']], '__proto__=1&toString=2');
+    const link = await send(
+      'POST',
+      `/approvals/__proto__?constructor=1`,
+      [...names, ['content-type', 'application/x-www-form-urlencoded']],
+      '__proto__=1&toString=2',
+    );
     expect(link.status).toBe(400);
   });
 
   it('refuses a JSON route body sent as another type with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const response = await send('POST', '/requests', [['x-lockbox-principal', PEOPLE.alice], ['content-type', 'text/plain']], '{}');
+    const response = await send(
+      'POST',
+      '/requests',
+      [
+        ['x-lockbox-principal', PEOPLE.alice],
+        ['content-type', 'text/plain'],
+      ],
+      '{}',
+    );
     expect([response.status, errorOf(response).code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 });

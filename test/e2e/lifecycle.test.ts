@@ -1,6 +1,6 @@
 import { formValue } from '../../lambdas/core/http/pages';
-import { EMAIL, LocalLockbox, PEOPLE, waitFor } from './support/harness';
 import { COMPLETED_LIFECYCLE_EVENTS } from '../support/fixtures';
+import { EMAIL, LocalLockbox, PEOPLE, waitFor } from './support/harness';
 
 /**
  * The lifecycle end to end on local mode: the bundled handlers, the real state machine file on
@@ -82,14 +82,21 @@ describe('refusals', () => {
     const created = await lockbox.create('dave');
     await lockbox.waitForStage(created.requestId, 'manager');
     expect((await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'REJECT' })).status).toBe(400);
-    const rejected = await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'REJECT', reason: 'No ticket on file' });
+    const rejected = await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', {
+      decision: 'REJECT',
+      reason: 'No ticket on file',
+    });
     expect(rejected.status).toBe(200);
     expect(rejected.body.status).toBe('REJECTED');
 
     const execution = await lockbox.waitForExecution(created.requestId);
     expect(JSON.parse(execution.output).outcome.status).toBe('REJECTED');
     expect(await lockbox.mailsTo(EMAIL.carol, created.requestId)).toEqual([]);
-    const toDave = await waitFor('outcome email', () => lockbox.mailsTo(EMAIL.dave, created.requestId), (mails) => mails.length > 0);
+    const toDave = await waitFor(
+      'outcome email',
+      () => lockbox.mailsTo(EMAIL.dave, created.requestId),
+      (mails) => mails.length > 0,
+    );
     expect(toDave[0].text).toContain('No ticket on file');
     expect((await lockbox.grants()).some((grant) => grant.requestId === created.requestId)).toBe(false);
   });
@@ -116,13 +123,22 @@ describe('refusals', () => {
     await lockbox.waitForStage(created.requestId, 'manager');
     await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'APPROVE' });
     await lockbox.waitForStage(created.requestId, 'customer');
-    const denied = await lockbox.post(`/requests/${created.requestId}/customer-decision`, 'carol', { decision: 'DENY', reason: 'Use the runbook' });
+    const denied = await lockbox.post(`/requests/${created.requestId}/customer-decision`, 'carol', {
+      decision: 'DENY',
+      reason: 'Use the runbook',
+    });
     expect(denied.status).toBe(200);
     expect(denied.body).toMatchObject({ status: 'DENIED', customerDecision: { via: 'api', by: PEOPLE.carol } });
 
     const execution = await lockbox.waitForExecution(created.requestId);
     expect(JSON.parse(execution.output).outcome.status).toBe('DENIED');
-    expect(await lockbox.eventsOf(created.requestId)).toEqual(['RequestCreated', 'ManagersNotified', 'ManagerApproved', 'CustomerNotified', 'CustomerDenied']);
+    expect(await lockbox.eventsOf(created.requestId)).toEqual([
+      'RequestCreated',
+      'ManagersNotified',
+      'ManagerApproved',
+      'CustomerNotified',
+      'CustomerDenied',
+    ]);
   });
 });
 
@@ -137,7 +153,11 @@ describe('ending early', () => {
     const execution = await lockbox.waitForExecution(atManager.requestId);
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output).outcome.status).toBe('CANCELLED');
-    expect(execution.history.some((event: { type: string; taskFailedEventDetails?: { error: string } }) => event.taskFailedEventDetails?.error === 'RequestCancelled')).toBe(true);
+    expect(
+      execution.history.some(
+        (event: { type: string; taskFailedEventDetails?: { error: string } }) => event.taskFailedEventDetails?.error === 'RequestCancelled',
+      ),
+    ).toBe(true);
     expect([403, 409]).toContain((await lockbox.openLink(managerLink)).status);
 
     const atCustomer = await lockbox.create('alice');
@@ -176,10 +196,17 @@ describe('separation of duties', () => {
   it('refuses the requester or the manager as customer approver (400 naming the field), and self-approval', async () => {
     // Carol, the tenant's admin, tries to make the requester alice and the manager bob approvers too.
     const settings = (await lockbox.get('/tenants/demo', 'carol')).body;
-    for (const [who, field] of [['alice', 'approvers[2].email'], ['bob', 'approvers[2].email']] as const) {
+    for (const [who, field] of [
+      ['alice', 'approvers[2].email'],
+      ['bob', 'approvers[2].email'],
+    ] as const) {
       const refused = await lockbox.call('PUT', '/tenants/demo', {
         as: 'carol',
-        json: { ...withoutVersion(settings), approvers: [...settings.approvers, { email: EMAIL[who], principal: PEOPLE[who] }], version: settings.version },
+        json: {
+          ...withoutVersion(settings),
+          approvers: [...settings.approvers, { email: EMAIL[who], principal: PEOPLE[who] }],
+          version: settings.version,
+        },
       });
       expect(refused.status).toBe(400);
       expect(refused.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field } });
@@ -255,13 +282,31 @@ describe('approval links', () => {
 describe('idempotency', () => {
   it('returns the same request for a repeated idempotency key and starts one execution', async () => {
     const body = { ticketId: 'T-IDEM', idempotencyKey: `retry-${Date.now()}` };
-    const first = await lockbox.post('/requests', 'alice', { tenantId: 'demo', justification: 'Retry me', accessLevel: 'ReadOnly', duration: 'PT2S', ...body });
-    const second = await lockbox.post('/requests', 'alice', { tenantId: 'demo', justification: 'Retry me', accessLevel: 'ReadOnly', duration: 'PT2S', ...body });
+    const first = await lockbox.post('/requests', 'alice', {
+      tenantId: 'demo',
+      justification: 'Retry me',
+      accessLevel: 'ReadOnly',
+      duration: 'PT2S',
+      ...body,
+    });
+    const second = await lockbox.post('/requests', 'alice', {
+      tenantId: 'demo',
+      justification: 'Retry me',
+      accessLevel: 'ReadOnly',
+      duration: 'PT2S',
+      ...body,
+    });
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
     expect(second.body.requestId).toBe(first.body.requestId);
 
-    const different = await lockbox.post('/requests', 'alice', { tenantId: 'demo', justification: 'Something else', accessLevel: 'ReadOnly', duration: 'PT2S', ...body });
+    const different = await lockbox.post('/requests', 'alice', {
+      tenantId: 'demo',
+      justification: 'Something else',
+      accessLevel: 'ReadOnly',
+      duration: 'PT2S',
+      ...body,
+    });
     expect(different.status).toBe(409);
     expect(different.body.error.code).toBe('CONFLICT');
 
@@ -289,7 +334,14 @@ describe('load', () => {
       Array.from({ length: count }, async (_, i) => {
         const response = await lockbox.callRetrying('POST', '/requests', {
           as: engineers[i % 2],
-          json: { tenantId: 'demo', ticketId: `LOAD-${i}`, justification: 'Load test', accessLevel: 'ReadOnly', duration, idempotencyKey: `load-${run}-${i}` },
+          json: {
+            tenantId: 'demo',
+            ticketId: `LOAD-${i}`,
+            justification: 'Load test',
+            accessLevel: 'ReadOnly',
+            duration,
+            idempotencyKey: `load-${run}-${i}`,
+          },
         });
         if (![200, 201].includes(response.status)) throw new Error(`LOAD-${i}: ${response.status} ${response.text} after retries`);
         return response.body;
@@ -318,7 +370,11 @@ describe('load', () => {
     expect(finished.filter((request) => request.status !== 'COMPLETED')).toEqual([]);
 
     const executions = await Promise.all(ids.map((id) => lockbox.waitForExecution(id, 30_000, 500)));
-    expect(executions.filter((execution) => execution.status !== 'SUCCEEDED').map((execution) => ({ name: execution.name, status: execution.status, error: execution.error, cause: execution.cause }))).toEqual([]);
+    expect(
+      executions
+        .filter((execution) => execution.status !== 'SUCCEEDED')
+        .map((execution) => ({ name: execution.name, status: execution.status, error: execution.error, cause: execution.cause })),
+    ).toEqual([]);
     const grants = (await lockbox.grants()).filter((grant) => ids.includes(grant.requestId));
     expect(grants).toHaveLength(count);
     expect(grants.every((grant) => grant.revokedAt)).toBe(true);
@@ -334,4 +390,3 @@ function withoutVersion(settings: Record<string, unknown>) {
   const { version: _version, tenantId: _tenantId, ...rest } = settings;
   return rest;
 }
-

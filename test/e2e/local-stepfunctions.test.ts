@@ -86,10 +86,20 @@ afterAll(async () => {
   await local.stop();
 });
 
-const start = (name: string, input: object) => sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name, input: JSON.stringify(input) }));
-const describeExecution = (name: string) => sfn.send(new DescribeExecutionCommand({ executionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:${name}` }));
-const ended = (name: string) => waitFor(`${name} ended`, () => describeExecution(name), (execution) => execution.status !== 'RUNNING', 10_000, 50);
-const tokenFor = async (who: string) => (await waitFor(`asked ${who}`, async () => asked.find((ask) => ask.who === who), Boolean, 5000, 20))!.taskToken;
+const start = (name: string, input: object) =>
+  sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name, input: JSON.stringify(input) }));
+const describeExecution = (name: string) =>
+  sfn.send(new DescribeExecutionCommand({ executionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:${name}` }));
+const ended = (name: string) =>
+  waitFor(
+    `${name} ended`,
+    () => describeExecution(name),
+    (execution) => execution.status !== 'RUNNING',
+    10_000,
+    50,
+  );
+const tokenFor = async (who: string) =>
+  (await waitFor(`asked ${who}`, async () => asked.find((ask) => ask.who === who), Boolean, 5000, 20))!.taskToken;
 
 describe('the local Step Functions endpoint', () => {
   it('completes a callback task with SendTaskSuccess, once', async () => {
@@ -106,7 +116,15 @@ describe('the local Step Functions endpoint', () => {
 
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: execution.executionArn }));
     const types = events!.map((event) => event.type);
-    expect(types.slice(0, 7)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded', 'TaskStateExited']);
+    expect(types.slice(0, 7)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+      'TaskSucceeded',
+      'TaskStateExited',
+    ]);
     expect(types.at(-1)).toBe('ExecutionSucceeded');
     expect(JSON.stringify(events)).not.toContain(token);
   });

@@ -41,7 +41,9 @@ describe('a client that acts as soon as the API shows the status (T-6.2)', () =>
         const manager = await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'APPROVE' });
         if (manager.status !== 200) refused.push(`manager ${manager.status} ${manager.text}`);
         expect(manager.body).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', approvalDeadline: expect.any(String) });
-        const customer = await lockbox.post(`/requests/${created.requestId}/customer-decision`, i % 2 ? 'carol' : 'erin', { decision: 'APPROVE' });
+        const customer = await lockbox.post(`/requests/${created.requestId}/customer-decision`, i % 2 ? 'carol' : 'erin', {
+          decision: 'APPROVE',
+        });
         if (customer.status !== 200) refused.push(`customer ${customer.status} ${customer.text}`);
         return created.requestId as string;
       }),
@@ -97,7 +99,9 @@ describe('200 concurrent lifecycles on ONE tenant', () => {
         if (response.status === 503 && response.body?.error?.code === 'THROTTLED' && attempt < 10) {
           throttled++;
           retried.add(path);
-          await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get('retry-after') ?? 1) * 1000 * Math.random() + 100));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Number(response.headers.get('retry-after') ?? 1) * 1000 * Math.random() + 100),
+          );
           continue;
         }
         if (response.status >= 500) errors.push(`${method} ${path}: ${response.status} ${response.text.slice(0, 200)}`);
@@ -118,19 +122,31 @@ describe('200 concurrent lifecycles on ONE tenant', () => {
         const id: string = created.body.requestId;
         const manager = await send('POST', `/requests/${id}/manager-decision`, 'bob', { decision: 'APPROVE' });
         const customer = await send('POST', `/requests/${id}/customer-decision`, i % 2 ? 'carol' : 'erin', { decision: 'APPROVE' });
-        for (const [stage, response] of [['manager', manager], ['customer', customer]] as const) {
+        for (const [stage, response] of [
+          ['manager', manager],
+          ['customer', customer],
+        ] as const) {
           // A 409 after a retried 503 whose status shows the decision in place: the 503's outcome was
           // unknown (its fence timed out too, on a saturated machine); counted, reported, not hidden.
           const pending = stage === 'manager' ? 'PENDING_MANAGER_APPROVAL' : 'PENDING_CUSTOMER_APPROVAL';
-          if (response.status === 409 && retried.has(`/requests/${id}/${stage}-decision`) && response.body?.error?.details?.status !== pending) ambiguous++;
+          if (
+            response.status === 409 &&
+            retried.has(`/requests/${id}/${stage}-decision`) &&
+            response.body?.error?.details?.status !== pending
+          )
+            ambiguous++;
           else if (response.status !== 200) errors.push(`${id} ${stage}: ${response.status} ${response.text.slice(0, 200)}`);
         }
         return id;
       }),
     );
     expect(errors).toEqual([]);
-    const finished = await Promise.all(ids.map((id) => lockbox.waitForStatus(id, ['COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED'], 120_000, 1000)));
-    expect(finished.filter((request) => request.status !== 'COMPLETED').map((request) => `${request.requestId} ${request.status}`)).toEqual([]);
+    const finished = await Promise.all(
+      ids.map((id) => lockbox.waitForStatus(id, ['COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED'], 120_000, 1000)),
+    );
+    expect(finished.filter((request) => request.status !== 'COMPLETED').map((request) => `${request.requestId} ${request.status}`)).toEqual(
+      [],
+    );
     const grants = (await lockbox.grants()).filter((grant) => ids.includes(grant.requestId));
     expect(grants).toHaveLength(count);
     const late = grants.filter((grant) => !grant.revokedAt || Date.parse(grant.revokedAt) > Date.parse(grant.expiresAt) + REVOKE_BOUND_MS);
@@ -141,9 +157,11 @@ describe('200 concurrent lifecycles on ONE tenant', () => {
     const executions = await Promise.all(ids.map((id) => lockbox.waitForExecution(id, 30_000, 1000)));
     expect(executions.filter((execution) => execution.status === 'RUNNING')).toEqual([]);
     const failedExecutions = executions.filter((execution) => execution.status !== 'SUCCEEDED').length;
-    if (failedExecutions) console.log(`200 lifecycles: ${failedExecutions} executions failed under load; the reconciler finished their requests`);
+    if (failedExecutions)
+      console.log(`200 lifecycles: ${failedExecutions} executions failed under load; the reconciler finished their requests`);
     // Throttled answers are allowed (and committed nothing); say how many for whoever reads the log.
-    if (throttled) console.log(`200 lifecycles: ${throttled} calls answered 503 THROTTLED and were retried; ${ambiguous} of them had committed`);
+    if (throttled)
+      console.log(`200 lifecycles: ${throttled} calls answered 503 THROTTLED and were retried; ${ambiguous} of them had committed`);
   }, 300_000);
 });
 
@@ -160,7 +178,12 @@ describe('a request stranded on purpose (T-6.3)', () => {
     const closed = await lockbox.waitForStatus(created.requestId, ['FAILED'], (RECONCILE_SECONDS + 5) * 1000, 200);
     expect(Date.now() - stoppedAt).toBeLessThan((RECONCILE_SECONDS + 5) * 1000);
     expect(closed).toMatchObject({ status: 'FAILED', endReason: 'workflow-failed' });
-    const events = await waitFor('the audit event', () => lockbox.eventsOf(created.requestId), (types) => types.includes('RequestFailed'), 10_000);
+    const events = await waitFor(
+      'the audit event',
+      () => lockbox.eventsOf(created.requestId),
+      (types) => types.includes('RequestFailed'),
+      10_000,
+    );
     expect(events.at(-1)).toBe('RequestFailed');
     expect((await lockbox.grants()).some((grant) => grant.requestId === created.requestId)).toBe(false);
   });

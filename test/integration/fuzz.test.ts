@@ -1,12 +1,12 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as fc from 'fast-check';
-import { openStage } from '../../lambdas/core/usecases/workflow-steps';
 import { createRequest } from '../../lambdas/core/usecases/requests';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
+import { openStage } from '../../lambdas/core/usecases/workflow-steps';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/net';
 import { ALICE, demoTenant } from '../support/fixtures';
-import { eventOf, fuzzCases, notARefusal, type FuzzCase, type FuzzWorld } from '../support/fuzz';
+import { eventOf, type FuzzCase, type FuzzWorld, fuzzCases, notARefusal } from '../support/fuzz';
 import { setLambdaEnv } from '../support/lambda-env';
 import { freshTables, type TableNames } from '../support/tables';
 import { harness } from '../support/use-case-deps';
@@ -58,7 +58,11 @@ beforeAll(async () => {
   const h = harness(doc, tables);
   h.clock.set(Date.now());
   await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
-  const { request } = await createRequest(h.deps, { principal: ALICE }, { tenantId: 'demo', ticketId: 'T-1', justification: 'Fuzz', accessLevel: 'ReadOnly', duration: 'PT1H' });
+  const { request } = await createRequest(
+    h.deps,
+    { principal: ALICE },
+    { tenantId: 'demo', ticketId: 'T-1', justification: 'Fuzz', accessLevel: 'ReadOnly', duration: 'PT1H' },
+  );
   await openStage(h.deps, request.requestId, 'manager', 'task-token-fuzz');
   world = { requestId: request.requestId, tenantId: 'demo' };
 }, 120_000);
@@ -66,7 +70,11 @@ beforeAll(async () => {
 afterAll(async () => dynamo?.stop());
 
 const handlerOf = (fuzzCase: FuzzCase) =>
-  fuzzCase.resource === '/approvals/{token}' ? handlers.approvals : fuzzCase.resource.startsWith('/tenants') ? handlers.tenants : handlers.requests;
+  fuzzCase.resource === '/approvals/{token}'
+    ? handlers.approvals
+    : fuzzCase.resource.startsWith('/tenants')
+      ? handlers.tenants
+      : handlers.requests;
 
 /** Every item of a table; chain heads (LinkRefused events move them) and refusal counters left out. */
 async function snapshot(table: string): Promise<Record<string, unknown>[]> {
@@ -85,7 +93,11 @@ async function snapshot(table: string): Promise<Record<string, unknown>[]> {
 
 describe(`fuzz: ${RUNS} generated invalid calls into the handlers`, () => {
   it('refuses every one with a 4xx in the error format, and changes no state', async () => {
-    const before = { requests: await snapshot(tables.requests), tenants: await snapshot(tables.tenants), audit: await snapshot(tables.audit) };
+    const before = {
+      requests: await snapshot(tables.requests),
+      tenants: await snapshot(tables.tenants),
+      audit: await snapshot(tables.audit),
+    };
     const byMutation = new Map<string, number>();
     const started = Date.now();
     // Sampled, then sent 8 at a time (each case is independent, and all must be refused): about
@@ -102,14 +114,20 @@ describe(`fuzz: ${RUNS} generated invalid calls into the handlers`, () => {
         const t0 = Date.now();
         const response = await handlerOf(fuzzCase)(eventOf(fuzzCase), {} as Context);
         spent.set(fuzzCase.mutation, (spent.get(fuzzCase.mutation) ?? 0) + Date.now() - t0);
-        const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+        const headers = Object.fromEntries(
+          Object.entries(response.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
+        );
         const problem = notARefusal(fuzzCase, response.statusCode, headers['content-type'], response.body);
         if (problem) failures.push(`${problem} (seed ${seed})\n${JSON.stringify(fuzzCase)}\n${response.body.slice(0, 300)}`);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
     expect(failures).toEqual([]);
-    const after = { requests: await snapshot(tables.requests), tenants: await snapshot(tables.tenants), audit: await snapshot(tables.audit) };
+    const after = {
+      requests: await snapshot(tables.requests),
+      tenants: await snapshot(tables.tenants),
+      audit: await snapshot(tables.audit),
+    };
     expect(after.requests).toEqual(before.requests);
     expect(after.tenants).toEqual(before.tenants);
     const added = after.audit.filter((event) => !before.audit.some((old) => old.eventId === event.eventId));
@@ -118,6 +136,8 @@ describe(`fuzz: ${RUNS} generated invalid calls into the handlers`, () => {
     const links = byMutation.get('forged-link') ?? 0;
     expect(added.length).toBeGreaterThan(0);
     expect(added.length).toBeLessThan(links / 10);
-    console.log(`fuzz: ${RUNS} calls in ${Date.now() - started} ms; ${added.length} LinkRefused events for ${links} forged links; by mutation ${JSON.stringify(Object.fromEntries(byMutation))} ms ${JSON.stringify(Object.fromEntries(spent))}`);
+    console.log(
+      `fuzz: ${RUNS} calls in ${Date.now() - started} ms; ${added.length} LinkRefused events for ${links} forged links; by mutation ${JSON.stringify(Object.fromEntries(byMutation))} ms ${JSON.stringify(Object.fromEntries(spent))}`,
+    );
   });
 });

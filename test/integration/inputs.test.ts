@@ -1,13 +1,13 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
-import { refuseLinkPost, REFUSAL_WINDOW_MS, viewLink } from '../../lambdas/core/usecases/links';
+import { REFUSAL_WINDOW_MS, refuseLinkPost, viewLink } from '../../lambdas/core/usecases/links';
 import { createRequest } from '../../lambdas/core/usecases/requests';
 import { listAudit } from '../../lambdas/core/usecases/tenants';
 import { openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, CAROL, demoTenant } from '../support/fixtures';
 import { freshTables } from '../support/tables';
-import { harness, linkIn, type Harness } from '../support/use-case-deps';
+import { type Harness, harness, linkIn } from '../support/use-case-deps';
 
 /**
  * T-1.11 on DynamoDB Local: every refused link POST is audited, and refused-link events cannot
@@ -34,9 +34,18 @@ beforeEach(async () => {
 });
 
 async function managerLink() {
-  const { request } = await createRequest(h.deps, { principal: ALICE }, { tenantId: 'demo', ticketId: 'T-1', justification: 'Backups', accessLevel: 'ReadOnly', duration: 'PT1H' });
+  const { request } = await createRequest(
+    h.deps,
+    { principal: ALICE },
+    { tenantId: 'demo', ticketId: 'T-1', justification: 'Backups', accessLevel: 'ReadOnly', duration: 'PT1H' },
+  );
   await openStage(h.deps, request.requestId, 'manager', 'task-token');
-  return { requestId: request.requestId, token: linkIn(h.outbox.find((email) => email.to.includes('bob@provider.example'))!).split('/').pop()! };
+  return {
+    requestId: request.requestId,
+    token: linkIn(h.outbox.find((email) => email.to.includes('bob@provider.example'))!)
+      .split('/')
+      .pop()!,
+  };
 }
 
 async function refusals(requestId?: string): Promise<AuditEvent[]> {
@@ -54,7 +63,9 @@ describe('T-1.11 refused links', () => {
   it('audits a POST without the form value, or with another link’s, on the chain of the request it names', async () => {
     const { requestId, token } = await managerLink();
     await refuseLinkPost(h.deps, token, 'not-from-page', '192.0.2.1');
-    expect(await refusals(requestId)).toEqual([expect.objectContaining({ requestId, sourceIp: '192.0.2.1', details: { why: 'not-from-page' } })]);
+    expect(await refusals(requestId)).toEqual([
+      expect.objectContaining({ requestId, sourceIp: '192.0.2.1', details: { why: 'not-from-page' } }),
+    ]);
   });
 
   it('records one event per link, source and kind per window, and counts the rest into the next', async () => {

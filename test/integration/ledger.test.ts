@@ -2,16 +2,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDigestSigner } from '../../lambdas/core/adapters/digest-signers';
 import { DynamoAuditLog, DynamoRequestStore } from '../../lambdas/core/adapters/dynamo-store';
-import { settingsChainId, type AuditEvent } from '../../lambdas/core/domain/audit';
+import { type AuditEvent, settingsChainId } from '../../lambdas/core/domain/audit';
 import { decideAsManager } from '../../lambdas/core/usecases/decisions';
-import { sealTenant, verifyTenant, type LedgerDeps } from '../../lambdas/core/usecases/ledger';
+import { type LedgerDeps, sealTenant, verifyTenant } from '../../lambdas/core/usecases/ledger';
 import { createRequest } from '../../lambdas/core/usecases/requests';
 import { updateTenant } from '../../lambdas/core/usecases/tenants';
 import { openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, demoTenant, pendingRequest } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
-import { harness, type Harness } from '../support/use-case-deps';
+import { type Harness, harness } from '../support/use-case-deps';
 
 /**
  * The ledger on DynamoDB Local and the deployed schema: per-request chains moved inside the
@@ -25,7 +25,9 @@ let doc: DynamoDBDocumentClient;
 let h: Harness;
 let tables: TableNames;
 let run = 0;
-const signer = new LocalDigestSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const signer = new LocalDigestSigner(
+  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+);
 
 beforeAll(async () => {
   dynamo = await startDynamoDbLocal({});
@@ -43,7 +45,11 @@ beforeEach(async () => {
 const ledgerOf = (): LedgerDeps => ({ ledger: h.deps.audit as DynamoAuditLog, digestSigner: signer, clock: h.clock, log: h.deps.log });
 const item = async (table: string, key: Record<string, unknown>) => (await doc.send(new GetCommand({ TableName: table, Key: key }))).Item!;
 const chainOf = async (chainId: string) =>
-  ((await doc.send(new QueryCommand({ TableName: tables.audit, KeyConditionExpression: 'chainId = :c', ExpressionAttributeValues: { ':c': chainId } }))).Items ?? []) as AuditEvent[];
+  ((
+    await doc.send(
+      new QueryCommand({ TableName: tables.audit, KeyConditionExpression: 'chainId = :c', ExpressionAttributeValues: { ':c': chainId } }),
+    )
+  ).Items ?? []) as AuditEvent[];
 const body = { tenantId: 'demo', ticketId: 'T-1', justification: 'Restore backups', accessLevel: 'ReadOnly', duration: 'PT1H' };
 
 describe('chains', () => {
@@ -53,10 +59,17 @@ describe('chains', () => {
     await decideAsManager(h.deps, { principal: BOB }, request.requestId, { decision: 'APPROVE' });
 
     const events = await chainOf(request.requestId);
-    expect(events.map((event) => [event.seq, event.type])).toEqual([[1, 'RequestCreated'], ...events.slice(1).map((event, i) => [i + 2, event.type])]);
+    expect(events.map((event) => [event.seq, event.type])).toEqual([
+      [1, 'RequestCreated'],
+      ...events.slice(1).map((event, i) => [i + 2, event.type]),
+    ]);
     expect(events.map((event) => event.type)).toContain('ManagerApproved');
     const stored = await item(tables.requests, { requestId: request.requestId });
-    expect({ seq: stored.auditSeq, head: stored.auditHead, marked: stored.sealTenant }).toEqual({ seq: events.length, head: events.at(-1)!.hash, marked: 'demo' });
+    expect({ seq: stored.auditSeq, head: stored.auditHead, marked: stored.sealTenant }).toEqual({
+      seq: events.length,
+      head: events.at(-1)!.hash,
+      marked: 'demo',
+    });
     expect((await item(tables.tenants, { tenantId: 'demo' })).auditSeq).toBeUndefined();
   });
 
@@ -75,7 +88,15 @@ describe('listing by time (T-4.7)', () => {
     const ledger = new DynamoAuditLog(doc, tables, { publish: async () => undefined }, { settleMs: SETTLE_MS });
     const store = new DynamoRequestStore(doc, tables, ledger);
     const ids = Array.from({ length: 40 }, (_, i) => `req-${String(i).padStart(32, '0')}`);
-    await Promise.all(ids.map((requestId) => store.create(pendingRequest({ requestId, createdAt: new Date().toISOString() }), { type: 'RequestCreated', requestId, actor: { kind: 'engineer', id: ALICE } })));
+    await Promise.all(
+      ids.map((requestId) =>
+        store.create(pendingRequest({ requestId, createdAt: new Date().toISOString() }), {
+          type: 'RequestCreated',
+          requestId,
+          actor: { kind: 'engineer', id: ALICE },
+        }),
+      ),
+    );
 
     // Each writer stamps its event, then commits up to 800 ms later: events whose `at` is earlier
     // than ones already committed keep arriving.
@@ -84,7 +105,11 @@ describe('listing by time (T-4.7)', () => {
       for (let n = 0; n < 3; n++) {
         const nowMs = Date.now();
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
-        const event = await ledger.append('demo', { type: 'LinkRefused', requestId, actor: { kind: 'anonymous', id: 'link-holder' }, details: { n } }, nowMs);
+        const event = await ledger.append(
+          'demo',
+          { type: 'LinkRefused', requestId, actor: { kind: 'anonymous', id: 'link-holder' }, details: { n } },
+          nowMs,
+        );
         committed.push(event.eventId);
       }
     });
@@ -108,7 +133,10 @@ describe('listing by time (T-4.7)', () => {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS + 200));
     await poll();
 
-    const creations = (await Promise.all(ids.map(chainOf))).flat().filter((event) => event.seq === 1).map((event) => event.eventId);
+    const creations = (await Promise.all(ids.map(chainOf)))
+      .flat()
+      .filter((event) => event.seq === 1)
+      .map((event) => event.eventId);
     expect(committed).toHaveLength(120);
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual([...committed, ...creations].sort());
@@ -142,7 +170,10 @@ describe('sealing digests', () => {
     const digest3 = (await sealTenant(d, 'demo'))!;
     expect(digest3.chains).toEqual([{ chainId: first.request.requestId, seq: 2, hash: (await chainOf(first.request.requestId))[1].hash }]);
 
-    expect(await verifyTenant(d, 'demo')).toMatchObject({ ok: true, verified: { chains: 2, digests: 3, lastDigestAt: digest3.periodEnd, events: 3, sealedEvents: 3 } });
+    expect(await verifyTenant(d, 'demo')).toMatchObject({
+      ok: true,
+      verified: { chains: 2, digests: 3, lastDigestAt: digest3.periodEnd, events: 3, sealedEvents: 3 },
+    });
   });
 
   it('reports an event edited in the table', async () => {

@@ -1,18 +1,18 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SYSTEM_CHAIN, type AuditEvent } from '../../lambdas/core/domain/audit';
-import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
+import { type AuditEvent, SYSTEM_CHAIN } from '../../lambdas/core/domain/audit';
 import { ConflictError, ForbiddenError } from '../../lambdas/core/domain/errors';
+import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
 import { identityKeys } from '../../lambdas/core/domain/principals';
 import { cancelRequest, decide, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
 import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
+import { reconcile } from '../../lambdas/core/usecases/reconcile';
 import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
 import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { reconcile } from '../../lambdas/core/usecases/reconcile';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
-import { ALICE, BOB, CAROL, COMPLETED_LIFECYCLE_EVENTS, DAVE, ERIN, demoTenant } from '../support/fixtures';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
+import { ALICE, BOB, CAROL, COMPLETED_LIFECYCLE_EVENTS, DAVE, demoTenant, ERIN } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
-import { harness, linkIn, type Harness } from '../support/use-case-deps';
+import { type Harness, harness, linkIn } from '../support/use-case-deps';
 
 /**
  * The use cases on real DynamoDB Local tables: every transition really is one conditional
@@ -53,8 +53,7 @@ async function auditOf(tenantId = 'demo'): Promise<AuditEvent[]> {
   return events;
 }
 
-const stored = async (requestId: string) =>
-  (await doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
+const stored = async (requestId: string) => (await doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
 
 /** Files a request and opens the manager stage, as the workflow would. */
 async function managerStage() {
@@ -76,7 +75,12 @@ describe('the lifecycle on DynamoDB Local', () => {
     const customerEmails = h.outbox.filter((email) => email.subject.includes('awaits your approval') && !email.subject.includes('manager'));
     expect(customerEmails.map((email) => email.to[0]).sort()).toEqual(['approver2@demo.example', 'approver@demo.example']);
 
-    const decided = await decideByLink(h.deps, linkIn(customerEmails.find((email) => email.to[0] === 'approver@demo.example')!), { decision: 'APPROVE' }, '192.0.2.1');
+    const decided = await decideByLink(
+      h.deps,
+      linkIn(customerEmails.find((email) => email.to[0] === 'approver@demo.example')!),
+      { decision: 'APPROVE' },
+      '192.0.2.1',
+    );
     expect(decided).toMatchObject({ ok: true, request: { status: 'APPROVED', customerDecision: { by: CAROL, via: 'link' } } });
 
     const granted = await grantAccess(h.deps, requestId);
@@ -92,14 +96,21 @@ describe('the lifecycle on DynamoDB Local', () => {
     const events = await auditOf();
     expect(events.map((event) => event.type)).toEqual(COMPLETED_LIFECYCLE_EVENTS);
     expect(verifyLedger({ events, digests: [], publicKeyPem: '' }).ok).toBe(true);
-    expect(events.find((event) => event.type === 'RequestCreated')).toMatchObject({ actor: { kind: 'engineer', id: ALICE }, sourceIp: '198.51.100.7' });
+    expect(events.find((event) => event.type === 'RequestCreated')).toMatchObject({
+      actor: { kind: 'engineer', id: ALICE },
+      sourceIp: '198.51.100.7',
+    });
     expect(events.at(-1)?.details).toEqual({ reason: 'window-ended', steps: ['mark-grant-revoked: done'] });
     expect(h.published.map((event) => event.seq)).toEqual(events.map((event) => event.seq));
   });
 
   it('never puts a task token into an email, a response or the audit log', async () => {
     const requestId = await customerStage();
-    const everything = JSON.stringify([h.outbox, await auditOf(), await listRequests(h.deps, { principal: BOB }, { tenantId: 'demo', limit: 10 })]);
+    const everything = JSON.stringify([
+      h.outbox,
+      await auditOf(),
+      await listRequests(h.deps, { principal: BOB }, { tenantId: 'demo', limit: 10 }),
+    ]);
     expect(everything).not.toContain('task-token-manager');
     expect(everything).not.toContain('task-token-customer');
     expect((await stored(requestId)).taskToken).toBe('task-token-customer');
@@ -137,7 +148,9 @@ describe('races have exactly one winner', () => {
     const inTime = await customerStage();
     const deadline = (await stored(inTime)).approvalDeadlineMs as number;
     h.clock.set(deadline - 1);
-    await expect(decideAsCustomer(h.deps, { principal: CAROL }, inTime, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, inTime, { decision: 'APPROVE' })).resolves.toMatchObject({
+      status: 'APPROVED',
+    });
     h.clock.set(deadline);
     await expect(expireStage(h.deps, inTime, 'customer')).resolves.toEqual({ status: 'APPROVED' });
 
@@ -158,7 +171,9 @@ describe('races have exactly one winner', () => {
   it('a decision committed just before the timeout still stands when the task is gone (lost race)', async () => {
     const requestId = await customerStage();
     h.workflow.lostRace = true;
-    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({
+      status: 'APPROVED',
+    });
     await expect(expireStage(h.deps, requestId, 'customer')).resolves.toEqual({ status: 'APPROVED' });
   });
 
@@ -195,7 +210,14 @@ describe('races have exactly one winner', () => {
 
 describe('separation of duties inside the write', () => {
   it('refuses the manager who approved when they try the customer stage too, by API or link', async () => {
-    await h.seedTenant(demoTenant({ approvers: [{ email: 'bob@provider.example', principal: BOB }, { email: 'approver@demo.example', principal: CAROL }] }));
+    await h.seedTenant(
+      demoTenant({
+        approvers: [
+          { email: 'bob@provider.example', principal: BOB },
+          { email: 'approver@demo.example', principal: CAROL },
+        ],
+      }),
+    );
     const requestId = await customerStage();
     await expect(decideAsCustomer(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
     // No link is even sent to someone who already acted.
@@ -207,7 +229,11 @@ describe('separation of duties inside the write', () => {
     const requestId = await customerStage();
     const request = await h.deps.requests.get(requestId);
     await expect(
-      decide(h.deps, requestId, 'customer', 'APPROVE', undefined, { actor: { kind: 'approver', id: 'x' }, keys: identityKeys(undefined, 'ALICE@provider.example'), via: 'api' }),
+      decide(h.deps, requestId, 'customer', 'APPROVE', undefined, {
+        actor: { kind: 'approver', id: 'x' },
+        keys: identityKeys(undefined, 'ALICE@provider.example'),
+        via: 'api',
+      }),
     ).rejects.toThrow(ForbiddenError);
     await expect(
       h.deps.requests.transition({
@@ -249,7 +275,8 @@ describe('approval links', () => {
     });
     // Carol's own link, used, gets the generic refusal.
     await expect(viewLink(h.deps, carolLink)).resolves.toEqual({ ok: false, refusal: 'used' });
-    const notices = () => h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
+    const notices = () =>
+      h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
     // Not on the decision's path: the workflow's next step (the grant) tells the others.
     expect(notices()).toEqual([]);
     await grantAccess(h.deps, requestId);
@@ -284,7 +311,10 @@ describe('approval links', () => {
     const requestId = await customerStage();
     const erinLink = linkIn(h.outbox.find((email) => email.to[0] === 'approver2@demo.example')!);
     const { tenantId: _id, auditSeq: _seq, auditHead: _head, ...settings } = (await h.deps.tenants.get('demo'))!;
-    await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvers: [{ email: 'approver@demo.example', principal: CAROL }] });
+    await updateTenant(h.deps, { principal: CAROL }, 'demo', {
+      ...settings,
+      approvers: [{ email: 'approver@demo.example', principal: CAROL }],
+    });
     await expect(decideByLink(h.deps, erinLink, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'not-allowed' });
     expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
   });
@@ -318,7 +348,10 @@ describe('cancel, revoke, and bad input', () => {
     const requestId = await customerStage();
     await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
     await grantAccess(h.deps, requestId);
-    await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, { reason: 'done' })).resolves.toMatchObject({ status: 'REVOKED', endReason: 'revoked-by-customer' });
+    await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, { reason: 'done' })).resolves.toMatchObject({
+      status: 'REVOKED',
+      endReason: 'revoked-by-customer',
+    });
     await expect(endAccess(h.deps, requestId, { reason: 'window-ended' })).resolves.toMatchObject({ status: 'REVOKED' });
     await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, {})).rejects.toThrow(ConflictError);
     await expect(revokeAccess(h.deps, { principal: DAVE }, requestId, {})).rejects.toThrow(ForbiddenError);
@@ -335,7 +368,11 @@ describe('cancel, revoke, and bad input', () => {
     };
     await expect(revokeAccess(h.deps, { principal: CAROL }, requestId, {})).rejects.toThrow('Revoke incomplete after: deny-trust: done');
     expect((await stored(requestId)).status).toBe('ACTIVE');
-    expect((await auditOf()).at(-1)).toMatchObject({ type: 'RevokeFailed', actor: { kind: 'approver', id: CAROL }, details: { completedSteps: ['deny-trust: done'], cause: 'Throttling' } });
+    expect((await auditOf()).at(-1)).toMatchObject({
+      type: 'RevokeFailed',
+      actor: { kind: 'approver', id: CAROL },
+      details: { completedSteps: ['deny-trust: done'], cause: 'Throttling' },
+    });
     h.deps.access.revoke = realRevoke;
     await expect(revokeAccess(h.deps, { principal: CAROL }, requestId, {})).resolves.toMatchObject({ status: 'REVOKED' });
   });
@@ -350,7 +387,9 @@ describe('cancel, revoke, and bad input', () => {
 
   it("refuses an approval timeout longer than the state machine's budget allows (P3D), changing nothing", async () => {
     const { tenantId: _id, auditSeq: _seq, auditHead: _head, ...settings } = (await h.deps.tenants.get('demo'))!;
-    await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvalTimeout: 'P3DT1S' })).rejects.toThrow('approvalTimeout must be at most P3D');
+    await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvalTimeout: 'P3DT1S' })).rejects.toThrow(
+      'approvalTimeout must be at most P3D',
+    );
     expect((await h.deps.tenants.get('demo'))?.approvalTimeout).toBe('PT1H');
   });
 
@@ -388,7 +427,12 @@ describe('the reconciler', () => {
     const expiring = await customerStage();
     h.workflow.running.delete(failing);
     h.workflow.running.delete(expiring);
-    await doc.send(new PutCommand({ TableName: tableNames.requests, Item: { ...(await stored(expiring)), approvalDeadlineMs: h.clock.now().getTime() - 1 } }));
+    await doc.send(
+      new PutCommand({
+        TableName: tableNames.requests,
+        Item: { ...(await stored(expiring)), approvalDeadlineMs: h.clock.now().getTime() - 1 },
+      }),
+    );
     const report = await reconcile(h.deps);
     expect(report.finished.sort()).toEqual([failing, expiring].sort());
     expect(await stored(failing)).toMatchObject({ status: 'FAILED', endReason: 'workflow-failed', outcomeNotifiedAt: expect.any(String) });
@@ -426,10 +470,19 @@ describe('the reconciler', () => {
     const requestId = await managerStage();
     await cancelRequest(h.deps, engineer, requestId);
     const past = new Date(h.clock.now().getTime() - 1000).toISOString();
-    await doc.send(new PutCommand({ TableName: tableNames.grants, Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past } }));
+    await doc.send(
+      new PutCommand({
+        TableName: tableNames.grants,
+        Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past },
+      }),
+    );
     await expect(reconcile(h.deps)).resolves.toMatchObject({ leftoversRevoked: [requestId] });
     expect(await grants()).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
-    expect((await auditOf()).at(-1)).toMatchObject({ type: 'AccessRevoked', actor: { id: 'lockbox-reconciler' }, details: { reason: 'left-over-after-end', status: 'CANCELLED' } });
+    expect((await auditOf()).at(-1)).toMatchObject({
+      type: 'AccessRevoked',
+      actor: { id: 'lockbox-reconciler' },
+      details: { reason: 'left-over-after-end', status: 'CANCELLED' },
+    });
   });
 
   it('delivers again a decision committed minutes ago whose workflow did not move on', async () => {

@@ -10,10 +10,10 @@ import { decideByLink } from '../../lambdas/core/usecases/links';
 import { createRequest, getRequest } from '../../lambdas/core/usecases/requests';
 import { getTenant, listAudit, revokeAccess, settingsView, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
-import { ALICE, BOB, CAROL, DAVE, DIRECTORY, ERIN, demoTenant } from '../support/fixtures';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
+import { ALICE, BOB, CAROL, DAVE, DIRECTORY, demoTenant, ERIN } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
-import { harness, linkIn, type Harness } from '../support/use-case-deps';
+import { type Harness, harness, linkIn } from '../support/use-case-deps';
 
 /**
  * People, not principals (docs/design.md §3a), and the authorization threats T-5.x of the security notes,
@@ -139,9 +139,12 @@ describe('T-5.2 the same person is manager and customer approver', () => {
 
   it('cannot be set up through PUT /tenants (see T-5.10)', async () => {
     const settings = await settingsOf();
-    await expect(updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvers: [...settings.approvers, { email: 'approver3@demo.example', principal: BOB }] })).rejects.toThrow(
-      ValidationError,
-    );
+    await expect(
+      updateTenant(h.deps, { principal: CAROL }, 'demo', {
+        ...settings,
+        approvers: [...settings.approvers, { email: 'approver3@demo.example', principal: BOB }],
+      }),
+    ).rejects.toThrow(ValidationError);
   });
 });
 
@@ -153,7 +156,13 @@ describe('T-5.3 step skipping: the customer stage before the manager stage', () 
     // Even a write that skipped the use case's check names the status it expects.
     const request = (await h.deps.requests.get(requestId))!;
     await expect(
-      h.deps.requests.transition({ request: { ...request, status: 'PENDING_CUSTOMER_APPROVAL' }, action: 'customerApprove', set: {}, audit: { type: 'CustomerApproved', actor: { kind: 'approver', id: CAROL } }, nowMs: h.clock.now().getTime() }),
+      h.deps.requests.transition({
+        request: { ...request, status: 'PENDING_CUSTOMER_APPROVAL' },
+        action: 'customerApprove',
+        set: {},
+        audit: { type: 'CustomerApproved', actor: { kind: 'approver', id: CAROL } },
+        nowMs: h.clock.now().getTime(),
+      }),
     ).rejects.toThrow(ConflictError);
     expect((await stored(requestId)).status).toBe('PENDING_MANAGER_APPROVAL');
   });
@@ -170,11 +179,20 @@ describe('T-5.3 step skipping: the customer stage before the manager stage', () 
 
 describe("T-5.4 IDOR: an approver acts on another tenant's request", () => {
   it('is refused for decisions, revoke and reads; their own link cannot be pointed at another request', async () => {
-    await h.seedTenant(demoTenant({ tenantId: 'other', approvers: [{ email: 'ops@other.example', principal: 'arn:aws:iam::333333333333:user/olga' }], admins: ['arn:aws:iam::333333333333:user/olga'], accessTarget: { accountId: '333333333333' } }));
+    await h.seedTenant(
+      demoTenant({
+        tenantId: 'other',
+        approvers: [{ email: 'ops@other.example', principal: 'arn:aws:iam::333333333333:user/olga' }],
+        admins: ['arn:aws:iam::333333333333:user/olga'],
+        accessTarget: { accountId: '333333333333' },
+      }),
+    );
     const demoRequest = await customerStage();
     const { request: otherRequest } = await createRequest(h.deps, { principal: DAVE }, { ...body, tenantId: 'other' });
 
-    await expect(decideAsCustomer(h.deps, { principal: CAROL }, otherRequest.requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, otherRequest.requestId, { decision: 'APPROVE' })).rejects.toThrow(
+      ForbiddenError,
+    );
     await expect(getRequest(h.deps, { principal: CAROL }, otherRequest.requestId)).rejects.toThrow(ForbiddenError);
     await expect(getTenant(h.deps, { principal: CAROL }, 'other')).rejects.toThrow(ForbiddenError);
     await expect(revokeAccess(h.deps, { principal: CAROL }, otherRequest.requestId, {})).rejects.toThrow(ForbiddenError);
@@ -190,7 +208,9 @@ describe("T-5.4 IDOR: an approver acts on another tenant's request", () => {
   });
 
   it('an unknown request id is NOT_FOUND, not a hint', async () => {
-    await expect(decideAsCustomer(h.deps, { principal: CAROL }, 'req-00000000000000000000000000000000', { decision: 'APPROVE' })).rejects.toThrow(NotFoundError);
+    await expect(
+      decideAsCustomer(h.deps, { principal: CAROL }, 'req-00000000000000000000000000000000', { decision: 'APPROVE' }),
+    ).rejects.toThrow(NotFoundError);
   });
 });
 
@@ -215,7 +235,11 @@ describe('T-5.5 mass assignment', () => {
   });
 
   it('the stored request takes its requester, status and window from the server, never the body', async () => {
-    const { request } = await createRequest(h.deps, { principal: ALICE }, { ...body, ...({ status: 'ACTIVE', requestedBy: DAVE } as object) });
+    const { request } = await createRequest(
+      h.deps,
+      { principal: ALICE },
+      { ...body, ...({ status: 'ACTIVE', requestedBy: DAVE } as object) },
+    );
     expect(await stored(request.requestId)).toMatchObject({ status: 'PENDING_MANAGER_APPROVAL', requestedBy: ALICE });
   });
 });
@@ -225,18 +249,25 @@ describe('T-5.7 an approver removed after the email went out', () => {
     const requestId = await customerStage();
     const erinLink = linkIn(h.outbox.find((email) => email.to[0] === 'approver2@demo.example')!);
     const settings = await settingsOf();
-    await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvers: [{ email: 'approver@demo.example', principal: CAROL }] });
+    await updateTenant(h.deps, { principal: CAROL }, 'demo', {
+      ...settings,
+      approvers: [{ email: 'approver@demo.example', principal: CAROL }],
+    });
     await expect(decideByLink(h.deps, erinLink, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'not-allowed' });
     await expect(decideAsCustomer(h.deps, { principal: ERIN }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
     expect((await stored(requestId)).status).toBe('PENDING_CUSTOMER_APPROVAL');
-    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    await expect(decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({
+      status: 'APPROVED',
+    });
   });
 
   it('a provider person left in a tenant item from before the rule is refused at decision time and sent no link', async () => {
     await h.seedTenant(demoTenant({ approvers: [{ email: 'dave@provider.example', principal: DAVE }, ...demoTenant().approvers] }));
     const requestId = await customerStage();
     expect(h.outbox.filter((email) => email.to[0] === 'dave@provider.example')).toHaveLength(0);
-    await expect(decideAsCustomer(h.deps, { principal: DAVE }, requestId, { decision: 'APPROVE' })).rejects.toThrow("Only the customer's own people may decide");
+    await expect(decideAsCustomer(h.deps, { principal: DAVE }, requestId, { decision: 'APPROVE' })).rejects.toThrow(
+      "Only the customer's own people may decide",
+    );
   });
 });
 
@@ -251,7 +282,9 @@ describe('T-5.9 one person, two principals', () => {
       'Separation of duties: you already acted on this request',
     );
     expect((await stored(requestId)).status).toBe('PENDING_MANAGER_APPROVAL');
-    await expect(decideAsManager(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL' });
+    await expect(decideAsManager(h.deps, { principal: BOB }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({
+      status: 'PENDING_CUSTOMER_APPROVAL',
+    });
   });
 
   it('requester and manager: no link is sent to her manager self, and one made for it is refused', async () => {
@@ -264,7 +297,9 @@ describe('T-5.9 one person, two principals', () => {
 
   it('requester through an IdP-named session (her email), manager through the entry that carries that email: refused by API and link', async () => {
     const requestId = await managerStage(MALLORY_SAML_ENGINEER);
-    await expect(decideAsManager(h.deps, { principal: MALLORY_SAML_MANAGER }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
+    await expect(decideAsManager(h.deps, { principal: MALLORY_SAML_MANAGER }, requestId, { decision: 'APPROVE' })).rejects.toThrow(
+      ForbiddenError,
+    );
     expect(h.outbox.map((email) => email.to[0]).sort()).toEqual(['bob@provider.example', 'mallory.m@provider.example']);
     const link = await linkAsIfSent(requestId, 'manager', 'mallory@provider.example');
     await expect(decideByLink(h.deps, link, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'not-allowed' });
@@ -274,14 +309,27 @@ describe('T-5.9 one person, two principals', () => {
   it('manager and customer approver: the manager signs in as an approver of the customer (same verified email); refused by API and link', async () => {
     // A contractor who is the customer's approver and holds a provider manager session named by her IdP.
     const contractor = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportManager_fedcba9876543210/kim@demo.example';
-    h.deps.directory = { ...withMallory(), managers: [...withMallory().managers, { principal: contractor, email: 'kim.provider@provider.example' }] };
+    h.deps.directory = {
+      ...withMallory(),
+      managers: [...withMallory().managers, { principal: contractor, email: 'kim.provider@provider.example' }],
+    };
     const settings = await settingsOf();
-    await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, approvers: [...settings.approvers, { email: 'kim@demo.example', principal: 'arn:aws:iam::222222222222:user/kim' }] });
+    await updateTenant(h.deps, { principal: CAROL }, 'demo', {
+      ...settings,
+      approvers: [...settings.approvers, { email: 'kim@demo.example', principal: 'arn:aws:iam::222222222222:user/kim' }],
+    });
     const requestId = await customerStage(ALICE, contractor);
     expect(h.outbox.filter((email) => email.to[0] === 'kim@demo.example')).toHaveLength(0);
-    await expect(decideAsCustomer(h.deps, { principal: 'arn:aws:iam::222222222222:user/kim' }, requestId, { decision: 'APPROVE' })).rejects.toThrow(ForbiddenError);
     await expect(
-      decideAsCustomer(h.deps, { principal: 'console', signIn: { issuer: 'https://idp.demo.example', subject: 'kim', email: 'KIM@demo.example', groups: [] } }, requestId, { decision: 'APPROVE' }),
+      decideAsCustomer(h.deps, { principal: 'arn:aws:iam::222222222222:user/kim' }, requestId, { decision: 'APPROVE' }),
+    ).rejects.toThrow(ForbiddenError);
+    await expect(
+      decideAsCustomer(
+        h.deps,
+        { principal: 'console', signIn: { issuer: 'https://idp.demo.example', subject: 'kim', email: 'KIM@demo.example', groups: [] } },
+        requestId,
+        { decision: 'APPROVE' },
+      ),
     ).rejects.toThrow(ForbiddenError);
     const link = await linkAsIfSent(requestId, 'customer', 'kim@demo.example');
     await expect(decideByLink(h.deps, link, { decision: 'APPROVE' })).resolves.toEqual({ ok: false, refusal: 'not-allowed' });
@@ -301,7 +349,12 @@ describe('T-5.9 one person, two principals', () => {
     expect(actors.CustomerApproved).toEqual({ kind: 'approver', id: CAROL, person: 'email:approver@demo.example' });
     expect(actors.AccessRevoked).toEqual({ kind: 'approver', id: ERIN, person: 'email:approver2@demo.example' });
     expect((await stored(requestId)).parties).toEqual(
-      expect.arrayContaining(['email:mallory@provider.example', `principal:${MALLORY_SAML_ENGINEER}`, 'email:bob@provider.example', 'email:approver@demo.example']),
+      expect.arrayContaining([
+        'email:mallory@provider.example',
+        `principal:${MALLORY_SAML_ENGINEER}`,
+        'email:bob@provider.example',
+        'email:approver@demo.example',
+      ]),
     );
   });
 
@@ -316,7 +369,9 @@ describe('T-5.9 one person, two principals', () => {
 describe('T-5.10 a provider principal made a customer approver, admin or auditor through tenant settings', () => {
   const refusedWith = async (change: (settings: Awaited<ReturnType<typeof settingsOf>>) => object, field: string) => {
     const settings = await settingsOf();
-    const error = await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, ...change(settings) } as never).catch((caught: unknown) => caught);
+    const error = await updateTenant(h.deps, { principal: CAROL }, 'demo', { ...settings, ...change(settings) } as never).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).toJSON()).toMatchObject({ code: 'VALIDATION_FAILED', details: { field } });
     expect((error as ValidationError).statusCode).toBe(400);
@@ -324,14 +379,30 @@ describe('T-5.10 a provider principal made a customer approver, admin or auditor
   };
 
   it.each([
-    ['an engineer principal as approver', (s: any) => ({ approvers: [...s.approvers, { email: 'x@demo.example', principal: ALICE }] }), 'approvers[2].principal'],
+    [
+      'an engineer principal as approver',
+      (s: any) => ({ approvers: [...s.approvers, { email: 'x@demo.example', principal: ALICE }] }),
+      'approvers[2].principal',
+    ],
     ['a manager email as approver', (s: any) => ({ approvers: [{ email: 'BOB@provider.example' }, ...s.approvers] }), 'approvers[0].email'],
-    ['a principal of the provider account as approver', (s: any) => ({ approvers: [...s.approvers, { email: 'y@demo.example', principal: 'arn:aws:iam::111111111111:user/yves' }] }), 'approvers[2].principal'],
+    [
+      'a principal of the provider account as approver',
+      (s: any) => ({ approvers: [...s.approvers, { email: 'y@demo.example', principal: 'arn:aws:iam::111111111111:user/yves' }] }),
+      'approvers[2].principal',
+    ],
     ['an engineer as admin', (s: any) => ({ admins: [...s.admins, DAVE] }), 'admins[1]'],
     ['a manager as auditor', (_s: any) => ({ auditors: [BOB] }), 'auditors[0]'],
     ['an engineer sign-in email as auditor', (_s: any) => ({ auditors: ['alice@provider.example'] }), 'auditors[0]'],
-    ['a principal of an account that is not the tenant\'s', (_s: any) => ({ auditors: ['arn:aws:iam::333333333333:user/olga'] }), 'auditors[0]'],
-    ['the provider account named as a customer account', (_s: any) => ({ customerAccounts: ['111111111111', '222222222222'], auditors: ['arn:aws:iam::111111111111:user/yves'] }), 'auditors[0]'],
+    [
+      "a principal of an account that is not the tenant's",
+      (_s: any) => ({ auditors: ['arn:aws:iam::333333333333:user/olga'] }),
+      'auditors[0]',
+    ],
+    [
+      'the provider account named as a customer account',
+      (_s: any) => ({ customerAccounts: ['111111111111', '222222222222'], auditors: ['arn:aws:iam::111111111111:user/yves'] }),
+      'auditors[0]',
+    ],
   ])('refuses %s with 400 VALIDATION_FAILED naming the field, changing nothing', async (_case, change, field) => {
     await refusedWith(change, field);
     expect((await auditOf()).filter((event) => event.type === 'TenantUpdated')).toHaveLength(0);
@@ -346,11 +417,18 @@ describe('T-5.10 a provider principal made a customer approver, admin or auditor
       auditors: ['audit@demo.example'],
       admins: [...settings.admins, 'admin@demo.example'],
     });
-    const signedIn = (email: string) => ({ principal: 'console', signIn: { issuer: 'https://idp.demo.example', subject: email, email, groups: [] } });
-    await expect(listAudit(h.deps, signedIn('Audit@demo.example'), 'demo', { limit: 5 })).resolves.toMatchObject({ items: expect.any(Array) });
+    const signedIn = (email: string) => ({
+      principal: 'console',
+      signIn: { issuer: 'https://idp.demo.example', subject: email, email, groups: [] },
+    });
+    await expect(listAudit(h.deps, signedIn('Audit@demo.example'), 'demo', { limit: 5 })).resolves.toMatchObject({
+      items: expect.any(Array),
+    });
     await expect(getTenant(h.deps, signedIn('admin@demo.example'), 'demo')).resolves.toMatchObject({ tenantId: 'demo' });
     await expect(getTenant(h.deps, signedIn('audit@demo.example'), 'demo')).rejects.toThrow(ForbiddenError);
     const requestId = await customerStage();
-    await expect(decideAsCustomer(h.deps, { principal: 'arn:aws:sts::444444444444:assumed-role/Approver/sam' }, requestId, { decision: 'APPROVE' })).resolves.toMatchObject({ status: 'APPROVED' });
+    await expect(
+      decideAsCustomer(h.deps, { principal: 'arn:aws:sts::444444444444:assumed-role/Approver/sam' }, requestId, { decision: 'APPROVE' }),
+    ).resolves.toMatchObject({ status: 'APPROVED' });
   });
 });

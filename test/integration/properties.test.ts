@@ -1,21 +1,21 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
-import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
 import { LockboxError } from '../../lambdas/core/domain/errors';
+import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
 import { linkTokenHash } from '../../lambdas/core/domain/link-token';
 import type { Directory } from '../../lambdas/core/domain/principals';
-import { canApply, isTerminal, TRANSITIONS, type Action, type Stage, type Status } from '../../lambdas/core/domain/status';
-import type { Deps } from '../../lambdas/core/usecases/deps';
+import { type Action, canApply, isTerminal, type Stage, type Status, TRANSITIONS } from '../../lambdas/core/domain/status';
 import { cancelRequest, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
+import type { Deps } from '../../lambdas/core/usecases/deps';
 import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
 import { createRequest, getRequest } from '../../lambdas/core/usecases/requests';
 import { revokeAccess } from '../../lambdas/core/usecases/tenants';
 import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb';
-import { ALICE, BOB, CAROL, DAVE, DIRECTORY, ERIN, demoTenant } from '../support/fixtures';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
+import { ALICE, BOB, CAROL, DAVE, DIRECTORY, demoTenant, ERIN } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
-import { harness, linkIn, type Harness } from '../support/use-case-deps';
+import { type Harness, harness, linkIn } from '../support/use-case-deps';
 
 /**
  * Property and model-based tests (fast-check) of the use cases on DynamoDB Local: random command
@@ -45,7 +45,9 @@ beforeAll(async () => {
   h = harness(doc, tableNames);
 });
 afterAll(async () => {
-  console.log(`fast-check: ${counts.sequences} command sequences (${counts.commands} commands), ${counts.races} scheduled races (${counts.raceCalls} racing calls); statuses entered by the sequences: ${JSON.stringify(counts.statuses)}`);
+  console.log(
+    `fast-check: ${counts.sequences} command sequences (${counts.commands} commands), ${counts.races} scheduled races (${counts.raceCalls} racing calls); statuses entered by the sequences: ${JSON.stringify(counts.statuses)}`,
+  );
   await dynamo?.stop();
 });
 
@@ -56,7 +58,11 @@ afterAll(async () => {
 const DAVE_AS_MANAGER = 'arn:aws:sts::111111111111:assumed-role/SupportManager/dave';
 const PEOPLE_DIRECTORY: Directory = {
   engineers: DIRECTORY.engineers,
-  managers: [...DIRECTORY.managers, { principal: ALICE, email: 'alice@provider.example' }, { principal: DAVE_AS_MANAGER, email: 'dave@provider.example' }],
+  managers: [
+    ...DIRECTORY.managers,
+    { principal: ALICE, email: 'alice@provider.example' },
+    { principal: DAVE_AS_MANAGER, email: 'dave@provider.example' },
+  ],
 };
 const PERSON: Record<string, string> = {
   [ALICE]: 'alice',
@@ -66,7 +72,13 @@ const PERSON: Record<string, string> = {
   [CAROL]: 'carol',
   [ERIN]: 'erin',
 };
-const EMAIL_OF: Record<string, string> = { [CAROL]: 'approver@demo.example', [ERIN]: 'approver2@demo.example', [BOB]: 'bob@provider.example', [ALICE]: 'alice@provider.example', [DAVE_AS_MANAGER]: 'dave@provider.example' };
+const EMAIL_OF: Record<string, string> = {
+  [CAROL]: 'approver@demo.example',
+  [ERIN]: 'approver2@demo.example',
+  [BOB]: 'bob@provider.example',
+  [ALICE]: 'alice@provider.example',
+  [DAVE_AS_MANAGER]: 'dave@provider.example',
+};
 
 interface World {
   deps: Deps;
@@ -147,7 +159,12 @@ async function checkInvariants(world: World): Promise<void> {
     for (const event of mine) {
       const action = actionOf(event);
       if (!action) continue;
-      expect({ requestId, event: event.type, from: replayed, legal: canApply(action, replayed) }).toEqual({ requestId, event: event.type, from: replayed, legal: true });
+      expect({ requestId, event: event.type, from: replayed, legal: canApply(action, replayed) }).toEqual({
+        requestId,
+        event: event.type,
+        from: replayed,
+        legal: true,
+      });
       replayed = TRANSITIONS[action].to;
     }
     expect({ requestId, replayed }).toEqual({ requestId, replayed: status });
@@ -170,7 +187,9 @@ async function checkInvariants(world: World): Promise<void> {
       expect(Date.parse(item.customerDecision.at)).toBeLessThanOrEqual(Date.parse(item.accessStartsAt));
       const people = [PERSON[world.requester.get(requestId)!], PERSON[item.managerDecision.by], PERSON[item.customerDecision.by]];
       expect(new Set(people).size).toBe(3);
-      const persons = ['RequestCreated', 'ManagerApproved', 'CustomerApproved'].map((type) => mine.find((event) => event.type === type)?.actor.person);
+      const persons = ['RequestCreated', 'ManagerApproved', 'CustomerApproved'].map(
+        (type) => mine.find((event) => event.type === type)?.actor.person,
+      );
       expect(new Set(persons).size).toBe(3);
     }
 
@@ -203,7 +222,17 @@ class Create implements Cmd {
   check = () => true;
   async run(model: Model, world: World) {
     model.requests += 1;
-    const { request } = await createRequest(world.deps, { principal: this.engineer }, { tenantId: world.tenantId, ticketId: `T-${world.ids.length}`, justification: 'property run', accessLevel: 'ReadOnly', duration: 'PT1H' });
+    const { request } = await createRequest(
+      world.deps,
+      { principal: this.engineer },
+      {
+        tenantId: world.tenantId,
+        ticketId: `T-${world.ids.length}`,
+        justification: 'property run',
+        accessLevel: 'ReadOnly',
+        duration: 'PT1H',
+      },
+    );
     world.ids.push(request.requestId);
     world.requester.set(request.requestId, this.engineer);
     world.seen.set(request.requestId, ['PENDING_MANAGER_APPROVAL']);
@@ -213,7 +242,12 @@ class Create implements Cmd {
 }
 
 class ManagerDecides implements Cmd {
-  constructor(readonly i: number, readonly manager: string, readonly approve: boolean, readonly byLink: boolean) {}
+  constructor(
+    readonly i: number,
+    readonly manager: string,
+    readonly approve: boolean,
+    readonly byLink: boolean,
+  ) {}
   check = someRequest;
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
@@ -240,7 +274,13 @@ class ManagerDecides implements Cmd {
 }
 
 class CustomerDecides implements Cmd {
-  constructor(readonly i: number, readonly approver: string, readonly approve: boolean, readonly byLink: boolean, readonly grantsAtOnce = false) {}
+  constructor(
+    readonly i: number,
+    readonly approver: string,
+    readonly approve: boolean,
+    readonly byLink: boolean,
+    readonly grantsAtOnce = false,
+  ) {}
   check = someRequest;
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
@@ -267,13 +307,18 @@ class CustomerDecides implements Cmd {
 }
 
 class Cancel implements Cmd {
-  constructor(readonly i: number, readonly byRequester: boolean) {}
+  constructor(
+    readonly i: number,
+    readonly byRequester: boolean,
+  ) {}
   check = someRequest;
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
     const requester = world.requester.get(requestId)!;
     const before = (await stored(requestId)).status as Status;
-    const outcome = await attempt(() => cancelRequest(world.deps, { principal: this.byRequester ? requester : requester === ALICE ? DAVE : ALICE }, requestId));
+    const outcome = await attempt(() =>
+      cancelRequest(world.deps, { principal: this.byRequester ? requester : requester === ALICE ? DAVE : ALICE }, requestId),
+    );
     expect(outcome.ok).toBe(this.byRequester && canApply('cancel', before));
   }
   toString = () => `cancel(${this.i}${this.byRequester ? '' : ', by someone else'})`;
@@ -285,7 +330,8 @@ class Expire implements Cmd {
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
     const item = await stored(requestId);
-    const stage = item.status === 'PENDING_MANAGER_APPROVAL' ? 'manager' : item.status === 'PENDING_CUSTOMER_APPROVAL' ? 'customer' : undefined;
+    const stage =
+      item.status === 'PENDING_MANAGER_APPROVAL' ? 'manager' : item.status === 'PENDING_CUSTOMER_APPROVAL' ? 'customer' : undefined;
     if (!stage) return;
     h.clock.set(Math.max(h.clock.now().getTime(), item.approvalDeadlineMs));
     await expect(expireStage(world.deps, requestId, stage)).resolves.toEqual({ status: 'EXPIRED' });
@@ -306,7 +352,10 @@ class Grant implements Cmd {
 }
 
 class Revoke implements Cmd {
-  constructor(readonly i: number, readonly who: string) {}
+  constructor(
+    readonly i: number,
+    readonly who: string,
+  ) {}
   check = someRequest;
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
@@ -337,7 +386,10 @@ class WindowEnds implements Cmd {
 }
 
 class Reads implements Cmd {
-  constructor(readonly i: number, readonly who: string) {}
+  constructor(
+    readonly i: number,
+    readonly who: string,
+  ) {}
   check = someRequest;
   async run(_m: Model, world: World) {
     const requestId = pick(world, this.i);
@@ -390,7 +442,12 @@ const command = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(ALICE, DAVE).map((engineer): Cmd => new Create(engineer)) },
   { weight: 4, arbitrary: fc.tuple(index, manager, fc.boolean()).map(([i, who, link]): Cmd => new ManagerDecides(i, who, true, link)) },
   { weight: 1, arbitrary: fc.tuple(index, manager, fc.boolean()).map(([i, who, link]): Cmd => new ManagerDecides(i, who, false, link)) },
-  { weight: 4, arbitrary: fc.tuple(index, approver, fc.boolean(), fc.boolean()).map(([i, who, link, now]): Cmd => new CustomerDecides(i, who, true, link, now)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(index, approver, fc.boolean(), fc.boolean())
+      .map(([i, who, link, now]): Cmd => new CustomerDecides(i, who, true, link, now)),
+  },
   { weight: 1, arbitrary: fc.tuple(index, approver, fc.boolean()).map(([i, who, link]): Cmd => new CustomerDecides(i, who, false, link)) },
   { weight: 1, arbitrary: fc.tuple(index, fc.boolean()).map(([i, own]): Cmd => new Cancel(i, own)) },
   { weight: 1, arbitrary: index.map((i): Cmd => new Expire(i)) },
@@ -432,7 +489,8 @@ describe('random command sequences over the use cases keep I1–I8', () => {
  */
 function scheduled(s: fc.Scheduler, deps: Deps): Deps {
   const requests = deps.requests;
-  const gate = <A extends unknown[], R>(label: string, fn: (...args: A) => Promise<R>) =>
+  const gate =
+    <A extends unknown[], R>(label: string, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       await s.schedule(Promise.resolve(), label);
       return fn.apply(requests, args);
@@ -455,41 +513,45 @@ describe('interleavings have exactly one winner', () => {
 
   it('approve, deny, cancel and expire at the customer stage', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.uniqueArray(fc.constantFrom<Racer>('approve', 'deny', 'cancel', 'expire'), { minLength: 2, maxLength: 4 }), async (s, racers) => {
-        const world = await newWorld();
-        counts.races += 1;
-        counts.raceCalls += racers.length;
-        await new Create(ALICE).run({ requests: 0 }, world);
-        const requestId = world.ids[0];
-        await decideAsManager(world.deps, { principal: BOB }, requestId, { decision: 'APPROVE' });
-        await openStage(world.deps, requestId, 'customer', 'tt');
-        // The race at the deadline (T-3.1): the deciders' clocks are 1 ms before it, the expiry's at it.
-        const deadlineMs = (await stored(requestId)).approvalDeadlineMs as number;
-        h.clock.set(deadlineMs - 1);
-        const deps = scheduled(s, world.deps);
-        const atDeadline = { ...deps, clock: { now: () => new Date(deadlineMs) } };
-        const call: Record<Racer, () => Promise<{ status: string }>> = {
-          approve: () => decideAsCustomer(deps, { principal: CAROL }, requestId, { decision: 'APPROVE' }),
-          deny: () => decideAsCustomer(deps, { principal: ERIN }, requestId, { decision: 'DENY', reason: 'no' }),
-          cancel: () => cancelRequest(deps, { principal: ALICE }, requestId),
-          expire: () => expireStage(atDeadline, requestId, 'customer'),
-        };
-        const outcomes = await s.waitFor(Promise.allSettled(racers.map((racer) => attempt(call[racer]))));
-        h.clock.set(deadlineMs); // the audit listing reads up to its own clock
-        const final = (await stored(requestId)).status as Status;
-        const winners = racers.filter((racer, i) => {
-          const outcome = outcomes[i];
-          if (outcome.status === 'rejected') throw outcome.reason;
-          // expire reports the status it found; it won only if it made it EXPIRED.
-          return outcome.value.ok && (racer !== 'expire' || outcome.value.value.status === 'EXPIRED');
-        });
-        // Exactly one closes the stage. A cancel may also follow the approval (APPROVED is not yet
-        // granted, so it may be cancelled): then both succeeded, one after the other, and it ends CANCELLED.
-        const closedTheStage = winners.filter((racer) => racer !== 'cancel' || !winners.includes('approve'));
-        expect(closedTheStage).toHaveLength(1);
-        expect(final).toBe(winners.includes('cancel') ? 'CANCELLED' : RACE_OUTCOME[closedTheStage[0]]);
-        await checkInvariants(world);
-      }),
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.uniqueArray(fc.constantFrom<Racer>('approve', 'deny', 'cancel', 'expire'), { minLength: 2, maxLength: 4 }),
+        async (s, racers) => {
+          const world = await newWorld();
+          counts.races += 1;
+          counts.raceCalls += racers.length;
+          await new Create(ALICE).run({ requests: 0 }, world);
+          const requestId = world.ids[0];
+          await decideAsManager(world.deps, { principal: BOB }, requestId, { decision: 'APPROVE' });
+          await openStage(world.deps, requestId, 'customer', 'tt');
+          // The race at the deadline (T-3.1): the deciders' clocks are 1 ms before it, the expiry's at it.
+          const deadlineMs = (await stored(requestId)).approvalDeadlineMs as number;
+          h.clock.set(deadlineMs - 1);
+          const deps = scheduled(s, world.deps);
+          const atDeadline = { ...deps, clock: { now: () => new Date(deadlineMs) } };
+          const call: Record<Racer, () => Promise<{ status: string }>> = {
+            approve: () => decideAsCustomer(deps, { principal: CAROL }, requestId, { decision: 'APPROVE' }),
+            deny: () => decideAsCustomer(deps, { principal: ERIN }, requestId, { decision: 'DENY', reason: 'no' }),
+            cancel: () => cancelRequest(deps, { principal: ALICE }, requestId),
+            expire: () => expireStage(atDeadline, requestId, 'customer'),
+          };
+          const outcomes = await s.waitFor(Promise.allSettled(racers.map((racer) => attempt(call[racer]))));
+          h.clock.set(deadlineMs); // the audit listing reads up to its own clock
+          const final = (await stored(requestId)).status as Status;
+          const winners = racers.filter((racer, i) => {
+            const outcome = outcomes[i];
+            if (outcome.status === 'rejected') throw outcome.reason;
+            // expire reports the status it found; it won only if it made it EXPIRED.
+            return outcome.value.ok && (racer !== 'expire' || outcome.value.value.status === 'EXPIRED');
+          });
+          // Exactly one closes the stage. A cancel may also follow the approval (APPROVED is not yet
+          // granted, so it may be cancelled): then both succeeded, one after the other, and it ends CANCELLED.
+          const closedTheStage = winners.filter((racer) => racer !== 'cancel' || !winners.includes('approve'));
+          expect(closedTheStage).toHaveLength(1);
+          expect(final).toBe(winners.includes('cancel') ? 'CANCELLED' : RACE_OUTCOME[closedTheStage[0]]);
+          await checkInvariants(world);
+        },
+      ),
       { numRuns: 50, endOnFailure: true },
     );
   });
@@ -518,7 +580,9 @@ describe('interleavings have exactly one winner', () => {
         // One transition ends access: one AccessRevoked event. A revoke that started while access was
         // ACTIVE and lost to another revoke answers REVOKED (idempotent, I8); one that started after
         // it ended is refused with the final status.
-        const ended = (await tenantEvents(world.tenantId)).filter((event) => event.requestId === requestId && event.type === 'AccessRevoked');
+        const ended = (await tenantEvents(world.tenantId)).filter(
+          (event) => event.requestId === requestId && event.type === 'AccessRevoked',
+        );
         expect(ended).toHaveLength(1);
         expect(final).toBe(ended[0].details?.reason === 'window-ended' ? 'COMPLETED' : 'REVOKED');
         expect(outcomes[2]).toMatchObject({ ok: true, value: { status: final } });

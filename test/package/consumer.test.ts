@@ -15,7 +15,8 @@ const work = mkdtempSync(join(tmpdir(), 'lockbox-consumer-'));
 const app = join(work, 'app');
 let tarball: string;
 let synth: { status: number | null; stdout: string; stderr: string };
-const run = (command: string, args: string[], cwd: string) => execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (command: string, args: string[], cwd: string) =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 const APP = `
 const { App, Stack, Validations } = require('aws-cdk-lib');
@@ -54,7 +55,14 @@ const templates = () => ['Support', 'Member'].map((name) => join(app, 'cdk.out',
 describe('the npm package in a customer’s CDK app', () => {
   it('holds the compiled construct, its types, the prebuilt handlers and the ASL file, and no TypeScript source', () => {
     const files = run('tar', ['-tzf', tarball], work).split('\n').filter(Boolean);
-    expect(files).toEqual(expect.arrayContaining(['package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/dist/lambdas/grant/index.mjs', 'package/dist/statemachines/access-request.asl.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package/dist/lib/index.js',
+        'package/dist/lib/index.d.ts',
+        'package/dist/lambdas/grant/index.mjs',
+        'package/dist/statemachines/access-request.asl.json',
+      ]),
+    );
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
   });
 
@@ -64,7 +72,9 @@ describe('the npm package in a customer’s CDK app', () => {
   });
 
   it('deploys the prebuilt bundles: each function asset is an index.mjs, not bundled in the consumer’s app', () => {
-    const assets = readdirSync(join(app, 'cdk.out')).filter((name) => name.startsWith('asset.') && existsSync(join(app, 'cdk.out', name, 'index.mjs')));
+    const assets = readdirSync(join(app, 'cdk.out')).filter(
+      (name) => name.startsWith('asset.') && existsSync(join(app, 'cdk.out', name, 'index.mjs')),
+    );
     expect(assets.length).toBeGreaterThan(0);
     expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
   });

@@ -1,5 +1,5 @@
-import * as fc from 'fast-check';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import * as fc from 'fast-check';
 import { ALICE, BOB, CAROL, DAVE, ERIN } from './fixtures';
 
 /**
@@ -65,7 +65,8 @@ export function notARefusal(fuzzCase: FuzzCase, status: number, contentType: str
   const error = (parsed as { error?: Record<string, unknown> })?.error;
   if (!error || Object.keys(parsed as object).length !== 1) return `not {"error": …}: ${body.slice(0, 200)}`;
   const keys = Object.keys(error).filter((key) => !['code', 'message', 'details'].includes(key));
-  if (keys.length || typeof error.message !== 'string' || typeof error.code !== 'string') return `error of the wrong shape: ${body.slice(0, 200)}`;
+  if (keys.length || typeof error.message !== 'string' || typeof error.code !== 'string')
+    return `error of the wrong shape: ${body.slice(0, 200)}`;
   if (ERROR_CODES[status] !== error.code) return `code ${String(error.code)} with status ${status}`;
   return undefined;
 }
@@ -74,12 +75,17 @@ export function notARefusal(fuzzCase: FuzzCase, status: number, contentType: str
 
 const illFormedText = fc.oneof(
   fc.constantFrom('\ud800', 'a\udfffb', 'x\u0000y', 'bell\u0007', '\u001b[31mred', 'del\u007f', 'c1\u0085', 'sep\u2028', '\ufffe'),
-  fc.tuple(fc.string({ maxLength: 20 }), fc.constantFrom('\ud83d', '\udc00', '\u0001', '\u000b', '\u009f')).map(([text, bad]) => `${text}${bad}`),
+  fc
+    .tuple(fc.string({ maxLength: 20 }), fc.constantFrom('\ud83d', '\udc00', '\u0001', '\u000b', '\u009f'))
+    .map(([text, bad]) => `${text}${bad}`),
 );
 const anyJson = fc.jsonValue({ maxDepth: 2 });
 const notAnObject = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.boolean());
 const notJson = fc
-  .oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constantFrom('{', '{"a":', "{'a':1}", '[1,', '{"a":1}}', 'undefined', 'NaN', '1e400x'))
+  .oneof(
+    fc.string({ minLength: 1, maxLength: 40 }),
+    fc.constantFrom('{', '{"a":', "{'a':1}", '[1,', '{"a":1}}', 'undefined', 'NaN', '1e400x'),
+  )
   .filter((text) => {
     if (text.trim() === '') return false;
     try {
@@ -89,9 +95,26 @@ const notJson = fc
       return true;
     }
   });
-const badMediaType = fc.constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'json', '', 'application/json-patch+json', 'text/json');
-const goodJsonType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8');
-const headerName = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/)).filter((name) => name.toLowerCase() !== 'content-type');
+const badMediaType = fc.constantFrom(
+  'text/plain',
+  'application/xml',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonx',
+  'json',
+  '',
+  'application/json-patch+json',
+  'text/json',
+);
+const goodJsonType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'Application/JSON',
+  'application/json;charset=UTF-8',
+);
+const headerName = fc
+  .oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/))
+  .filter((name) => name.toLowerCase() !== 'content-type');
 const noiseHeaders = fc.array(fc.tuple(headerName, fc.string({ maxLength: 30 })), { maxLength: 4 });
 const queryName = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ minLength: 1, maxLength: 12 }));
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -107,7 +130,9 @@ const craftedToken = fc.oneof(
   ),
   fc.string({ minLength: 1, maxLength: 80 }),
   fc.jsonValue({ maxDepth: 2 }).map(b64),
-  fc.tuple(fc.jsonValue({ maxDepth: 1 }), fc.base64String({ minLength: 4, maxLength: 60 })).map(([payload, mac]) => `${b64({ v: 1, c: JSON.stringify(payload) })}.${mac.replace(/=/g, '')}`),
+  fc
+    .tuple(fc.jsonValue({ maxDepth: 1 }), fc.base64String({ minLength: 4, maxLength: 60 }))
+    .map(([payload, mac]) => `${b64({ v: 1, c: JSON.stringify(payload) })}.${mac.replace(/=/g, '')}`),
 );
 
 /** A JSON object text with one more member: built as text, so `__proto__` really is a member. */
@@ -145,30 +170,77 @@ export function bodyRoutes(world: FuzzWorld): BodyRoute[] {
       keys: ['tenantId', 'ticketId', 'justification', 'accessLevel', 'duration', 'idempotencyKey'],
       textFields: ['ticketId', 'justification', 'accessLevel'],
     },
-    { method: 'POST', resource: '/requests/{id}/manager-decision', id: 'request', valid: { decision: 'APPROVE' }, keys: ['decision', 'reason'], textFields: ['reason'] },
-    { method: 'POST', resource: '/requests/{id}/customer-decision', id: 'request', valid: { decision: 'DENY', reason: 'No' }, keys: ['decision', 'reason'], textFields: ['reason'] },
+    {
+      method: 'POST',
+      resource: '/requests/{id}/manager-decision',
+      id: 'request',
+      valid: { decision: 'APPROVE' },
+      keys: ['decision', 'reason'],
+      textFields: ['reason'],
+    },
+    {
+      method: 'POST',
+      resource: '/requests/{id}/customer-decision',
+      id: 'request',
+      valid: { decision: 'DENY', reason: 'No' },
+      keys: ['decision', 'reason'],
+      textFields: ['reason'],
+    },
     { method: 'POST', resource: '/requests/{id}/cancel', id: 'request', valid: {}, keys: [], textFields: [] },
-    { method: 'POST', resource: '/requests/{id}/revoke', id: 'request', valid: { reason: 'Done' }, keys: ['reason'], textFields: ['reason'] },
+    {
+      method: 'POST',
+      resource: '/requests/{id}/revoke',
+      id: 'request',
+      valid: { reason: 'Done' },
+      keys: ['reason'],
+      textFields: ['reason'],
+    },
     {
       method: 'PUT',
       resource: '/tenants/{id}',
       id: 'tenant',
       valid: { ...TENANT_SETTINGS, version: 1 },
-      keys: ['displayName', 'lockboxEnabled', 'approvers', 'admins', 'auditors', 'maxAccessDuration', 'approvalTimeout', 'accessLevels', 'accessTarget', 'version'],
+      keys: [
+        'displayName',
+        'lockboxEnabled',
+        'approvers',
+        'admins',
+        'auditors',
+        'maxAccessDuration',
+        'approvalTimeout',
+        'accessLevels',
+        'accessTarget',
+        'version',
+      ],
       textFields: ['displayName'],
     },
     {
       method: 'POST',
       resource: '/tenants',
       valid: { ...TENANT_SETTINGS, tenantId: 'fuzz-new' },
-      keys: ['tenantId', 'displayName', 'lockboxEnabled', 'approvers', 'admins', 'auditors', 'maxAccessDuration', 'approvalTimeout', 'accessLevels', 'accessTarget'],
+      keys: [
+        'tenantId',
+        'displayName',
+        'lockboxEnabled',
+        'approvers',
+        'admins',
+        'auditors',
+        'maxAccessDuration',
+        'approvalTimeout',
+        'accessLevels',
+        'accessTarget',
+      ],
       textFields: ['displayName'],
     },
   ];
 }
 
 const LIST_ROUTES = [
-  { resource: '/requests', valid: (world: FuzzWorld): [string, string][] => [['tenantId', world.tenantId]], keys: ['tenantId', 'status', 'createdAfter', 'limit', 'nextToken'] },
+  {
+    resource: '/requests',
+    valid: (world: FuzzWorld): [string, string][] => [['tenantId', world.tenantId]],
+    keys: ['tenantId', 'status', 'createdAfter', 'limit', 'nextToken'],
+  },
   { resource: '/tenants/{id}/audit', valid: (): [string, string][] => [], keys: ['from', 'to', 'limit', 'nextToken'] },
   // Takes no parameters at all: each one is refused.
   { resource: '/tenants', valid: (): [string, string][] => [], keys: [] },
@@ -189,60 +261,101 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
   const pathFor = (id: BodyRoute['id']) => paths[id ?? 'none'];
 
   // A body route with one thing wrong with its body or its content type.
-  const badBody = fc.oneof(...bodyRoutes(world).map((route) => {
-    const jsonType = goodJsonType.map((type): [string, string][] => [['Content-Type', type]]);
-    const bodies: fc.Arbitrary<{ body: string; mutation: string; types: fc.Arbitrary<[string, string][]>; expectStatus?: number }> = fc.oneof(
-      fc.tuple(badMediaType, fc.constantFrom(JSON.stringify(route.valid), '{"decision":"APPROVE"}')).map(([type, body]) => ({
-        body,
-        mutation: 'content-type',
-        types: fc.constant<[string, string][]>([['content-type', type]]),
-        expectStatus: 415,
-      })),
-      fc.constant({ body: JSON.stringify(route.valid), mutation: 'no-content-type', types: fc.constant<[string, string][]>([]), expectStatus: 415 }),
-      notJson.map((body) => ({ body, mutation: 'not-json', types: jsonType, expectStatus: 400 })),
-      notAnObject.map((value) => ({ body: JSON.stringify(value), mutation: 'not-an-object', types: jsonType, expectStatus: 400 })),
-      fc
-        .tuple(fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES, 'status', 'requestedBy', 'expiry', 'approver'), fc.string({ minLength: 1, maxLength: 10 })), anyJson)
-        .filter(([name]) => !route.keys.includes(name))
-        .map(([name, value]) => ({ body: withMember(route.valid, name, value), mutation: 'extra-member', types: jsonType, expectStatus: 400 })),
-      ...(route.textFields.length
-        ? [
-            fc.tuple(fc.constantFrom(...route.textFields), illFormedText).map(([field, text]) => ({
-              body: JSON.stringify({ ...route.valid, ...(field === 'reason' && 'decision' in route.valid ? { decision: 'REJECT' } : {}), [field]: text }),
-              mutation: 'ill-formed-text',
+  const badBody = fc.oneof(
+    ...bodyRoutes(world).map((route) => {
+      const jsonType = goodJsonType.map((type): [string, string][] => [['Content-Type', type]]);
+      const bodies: fc.Arbitrary<{ body: string; mutation: string; types: fc.Arbitrary<[string, string][]>; expectStatus?: number }> =
+        fc.oneof(
+          fc.tuple(badMediaType, fc.constantFrom(JSON.stringify(route.valid), '{"decision":"APPROVE"}')).map(([type, body]) => ({
+            body,
+            mutation: 'content-type',
+            types: fc.constant<[string, string][]>([['content-type', type]]),
+            expectStatus: 415,
+          })),
+          fc.constant({
+            body: JSON.stringify(route.valid),
+            mutation: 'no-content-type',
+            types: fc.constant<[string, string][]>([]),
+            expectStatus: 415,
+          }),
+          notJson.map((body) => ({ body, mutation: 'not-json', types: jsonType, expectStatus: 400 })),
+          notAnObject.map((value) => ({ body: JSON.stringify(value), mutation: 'not-an-object', types: jsonType, expectStatus: 400 })),
+          fc
+            .tuple(
+              fc.oneof(
+                fc.constantFrom(...PROTOTYPE_NAMES, 'status', 'requestedBy', 'expiry', 'approver'),
+                fc.string({ minLength: 1, maxLength: 10 }),
+              ),
+              anyJson,
+            )
+            .filter(([name]) => !route.keys.includes(name))
+            .map(([name, value]) => ({
+              body: withMember(route.valid, name, value),
+              mutation: 'extra-member',
               types: jsonType,
               expectStatus: 400,
             })),
-            fc.constantFrom(...route.textFields).map((field) => ({ body: JSON.stringify({ ...route.valid, [field]: 'x'.repeat(2001) }), mutation: 'too-long', types: jsonType, expectStatus: 400 })),
-          ]
-        : []),
-      ...(route.keys.length
-        ? [
-            fc
-              // Values no field of any body accepts (not even an optional one).
-              .tuple(fc.constantFrom(...route.keys), fc.constantFrom<unknown>(null, [1], { nested: 1 }, -0.5))
-              .map(([field, value]) => ({ body: JSON.stringify({ ...route.valid, [field]: value }), mutation: 'wrong-type', types: jsonType, expectStatus: 400 })),
-          ]
-        : []),
-    );
-    return fc.record({ bodyCase: bodies, principal: signed, path: pathFor(route.id), noise: noiseHeaders }).chain(({ bodyCase, principal, path, noise }) =>
-      bodyCase.types.map(
-        (types): FuzzCase => ({
-          method: route.method,
-          resource: route.resource,
-          pathParameters: path,
-          query: [],
-          headers: [...noise, ...types],
-          body: bodyCase.body,
-          principal,
-          mutation: bodyCase.mutation,
-          expectStatus: bodyCase.expectStatus,
-        }),
-      ),
-    );
-  }));
+          ...(route.textFields.length
+            ? [
+                fc.tuple(fc.constantFrom(...route.textFields), illFormedText).map(([field, text]) => ({
+                  body: JSON.stringify({
+                    ...route.valid,
+                    ...(field === 'reason' && 'decision' in route.valid ? { decision: 'REJECT' } : {}),
+                    [field]: text,
+                  }),
+                  mutation: 'ill-formed-text',
+                  types: jsonType,
+                  expectStatus: 400,
+                })),
+                fc.constantFrom(...route.textFields).map((field) => ({
+                  body: JSON.stringify({ ...route.valid, [field]: 'x'.repeat(2001) }),
+                  mutation: 'too-long',
+                  types: jsonType,
+                  expectStatus: 400,
+                })),
+              ]
+            : []),
+          ...(route.keys.length
+            ? [
+                fc
+                  // Values no field of any body accepts (not even an optional one).
+                  .tuple(fc.constantFrom(...route.keys), fc.constantFrom<unknown>(null, [1], { nested: 1 }, -0.5))
+                  .map(([field, value]) => ({
+                    body: JSON.stringify({ ...route.valid, [field]: value }),
+                    mutation: 'wrong-type',
+                    types: jsonType,
+                    expectStatus: 400,
+                  })),
+              ]
+            : []),
+        );
+      return fc
+        .record({ bodyCase: bodies, principal: signed, path: pathFor(route.id), noise: noiseHeaders })
+        .chain(({ bodyCase, principal, path, noise }) =>
+          bodyCase.types.map(
+            (types): FuzzCase => ({
+              method: route.method,
+              resource: route.resource,
+              pathParameters: path,
+              query: [],
+              headers: [...noise, ...types],
+              body: bodyCase.body,
+              principal,
+              mutation: bodyCase.mutation,
+              expectStatus: bodyCase.expectStatus,
+            }),
+          ),
+        );
+    }),
+  );
 
-  const allRoutes = [...bodyRoutes(world).map((route) => ({ method: route.method, resource: route.resource, id: route.id, body: JSON.stringify(route.valid) })),
+  const allRoutes = [
+    ...bodyRoutes(world).map((route) => ({
+      method: route.method,
+      resource: route.resource,
+      id: route.id,
+      body: JSON.stringify(route.valid),
+    })),
     { method: 'GET', resource: '/requests', id: undefined, body: undefined },
     { method: 'GET', resource: '/requests/{id}', id: 'request' as const, body: undefined },
     { method: 'GET', resource: '/tenants/{id}', id: 'tenant' as const, body: undefined },
@@ -271,29 +384,36 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
   const stranger = anyRoute(STRANGER, 'stranger');
 
   // A list route with a query parameter that is not allowed, or a crafted nextToken.
-  const badQuery = fc.oneof(...LIST_ROUTES.map((route) => {
-    const mutated: fc.Arbitrary<{ extra: [string, string][]; mutation: string }> = fc.oneof(
-      fc.tuple(queryName, fc.string({ maxLength: 10 })).filter(([name]) => !route.keys.includes(name)).map(([name, value]) => ({ extra: [[name, value]] as [string, string][], mutation: 'unknown-parameter' })),
-      craftedToken.map((token) => ({ extra: [['nextToken', token]] as [string, string][], mutation: 'crafted-next-token' })),
-      fc.constantFrom('0', '101', '-1', 'abc', '1e400', '1.5', '', 'NaN', '0x10').map((limit) => ({ extra: [['limit', limit]] as [string, string][], mutation: 'bad-limit' })),
-      fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00+01:00', '1e400', '\ud800').map((time) => ({
-        extra: [[route.resource === '/requests' ? 'createdAfter' : 'from', time]] as [string, string][],
-        mutation: 'bad-time',
-      })),
-    );
-    return fc.record({ mutated, principal: signed, noise: noiseHeaders }).map(
-      ({ mutated: { extra, mutation }, principal, noise }): FuzzCase => ({
-        method: 'GET',
-        resource: route.resource,
-        pathParameters: route.resource === '/tenants/{id}/audit' ? { id: world.tenantId } : {},
-        query: [...route.valid(world), ...extra],
-        headers: noise,
-        principal,
-        mutation,
-        expectStatus: 400,
-      }),
-    );
-  }));
+  const badQuery = fc.oneof(
+    ...LIST_ROUTES.map((route) => {
+      const mutated: fc.Arbitrary<{ extra: [string, string][]; mutation: string }> = fc.oneof(
+        fc
+          .tuple(queryName, fc.string({ maxLength: 10 }))
+          .filter(([name]) => !route.keys.includes(name))
+          .map(([name, value]) => ({ extra: [[name, value]] as [string, string][], mutation: 'unknown-parameter' })),
+        craftedToken.map((token) => ({ extra: [['nextToken', token]] as [string, string][], mutation: 'crafted-next-token' })),
+        fc
+          .constantFrom('0', '101', '-1', 'abc', '1e400', '1.5', '', 'NaN', '0x10')
+          .map((limit) => ({ extra: [['limit', limit]] as [string, string][], mutation: 'bad-limit' })),
+        fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00+01:00', '1e400', '\ud800').map((time) => ({
+          extra: [[route.resource === '/requests' ? 'createdAfter' : 'from', time]] as [string, string][],
+          mutation: 'bad-time',
+        })),
+      );
+      return fc.record({ mutated, principal: signed, noise: noiseHeaders }).map(
+        ({ mutated: { extra, mutation }, principal, noise }): FuzzCase => ({
+          method: 'GET',
+          resource: route.resource,
+          pathParameters: route.resource === '/tenants/{id}/audit' ? { id: world.tenantId } : {},
+          query: [...route.valid(world), ...extra],
+          headers: noise,
+          principal,
+          mutation,
+          expectStatus: 400,
+        }),
+      );
+    }),
+  );
 
   // An id that names nothing, or is no id at all.
   const badId = fc
@@ -321,11 +441,37 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
   const unknownRoute = fc
     .record({
       method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
-      resource: fc.oneof(fc.constantFrom('/requests', '/requests/{id}', '/requests/{id}/approve', '/tenants/{id}', '/tenants', '/', '/__proto__', '/constructor'), fc.string({ maxLength: 20 }).map((path) => `/${path}`)),
+      resource: fc.oneof(
+        fc.constantFrom(
+          '/requests',
+          '/requests/{id}',
+          '/requests/{id}/approve',
+          '/tenants/{id}',
+          '/tenants',
+          '/',
+          '/__proto__',
+          '/constructor',
+        ),
+        fc.string({ maxLength: 20 }).map((path) => `/${path}`),
+      ),
       principal: signed,
     })
-    .filter(({ method, resource }) => !resource.startsWith('/approvals') && !allRoutes.some((route) => route.method === method && route.resource === resource))
-    .map(({ method, resource, principal }): FuzzCase => ({ method, resource, pathParameters: { id: world.requestId }, query: [], headers: [], principal, mutation: 'unknown-route', expectStatus: 404 }));
+    .filter(
+      ({ method, resource }) =>
+        !resource.startsWith('/approvals') && !allRoutes.some((route) => route.method === method && route.resource === resource),
+    )
+    .map(
+      ({ method, resource, principal }): FuzzCase => ({
+        method,
+        resource,
+        pathParameters: { id: world.requestId },
+        query: [],
+        headers: [],
+        principal,
+        mutation: 'unknown-route',
+        expectStatus: 404,
+      }),
+    );
 
   // Approval links: forged or junk tokens, by any method, with any form or none.
   const forgedLinks = fc
@@ -334,15 +480,31 @@ export function fuzzCases(world: FuzzWorld): fc.Arbitrary<FuzzCase> {
       token: fc.oneof(
         fc.string({ maxLength: 60 }),
         fc.constantFrom(...PROTOTYPE_NAMES),
-        fc.tuple(fc.jsonValue({ maxDepth: 1 }), fc.base64String({ maxLength: 50 })).map(([claims, mac]) => `${b64(claims)}.${mac.replace(/=/g, '')}`),
-        fc.constant(`${b64({ rid: world.requestId, stg: 'manager', em: 'bob@provider.example', exp: 4102444800, kid: 'k1', n: 'x' })}.${'A'.repeat(43)}`),
+        fc
+          .tuple(fc.jsonValue({ maxDepth: 1 }), fc.base64String({ maxLength: 50 }))
+          .map(([claims, mac]) => `${b64(claims)}.${mac.replace(/=/g, '')}`),
+        fc.constant(
+          `${b64({ rid: world.requestId, stg: 'manager', em: 'bob@provider.example', exp: 4102444800, kid: 'k1', n: 'x' })}.${'A'.repeat(43)}`,
+        ),
       ),
       form: fc.oneof(
         fc.constant(undefined),
-        fc.constantFrom('decision=APPROVE', 'decision=APPROVE&form=x', 'decision=DENY&reason=%ED%A0%80', '__proto__=1&constructor=2', 'decision=APPROVE&decision=DENY'),
+        fc.constantFrom(
+          'decision=APPROVE',
+          'decision=APPROVE&form=x',
+          'decision=DENY&reason=%ED%A0%80',
+          '__proto__=1&constructor=2',
+          'decision=APPROVE&decision=DENY',
+        ),
         fc.string({ maxLength: 40 }),
       ),
-      type: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/json', 'text/plain', undefined),
+      type: fc.constantFrom(
+        'application/x-www-form-urlencoded',
+        'application/x-www-form-urlencoded; charset=utf-8',
+        'application/json',
+        'text/plain',
+        undefined,
+      ),
       noise: noiseHeaders,
     })
     .map(

@@ -24,7 +24,11 @@ export interface ReferenceInput {
 }
 
 export function referenceSignature(input: ReferenceInput): string {
-  const query = [...input.query].map(([k, v]) => [encode(k), encode(v)]).sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join('&');
+  const query = [...input.query]
+    .map(([k, v]) => [encode(k), encode(v)])
+    .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
   const signed = [...input.signedHeaders].sort();
   const canonicalHeaders = signed.map((name) => `${name}:${input.headers[name].trim().replace(/\s+/g, ' ')}\n`).join('');
   const canonical = [input.method, input.path, query, canonicalHeaders, signed.join(';'), sha256(input.body)].join('\n');
@@ -37,14 +41,25 @@ export function referenceSignature(input: ReferenceInput): string {
 }
 
 /** Verifies a request's Authorization header (as a stand-in server receives it). */
-export function verifySignature(request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string }, secretFor: (accessKeyId: string) => string | undefined): { ok: boolean; accessKeyId?: string; region?: string; service?: string } {
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(String(request.headers.authorization ?? ''));
+export function verifySignature(
+  request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string },
+  secretFor: (accessKeyId: string) => string | undefined,
+): { ok: boolean; accessKeyId?: string; region?: string; service?: string } {
+  const match =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      String(request.headers.authorization ?? ''),
+    );
   if (!match) return { ok: false };
   const [, accessKeyId, , region, service, signedHeaders, signature] = match;
   const secret = secretFor(accessKeyId);
   if (!secret) return { ok: false, accessKeyId };
   const url = new URL(request.url, 'http://stand-in');
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : String(value ?? '')]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [
+      name.toLowerCase(),
+      Array.isArray(value) ? value.join(',') : String(value ?? ''),
+    ]),
+  );
   const expected = referenceSignature({
     method: request.method,
     path: url.pathname,

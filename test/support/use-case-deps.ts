@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRefusalCounter } from '../../lambdas/core/adapters/dynamo-refusals';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../../lambdas/core/adapters/dynamo-store';
 import { LocalAccessProvider } from '../../lambdas/core/adapters/local-access';
@@ -18,7 +18,12 @@ export interface Harness {
   deps: Deps;
   outbox: Email[];
   published: AuditEvent[];
-  workflow: Workflow & { delivered: { token: string; output?: unknown; error?: string }[]; started: string[]; lostRace: boolean; running: Set<string> };
+  workflow: Workflow & {
+    delivered: { token: string; output?: unknown; error?: string }[];
+    started: string[];
+    lostRace: boolean;
+    running: Set<string>;
+  };
   clock: { now(): Date; set(ms: number): void; advance(ms: number): void };
   seedTenant(tenant: Tenant): Promise<void>;
 }
@@ -35,12 +40,18 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
     running: new Set(),
     start: async (requestId) => void (workflow.started.push(requestId), workflow.running.add(requestId)),
     runningExecutions: async () => new Set(workflow.running),
-    executionStatus: async (requestId) => (workflow.running.has(requestId) ? 'running' : workflow.started.includes(requestId) ? 'ended' : 'never-started'),
+    executionStatus: async (requestId) =>
+      workflow.running.has(requestId) ? 'running' : workflow.started.includes(requestId) ? 'ended' : 'never-started',
     succeed: async (token, output) => (workflow.delivered.push({ token, output }), workflow.lostRace ? 'lost-race' : 'delivered'),
     fail: async (token, error) => (workflow.delivered.push({ token, error }), workflow.lostRace ? 'lost-race' : 'delivered'),
   };
   // Listing shows events at once (no settle window) on the test's clock; the listing tests set their own.
-  const chain = new DynamoAuditLog(doc, names, { publish: async (events) => void published.push(...events) }, { settleMs: 0, now: () => nowMs });
+  const chain = new DynamoAuditLog(
+    doc,
+    names,
+    { publish: async (events) => void published.push(...events) },
+    { settleMs: 0, now: () => nowMs },
+  );
   const deps: Deps = {
     clock,
     requests: new DynamoRequestStore(doc, names, chain),

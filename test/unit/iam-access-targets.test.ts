@@ -45,9 +45,17 @@ const provider = () =>
 
 const request = pendingRequest({ requestId: REQUEST_ID, status: 'APPROVED', requestedBy: ALICE, accessLevel: 'ReadOnly' });
 const tenantIn = (accountId: string) =>
-  demoTenant({ accessTarget: { accountId, externalId: 'ext-demo-7f3e' }, accessLevels: { ReadOnly: { managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] } } });
+  demoTenant({
+    accessTarget: { accountId, externalId: 'ext-demo-7f3e' },
+    accessLevels: { ReadOnly: { managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] } },
+  });
 const grant = (accountId: string) =>
-  provider().grant({ request, tenant: tenantIn(accountId), accessStartsAt: '2026-11-29T10:00:00.250Z', accessExpiresAt: '2026-11-29T12:00:00.250Z' });
+  provider().grant({
+    request,
+    tenant: tenantIn(accountId),
+    accessStartsAt: '2026-11-29T10:00:00.250Z',
+    accessExpiresAt: '2026-11-29T12:00:00.250Z',
+  });
 const gone = () => new NoSuchEntityException({ message: 'gone', $metadata: {} });
 const sent = (mock: typeof home) => mock.calls().map((call) => (call.args[0] as object).constructor.name.replace(/Command$/, ''));
 
@@ -68,18 +76,36 @@ beforeEach(() => {
 
 describe('IamAccessProvider across accounts', () => {
   it('creates the role of a member-account tenant in that account, through its target role, with the boundary there', async () => {
-    member.on(CreateRoleCommand).resolves({ Role: { Arn: `arn:aws:iam::${MEMBER}:role/lockbox/${ROLE_NAME}`, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
+    member.on(CreateRoleCommand).resolves({
+      Role: {
+        Arn: `arn:aws:iam::${MEMBER}:role/lockbox/${ROLE_NAME}`,
+        RoleName: ROLE_NAME,
+        Path: '/lockbox/',
+        RoleId: 'AROA1',
+        CreateDate: NOW,
+      },
+    });
     member.on(PutRolePolicyCommand).resolves({});
     member.on(AttachRolePolicyCommand).resolves({});
     const details = await grant(MEMBER);
     expect(assumed).toEqual([TARGET_ROLE]);
     expect(sent(home)).toEqual([]);
-    expect(member.commandCalls(CreateRoleCommand)[0].args[0].input.PermissionsBoundary).toBe(`arn:aws:iam::${MEMBER}:policy/lockbox/Lockbox-AccessBoundary`);
+    expect(member.commandCalls(CreateRoleCommand)[0].args[0].input.PermissionsBoundary).toBe(
+      `arn:aws:iam::${MEMBER}:policy/lockbox/Lockbox-AccessBoundary`,
+    );
     expect(details.roleArn).toBe(`arn:aws:iam::${MEMBER}:role/lockbox/${ROLE_NAME}`);
   });
 
   it('keeps a tenant of Lockbox’s own account in that account, assuming nothing', async () => {
-    home.on(CreateRoleCommand).resolves({ Role: { Arn: `arn:aws:iam::${HOME}:role/lockbox/${ROLE_NAME}`, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
+    home.on(CreateRoleCommand).resolves({
+      Role: {
+        Arn: `arn:aws:iam::${HOME}:role/lockbox/${ROLE_NAME}`,
+        RoleName: ROLE_NAME,
+        Path: '/lockbox/',
+        RoleId: 'AROA1',
+        CreateDate: NOW,
+      },
+    });
     home.on(PutRolePolicyCommand).resolves({});
     home.on(AttachRolePolicyCommand).resolves({});
     await grant(HOME);
@@ -105,7 +131,14 @@ describe('IamAccessProvider across accounts', () => {
     member.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
     member.on(DeleteRoleCommand).resolves({});
     await provider().revoke({ ...request, access: { roleArn: `arn:aws:iam::${MEMBER}:role/lockbox/${ROLE_NAME}` } });
-    expect(sent(member)).toEqual(['UpdateAssumeRolePolicy', 'PutRolePolicy', 'ListAttachedRolePolicies', 'DetachRolePolicy', 'ListRolePolicies', 'DeleteRole']);
+    expect(sent(member)).toEqual([
+      'UpdateAssumeRolePolicy',
+      'PutRolePolicy',
+      'ListAttachedRolePolicies',
+      'DetachRolePolicy',
+      'ListRolePolicies',
+      'DeleteRole',
+    ]);
     expect(sent(home)).toEqual([]);
   });
 
@@ -130,8 +163,19 @@ describe('IamAccessProvider across accounts', () => {
   });
 
   it('sweeps Lockbox’s account and every member account for roles past their window', async () => {
-    const role = (name: string) => ({ RoleName: name, Path: '/lockbox/', Arn: `arn:aws:iam::x:role/lockbox/${name}`, RoleId: 'AROA1', CreateDate: NOW });
-    const tags = (requestId: string, expiresAt: string) => ({ Tags: [{ Key: 'lockbox:request-id', Value: requestId }, { Key: 'lockbox:expires-at', Value: expiresAt }] });
+    const role = (name: string) => ({
+      RoleName: name,
+      Path: '/lockbox/',
+      Arn: `arn:aws:iam::x:role/lockbox/${name}`,
+      RoleId: 'AROA1',
+      CreateDate: NOW,
+    });
+    const tags = (requestId: string, expiresAt: string) => ({
+      Tags: [
+        { Key: 'lockbox:request-id', Value: requestId },
+        { Key: 'lockbox:expires-at', Value: expiresAt },
+      ],
+    });
     home.on(ListRolesCommand).resolves({ Roles: [role('lockbox-home')] });
     home.on(ListRoleTagsCommand).resolves(tags('home', '2026-11-29T09:00:00Z'));
     member.on(ListRolesCommand).resolves({ Roles: [role('lockbox-member'), role('lockbox-live')] });

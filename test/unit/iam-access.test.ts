@@ -17,10 +17,10 @@ import {
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   ServiceFailureException,
+  type Tag,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   UpdateRoleCommand,
-  type Tag,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { IamAccessProvider, type RevokeStep, type StepOutcome } from '../../lambdas/core/adapters/iam-access';
@@ -71,7 +71,10 @@ const provider = (retry?: { attempts: number; baseDelayMs: number; maxDelayMs: n
 const gone = () => new NoSuchEntityException({ message: `The role with name ${ROLE_NAME} cannot be found.`, $metadata: {} });
 const busy = () => new ConcurrentModificationException({ message: 'Rate of concurrent modifications exceeded', $metadata: {} });
 const invalidPrincipal = () =>
-  new MalformedPolicyDocumentException({ message: 'Invalid principal in policy: "AWS":"arn:aws:iam::111111111111:role/SupportEngineer"', $metadata: {} });
+  new MalformedPolicyDocumentException({
+    message: 'Invalid principal in policy: "AWS":"arn:aws:iam::111111111111:role/SupportEngineer"',
+    $metadata: {},
+  });
 const throttled = () => new IAMServiceException({ name: 'Throttling', $fault: 'client', message: 'Rate exceeded', $metadata: {} });
 
 /** The command names sent to IAM, in order. */
@@ -86,7 +89,9 @@ beforeEach(() => {
 
 describe('IamAccessProvider.grant — a new role', () => {
   beforeEach(() => {
-    iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
+    iam
+      .on(CreateRoleCommand)
+      .resolves({ Role: { Arn: ROLE_ARN, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
     iam.on(PutRolePolicyCommand).resolves({});
     iam.on(AttachRolePolicyCommand).resolves({});
   });
@@ -242,7 +247,10 @@ describe('IamAccessProvider.grant — the role exists already', () => {
       parsed(created.AssumeRolePolicyDocument),
     );
     expect(iam.commandCalls(GetRolePolicyCommand)[0].args[0].input.PolicyName).toBe('lockbox-deny-sessions-before-revoke');
-    expect(iam.commandCalls(PutRolePermissionsBoundaryCommand)[0].args[0].input).toEqual({ RoleName: ROLE_NAME, PermissionsBoundary: BOUNDARY });
+    expect(iam.commandCalls(PutRolePermissionsBoundaryCommand)[0].args[0].input).toEqual({
+      RoleName: ROLE_NAME,
+      PermissionsBoundary: BOUNDARY,
+    });
     expect(iam.commandCalls(UpdateRoleCommand)[0].args[0].input.MaxSessionDuration).toBe(3600);
     expect(iam.commandCalls(TagRoleCommand)[0].args[0].input.Tags).toEqual(created.Tags);
     expect(iam.commandCalls(PutRolePolicyCommand)[0].args[0].input.PolicyName).toBe('lockbox-deny-after-expiry');
@@ -259,7 +267,9 @@ describe('IamAccessProvider.grant — the role exists already', () => {
 
 describe('IamAccessProvider.grant — wrong account', () => {
   it('stops before the role gets any permission when the credentials are not in the tenant’s account', async () => {
-    iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN.replace(ACCOUNT, '999999999999'), RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
+    iam.on(CreateRoleCommand).resolves({
+      Role: { Arn: ROLE_ARN.replace(ACCOUNT, '999999999999'), RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW },
+    });
     await expect(provider().grant(grantInput())).rejects.toThrow(/account 111111111111.*account 999999999999/);
     expect(sent()).toEqual(['CreateRole']);
   });
@@ -285,7 +295,9 @@ describe('IamAccessProvider — eventual consistency retries', () => {
   });
 
   it('retries ConcurrentModification and throttling', async () => {
-    iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
+    iam
+      .on(CreateRoleCommand)
+      .resolves({ Role: { Arn: ROLE_ARN, RoleName: ROLE_NAME, Path: '/lockbox/', RoleId: 'AROA1', CreateDate: NOW } });
     iam.on(PutRolePolicyCommand).rejectsOnce(busy()).resolves({});
     iam.on(AttachRolePolicyCommand).rejectsOnce(throttled()).resolves({});
     await provider().grant(grantInput());
@@ -374,7 +386,12 @@ describe('IamAccessProvider.revoke — the steps', () => {
     const trust = parsed(update.PolicyDocument);
     expect(trust.Statement.filter((statement) => statement.Effect === 'Allow')).toEqual([]);
     expect(trust.Statement).toEqual([
-      { Sid: 'AccessRevoked', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] },
+      {
+        Sid: 'AccessRevoked',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+      },
     ]);
   });
 
@@ -417,7 +434,13 @@ describe('IamAccessProvider.revoke — the steps', () => {
   ])('takes NoSuchEntity from %s as done already and goes on', async (_command, arrange, step) => {
     arrange();
     await provider().revoke(request, record);
-    expect(steps.map(([name]) => name)).toEqual(['deny-trust', 'revoke-sessions', 'detach-managed-policies', 'delete-inline-policies', 'delete-role']);
+    expect(steps.map(([name]) => name)).toEqual([
+      'deny-trust',
+      'revoke-sessions',
+      'detach-managed-policies',
+      'delete-inline-policies',
+      'delete-role',
+    ]);
     expect(steps.find(([name]) => name === step)).toEqual([step, 'already-done']);
     expect(steps.filter(([name]) => name !== step).every(([, outcome]) => outcome === 'done')).toBe(true);
   });
@@ -557,9 +580,11 @@ class FakeIam {
         return {};
       }),
     );
-    iam.on(ListRolePoliciesCommand).callsFake(
-      guard('ListRolePolicies', (input: ListRolePoliciesCommand['input']) => ({ PolicyNames: [...role(input.RoleName).inline.keys()] })),
-    );
+    iam
+      .on(ListRolePoliciesCommand)
+      .callsFake(
+        guard('ListRolePolicies', (input: ListRolePoliciesCommand['input']) => ({ PolicyNames: [...role(input.RoleName).inline.keys()] })),
+      );
     iam.on(DeleteRolePolicyCommand).callsFake(
       guard('DeleteRolePolicy', (input: DeleteRolePolicyCommand['input']) => {
         if (!role(input.RoleName).inline.delete(input.PolicyName ?? '')) throw gone();
@@ -632,19 +657,30 @@ describe('IamAccessProvider — repeats and partial failures against IAM state',
     expect(steps).toHaveLength(5);
   });
 
-  it.each(['UpdateAssumeRolePolicy', 'PutRolePolicy', 'ListAttachedRolePolicies', 'DetachRolePolicy', 'ListRolePolicies', 'DeleteRolePolicy', 'DeleteRole'])(
-    'a revoke that failed at %s completes when run again',
-    async (failing) => {
-      await provider().grant(grantInput());
-      fake.failOnce(failing, new ServiceFailureException({ message: 'internal', $metadata: {} }));
-      await expect(provider().revoke(request)).rejects.toBeInstanceOf(ServiceFailureException);
-      expect(fake.roles.has(ROLE_NAME)).toBe(true);
+  it.each([
+    'UpdateAssumeRolePolicy',
+    'PutRolePolicy',
+    'ListAttachedRolePolicies',
+    'DetachRolePolicy',
+    'ListRolePolicies',
+    'DeleteRolePolicy',
+    'DeleteRole',
+  ])('a revoke that failed at %s completes when run again', async (failing) => {
+    await provider().grant(grantInput());
+    fake.failOnce(failing, new ServiceFailureException({ message: 'internal', $metadata: {} }));
+    await expect(provider().revoke(request)).rejects.toBeInstanceOf(ServiceFailureException);
+    expect(fake.roles.has(ROLE_NAME)).toBe(true);
 
-      await provider().revoke(request, record);
-      expect(fake.roles.size).toBe(0);
-      expect(steps.map(([step]) => step)).toEqual(['deny-trust', 'revoke-sessions', 'detach-managed-policies', 'delete-inline-policies', 'delete-role']);
-    },
-  );
+    await provider().revoke(request, record);
+    expect(fake.roles.size).toBe(0);
+    expect(steps.map(([step]) => step)).toEqual([
+      'deny-trust',
+      'revoke-sessions',
+      'detach-managed-policies',
+      'delete-inline-policies',
+      'delete-role',
+    ]);
+  });
 
   it('a revoke that failed after step 2 left the role closed and every old session denied', async () => {
     await provider().grant(grantInput());

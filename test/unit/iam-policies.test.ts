@@ -27,7 +27,9 @@ describe('engineerPrincipal', () => {
   });
 
   it('keeps the partition of the session', () => {
-    expect(engineerPrincipal('arn:aws-cn:sts::222222222222:assumed-role/Ops/bob').principalArn).toBe('arn:aws-cn:iam::222222222222:role/Ops');
+    expect(engineerPrincipal('arn:aws-cn:sts::222222222222:assumed-role/Ops/bob').principalArn).toBe(
+      'arn:aws-cn:iam::222222222222:role/Ops',
+    );
   });
 
   it('trusts an IAM user by its own ARN, path included, with the user name as source identity', () => {
@@ -193,7 +195,12 @@ describe('revokedTrustPolicy', () => {
     const policy = revokedTrustPolicy();
     expect(policy.Statement.filter((statement) => statement.Effect === 'Allow')).toEqual([]);
     expect(policy.Statement).toEqual([
-      { Sid: 'AccessRevoked', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] },
+      {
+        Sid: 'AccessRevoked',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+      },
     ]);
   });
 });

@@ -1,5 +1,14 @@
 import type { AccessRequest } from '../../lambdas/core/domain/request';
-import { alreadyDecidedEmail, approvalRequestEmail, describePrincipal, escapeHtml, humanDuration, outcomeEmail, remaining, utc } from '../../lambdas/core/messages';
+import {
+  alreadyDecidedEmail,
+  approvalRequestEmail,
+  describePrincipal,
+  escapeHtml,
+  humanDuration,
+  outcomeEmail,
+  remaining,
+  utc,
+} from '../../lambdas/core/messages';
 import { ALICE, BOB, CAROL, pendingRequest } from '../support/fixtures';
 
 /**
@@ -11,7 +20,13 @@ const DEADLINE = NOW + (11 * 60 + 52) * 60_000 + 20_000; // 11 h 52 min 20 s ahe
 const LINK = 'https://lockbox.example/approvals/eyJhbGciOi.abc_DEF-123';
 const HOSTILE = `<script>alert("x")</script> & <img src=x onerror=alert(1)> 'quoted'`;
 
-const managerDecision = { by: BOB, byEmail: 'bob@provider.example', decision: 'APPROVE' as const, at: '2026-11-29T10:02:00.000Z', via: 'link' as const };
+const managerDecision = {
+  by: BOB,
+  byEmail: 'bob@provider.example',
+  decision: 'APPROVE' as const,
+  at: '2026-11-29T10:02:00.000Z',
+  via: 'link' as const,
+};
 const atCustomer = (over: Partial<AccessRequest> = {}) => pendingRequest({ status: 'PENDING_CUSTOMER_APPROVAL', managerDecision, ...over });
 
 /** The HTML part loads nothing and runs nothing: no script, no image, no stylesheet link, no remote URL but the button's. */
@@ -76,7 +91,9 @@ describe('approval request emails', () => {
     expectWellFormed(mail);
     expect(mail.subject).toBe('[T-42] Access request awaits your approval: alice asks for ReadOnly access to demo');
     for (const part of [mail.text, mail.html]) {
-      expect(part).toContain('alice (role SupportEngineer, AWS account 111111111111) asks for ReadOnly access to your tenant demo for 1 h (PT1H).');
+      expect(part).toContain(
+        'alice (role SupportEngineer, AWS account 111111111111) asks for ReadOnly access to your tenant demo for 1 h (PT1H).',
+      );
       expect(part).toContain('Investigate failing backups');
       expect(part).toContain('T-42');
       expect(part).toContain(ALICE);
@@ -97,7 +114,13 @@ describe('approval request emails', () => {
     const mail = approvalRequestEmail(pendingRequest(), 'manager', LINK, DEADLINE, NOW);
     expectWellFormed(mail);
     expect(mail.subject).toBe('[T-42] Access request awaits your manager approval: alice asks for ReadOnly access to demo');
-    expectInBothParts(mail, 'Manager approval needed', 'to the customer tenant demo for 1 h (PT1H)', "the customer's approvers are asked only after you approve", 'the Approve and Reject buttons');
+    expectInBothParts(
+      mail,
+      'Manager approval needed',
+      'to the customer tenant demo for 1 h (PT1H)',
+      "the customer's approvers are asked only after you approve",
+      'the Approve and Reject buttons',
+    );
     expect(mail.text).not.toContain('Approved by manager');
     expectSelfContained(mail.html, LINK);
   });
@@ -115,7 +138,9 @@ describe('approval request emails', () => {
     expect(mail.html).not.toContain('<b>1</b>');
     expect(mail.html).not.toContain('<i>Only</i>');
     expect(mail.html).not.toContain('"<x>');
-    expect(mail.html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#60;img src=x onerror=alert(1)&#62; &#39;quoted&#39;');
+    expect(mail.html).toContain(
+      '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#60;img src=x onerror=alert(1)&#62; &#39;quoted&#39;',
+    );
     expect(mail.html).toContain('T-&#60;b&#62;1&#60;/b&#62;');
     expect(mail.html).toContain(`href="${escapeHtml(`${LINK}"><script>`)}"`);
     // The text part shows the same values as they are: plain text needs no escaping.
@@ -125,7 +150,9 @@ describe('approval request emails', () => {
 
   it('keeps the subject on one line whatever the ticket id holds', () => {
     const mail = approvalRequestEmail(pendingRequest({ ticketId: 'T-1\r\nBcc: victim@example.com' }), 'manager', LINK, DEADLINE, NOW);
-    expect(mail.subject).toBe('[T-1 Bcc: victim@example.com] Access request awaits your manager approval: alice asks for ReadOnly access to demo');
+    expect(mail.subject).toBe(
+      '[T-1 Bcc: victim@example.com] Access request awaits your manager approval: alice asks for ReadOnly access to demo',
+    );
   });
 
   it('keeps a justification of several lines readable in both parts', () => {
@@ -141,7 +168,13 @@ describe('already-decided emails', () => {
     ['REJECT', 'rejected'],
     ['DENY', 'denied'],
   ])('tells the other approvers that %s was decided by someone else, and that they need do nothing', (decision, verdict) => {
-    const mail = alreadyDecidedEmail(atCustomer(), { by: CAROL, byEmail: 'approver@demo.example', decision, at: '2026-11-29T10:04:00.000Z', reason: decision === 'APPROVE' ? undefined : 'Out of <hours>' });
+    const mail = alreadyDecidedEmail(atCustomer(), {
+      by: CAROL,
+      byEmail: 'approver@demo.example',
+      decision,
+      at: '2026-11-29T10:04:00.000Z',
+      reason: decision === 'APPROVE' ? undefined : 'Out of <hours>',
+    });
     expectWellFormed(mail);
     expect(mail.subject).toBe(`[T-42] Access request already ${verdict} by approver@demo.example: no action needed`);
     for (const part of [mail.text, mail.html]) {
@@ -164,7 +197,14 @@ describe('already-decided emails', () => {
 });
 
 describe('outcome emails to the engineer', () => {
-  const customerDecision = (decision: 'APPROVE' | 'DENY', reason?: string) => ({ by: CAROL, byEmail: 'approver@demo.example', decision, reason, at: '2026-11-29T10:06:00.000Z', via: 'link' as const });
+  const customerDecision = (decision: 'APPROVE' | 'DENY', reason?: string) => ({
+    by: CAROL,
+    byEmail: 'approver@demo.example',
+    decision,
+    reason,
+    at: '2026-11-29T10:06:00.000Z',
+    via: 'link' as const,
+  });
   const iamAccess = {
     provider: 'iam',
     roleArn: 'arn:aws:iam::222222222222:role/lockbox/lockbox-req-0123456789abcdef0123456789abcdef',
@@ -207,7 +247,9 @@ describe('outcome emails to the engineer', () => {
   });
 
   it('approved in local mode: says nothing real is granted', () => {
-    const mail = outcomeEmail(active({ provider: 'local', grantId: 'req-0123456789abcdef0123456789abcdef', principal: ALICE, accessLevel: 'ReadOnly' }));
+    const mail = outcomeEmail(
+      active({ provider: 'local', grantId: 'req-0123456789abcdef0123456789abcdef', principal: ALICE, accessLevel: 'ReadOnly' }),
+    );
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain('nothing real is granted');
       expect(part).toContain('Grant id');
@@ -217,13 +259,48 @@ describe('outcome emails to the engineer', () => {
 
   const ended = (over: Partial<AccessRequest>) => atCustomer({ endedAt: '2026-11-29T10:07:00.000Z', ...over });
   it.each<[string, Partial<AccessRequest>, string, string[]]>([
-    ['REJECTED', { status: 'REJECTED', managerDecision: { ...managerDecision, decision: 'REJECT', reason: 'No <ticket> on file' } }, 'Access request rejected by the support manager', ['Rejected by', 'bob@provider.example', 'No <ticket> on file', 'Nothing was granted']],
-    ['DENIED', { status: 'DENIED', customerDecision: customerDecision('DENY', 'Not during the <freeze>') }, 'Access request denied by the customer', ['Denied by', 'approver@demo.example', 'Not during the <freeze>', 'Nothing was granted']],
-    ['EXPIRED', { status: 'EXPIRED', endReason: 'no customer decision in time' }, 'Access request expired: nobody decided in time', ['no customer decision in time', 'Nothing was granted', 'File a new request']],
-    ['REVOKED', { status: 'REVOKED', endReason: 'revoked-by-customer', customerDecision: customerDecision('APPROVE', 'an approval note') }, 'Access revoked early by the customer', ['revoked your access before the window ended', '2026-11-29 10:07:00 UTC']],
-    ['CANCELLED', { status: 'CANCELLED', endReason: 'cancelled-by-requester' }, 'Access request cancelled', ['cancelled before access was granted']],
-    ['COMPLETED', { status: 'COMPLETED', endReason: 'window-ended' }, 'Access ended: the window closed and access was revoked', ['access was revoked']],
-    ['FAILED', { status: 'FAILED', endReason: 'grant-failed' }, 'Access request failed: nothing was granted', ['could not be granted', 'Nothing was left granted']],
+    [
+      'REJECTED',
+      { status: 'REJECTED', managerDecision: { ...managerDecision, decision: 'REJECT', reason: 'No <ticket> on file' } },
+      'Access request rejected by the support manager',
+      ['Rejected by', 'bob@provider.example', 'No <ticket> on file', 'Nothing was granted'],
+    ],
+    [
+      'DENIED',
+      { status: 'DENIED', customerDecision: customerDecision('DENY', 'Not during the <freeze>') },
+      'Access request denied by the customer',
+      ['Denied by', 'approver@demo.example', 'Not during the <freeze>', 'Nothing was granted'],
+    ],
+    [
+      'EXPIRED',
+      { status: 'EXPIRED', endReason: 'no customer decision in time' },
+      'Access request expired: nobody decided in time',
+      ['no customer decision in time', 'Nothing was granted', 'File a new request'],
+    ],
+    [
+      'REVOKED',
+      { status: 'REVOKED', endReason: 'revoked-by-customer', customerDecision: customerDecision('APPROVE', 'an approval note') },
+      'Access revoked early by the customer',
+      ['revoked your access before the window ended', '2026-11-29 10:07:00 UTC'],
+    ],
+    [
+      'CANCELLED',
+      { status: 'CANCELLED', endReason: 'cancelled-by-requester' },
+      'Access request cancelled',
+      ['cancelled before access was granted'],
+    ],
+    [
+      'COMPLETED',
+      { status: 'COMPLETED', endReason: 'window-ended' },
+      'Access ended: the window closed and access was revoked',
+      ['access was revoked'],
+    ],
+    [
+      'FAILED',
+      { status: 'FAILED', endReason: 'grant-failed' },
+      'Access request failed: nothing was granted',
+      ['could not be granted', 'Nothing was left granted'],
+    ],
   ])('%s: the subject says so, both parts explain it', (_status, over, subject, says) => {
     const mail = outcomeEmail(ended(over));
     expectWellFormed(mail);
@@ -242,7 +319,9 @@ describe('outcome emails to the engineer', () => {
   });
 
   it('escapes the justification and access details in the HTML part', () => {
-    const mail = outcomeEmail(atCustomer({ ...active({ ...iamAccess, assumeRoleCommand: 'aws sts <script>x</script>' }), justification: HOSTILE }));
+    const mail = outcomeEmail(
+      atCustomer({ ...active({ ...iamAccess, assumeRoleCommand: 'aws sts <script>x</script>' }), justification: HOSTILE }),
+    );
     expect(mail.html).not.toContain('<script>');
     expect(mail.html).not.toContain('<img');
     expect(mail.html).toContain('aws sts &#60;script&#62;x&#60;/script&#62;');

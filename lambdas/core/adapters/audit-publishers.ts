@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { AuditEvent } from '../domain/audit';
 import type { AuditPublisher } from '../ports';
 

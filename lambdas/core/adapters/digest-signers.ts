@@ -1,5 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
+import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { DigestSigner } from '../ports';
 
 /**
@@ -33,7 +33,9 @@ export class KmsDigestSigner implements DigestSigner {
   publicKeyPem(): Promise<string> {
     this.publicKey ??= this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId })).then(({ PublicKey }) => {
       if (!PublicKey) throw new Error('KMS returned no public key');
-      return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+      return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
     });
     this.publicKey.catch(() => (this.publicKey = undefined));
     return this.publicKey;

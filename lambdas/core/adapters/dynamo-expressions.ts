@@ -52,7 +52,9 @@ export class UpdateBuilder {
 
 /** The reasons a transaction was cancelled, by item position. */
 export const cancellationReasons = (error: unknown): { Code?: string; Item?: Record<string, RawValue> }[] =>
-  error instanceof TransactionCanceledException ? ((error.CancellationReasons ?? []) as { Code?: string; Item?: Record<string, RawValue> }[]) : [];
+  error instanceof TransactionCanceledException
+    ? ((error.CancellationReasons ?? []) as { Code?: string; Item?: Record<string, RawValue> }[])
+    : [];
 
 /** A raw attribute value, as cancellation reasons carry them (the document client does not convert errors). */
 export type RawValue = { N?: string; S?: string };

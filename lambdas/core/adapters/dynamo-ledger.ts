@@ -1,21 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type ChainHead,
   chainEvent,
   DEFAULT_AUDIT_SETTLE_MS,
   EMPTY_CHAIN,
   maxCommitDelayMs,
   settingsChainId,
-  type AuditEntry,
-  type AuditEvent,
-  type ChainHead,
 } from '../domain/audit';
 import { iso } from '../domain/clock';
-import { digestChainId, type Digest, type DigestedHead } from '../domain/digest';
+import { type Digest, type DigestedHead, digestChainId } from '../domain/digest';
 import { ConflictError } from '../domain/errors';
 import type { AuditLog, AuditPage, AuditPublisher, DigestLedger, Page } from '../ports';
-import { backoff, cancellationReasons, decodeNextToken, encodeNextToken, rawNumber, UpdateBuilder, type Item, type RawValue } from './dynamo-expressions';
+import {
+  backoff,
+  cancellationReasons,
+  decodeNextToken,
+  encodeNextToken,
+  type Item,
+  type RawValue,
+  rawNumber,
+  UpdateBuilder,
+} from './dynamo-expressions';
 
 export interface TableNames {
   requests: string;
@@ -159,10 +176,16 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
         }),
       );
       if (Item && Item.tenantId === tenantId) {
-        return this.commitRequest(Item as RequestHead, entry, nowMs, (head, event) => {
-          const update = moveRequestHead(new UpdateBuilder(), head, event).when('attribute_exists(requestId)');
-          return { Update: { TableName: this.tables.requests, Key: { requestId: event.chainId }, ...update.build() } };
-        }, () => true);
+        return this.commitRequest(
+          Item as RequestHead,
+          entry,
+          nowMs,
+          (head, event) => {
+            const update = moveRequestHead(new UpdateBuilder(), head, event).when('attribute_exists(requestId)');
+            return { Update: { TableName: this.tables.requests, Key: { requestId: event.chainId }, ...update.build() } };
+          },
+          () => true,
+        );
       }
     }
     return this.commitSettings(tenantId, entry, nowMs);
@@ -173,7 +196,12 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
    * adds to the head move, e.g. the new settings and their version condition). A moved head is
    * re-read from the cancellation and retried; any other failed condition is a ConflictError.
    */
-  async commitSettings(tenantId: string, entry: AuditEntry, nowMs: number, settings?: (update: UpdateBuilder) => void): Promise<AuditEvent> {
+  async commitSettings(
+    tenantId: string,
+    entry: AuditEntry,
+    nowMs: number,
+    settings?: (update: UpdateBuilder) => void,
+  ): Promise<AuditEvent> {
     let head = await this.settingsHead(tenantId);
     for (let attempt = 1; ; attempt++) {
       this.checkCommitWindow(nowMs);
@@ -182,7 +210,9 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       settings?.(update);
       update.set('auditSeq', event.seq).set('auditHead', event.hash).when(headCondition(update, head));
       const items = [
-        { Update: { TableName: this.tables.tenants, Key: { tenantId }, ...update.build(), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+        {
+          Update: { TableName: this.tables.tenants, Key: { tenantId }, ...update.build(), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+        },
         this.putEvent(event),
       ];
       try {
@@ -244,7 +274,9 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
     const ids: string[] = [];
     let start: Item | undefined;
     do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.tables.tenants, ProjectionExpression: 'tenantId', ExclusiveStartKey: start }));
+      const page = await this.db.send(
+        new ScanCommand({ TableName: this.tables.tenants, ProjectionExpression: 'tenantId', ExclusiveStartKey: start }),
+      );
       ids.push(...(page.Items ?? []).map((item) => String(item.tenantId)));
       start = page.LastEvaluatedKey;
     } while (start);
@@ -266,12 +298,18 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
         }),
       );
       for (const item of page.Items ?? []) {
-        if (typeof item.auditSeq === 'number') heads.push({ chainId: String(item.requestId), seq: item.auditSeq, hash: String(item.auditHead) });
+        if (typeof item.auditSeq === 'number')
+          heads.push({ chainId: String(item.requestId), seq: item.auditSeq, hash: String(item.auditHead) });
       }
       start = page.LastEvaluatedKey;
     } while (start);
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.tenants, Key: { tenantId }, ConsistentRead: true, ProjectionExpression: `auditSeq, auditHead, ${SETTINGS_SEALED}` }),
+      new GetCommand({
+        TableName: this.tables.tenants,
+        Key: { tenantId },
+        ConsistentRead: true,
+        ProjectionExpression: `auditSeq, auditHead, ${SETTINGS_SEALED}`,
+      }),
     );
     if (typeof Item?.auditSeq === 'number' && Item.auditSeq > Number(Item[SETTINGS_SEALED] ?? 0)) {
       heads.push({ chainId: settingsChainId(tenantId), seq: Item.auditSeq, hash: String(Item.auditHead) });
@@ -297,7 +335,11 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
   async putDigest(digest: Digest): Promise<boolean> {
     try {
       await this.db.send(
-        new PutCommand({ TableName: this.tables.audit, Item: { ...digest, chainId: digestChainId(digest.tenantId) }, ConditionExpression: 'attribute_not_exists(seq)' }),
+        new PutCommand({
+          TableName: this.tables.audit,
+          Item: { ...digest, chainId: digestChainId(digest.tenantId) },
+          ConditionExpression: 'attribute_not_exists(seq)',
+        }),
       );
       return true;
     } catch (error) {
@@ -407,7 +449,9 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
   }
 
   private putEvent(event: AuditEvent): Item {
-    return { Put: { TableName: this.tables.audit, Item: { ...event, timeKey: timeKey(event) }, ConditionExpression: 'attribute_not_exists(seq)' } };
+    return {
+      Put: { TableName: this.tables.audit, Item: { ...event, timeKey: timeKey(event) }, ConditionExpression: 'attribute_not_exists(seq)' },
+    };
   }
 
   private checkCommitWindow(nowMs: number) {
@@ -417,7 +461,12 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
 
   private async settingsHead(tenantId: string): Promise<ChainHead> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.tenants, Key: { tenantId }, ConsistentRead: true, ProjectionExpression: 'auditSeq, auditHead' }),
+      new GetCommand({
+        TableName: this.tables.tenants,
+        Key: { tenantId },
+        ConsistentRead: true,
+        ProjectionExpression: 'auditSeq, auditHead',
+      }),
     );
     return typeof Item?.auditSeq === 'number' ? { seq: Item.auditSeq, hash: String(Item.auditHead) } : EMPTY_CHAIN;
   }
@@ -441,7 +490,11 @@ export function moveRequestHead(update: UpdateBuilder, head: ChainHead, event: A
 }
 
 /** The chain attributes of a new request item (its first event). */
-export const requestHeadAttributes = (event: AuditEvent): Item => ({ auditSeq: event.seq, auditHead: event.hash, [SEAL_MARKER]: event.tenantId });
+export const requestHeadAttributes = (event: AuditEvent): Item => ({
+  auditSeq: event.seq,
+  auditHead: event.hash,
+  [SEAL_MARKER]: event.tenantId,
+});
 
 /** Ledger attributes of a request item that are not part of the request. */
 export const LEDGER_REQUEST_ATTRIBUTES = [SEAL_MARKER] as const;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RefusalCounter } from '../ports';
 
 /**
@@ -44,7 +44,12 @@ export class DynamoRefusalCounter implements RefusalCounter {
 
   private async add(Key: Record<string, string>) {
     await this.db.send(
-      new UpdateCommand({ TableName: this.requestsTable, Key, UpdateExpression: 'ADD unrecorded :one', ExpressionAttributeValues: { ':one': 1 } }),
+      new UpdateCommand({
+        TableName: this.requestsTable,
+        Key,
+        UpdateExpression: 'ADD unrecorded :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
     );
     return { record: false as const };
   }

@@ -1,17 +1,17 @@
-import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../domain/audit';
 import { ChangedMeanwhile, ConflictError, ThrottledError } from '../domain/errors';
 import type { AccessRequest } from '../domain/request';
-import { canApply, TRANSITIONS, type Status } from '../domain/status';
+import { canApply, type Status, TRANSITIONS } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
 import type { Page, RequestStore, TenantStore, Transition } from '../ports';
-import { decodeNextToken, encodeNextToken, UpdateBuilder, type Item, type RawValue } from './dynamo-expressions';
+import { decodeNextToken, encodeNextToken, type Item, type RawValue, UpdateBuilder } from './dynamo-expressions';
 import {
+  type DynamoAuditLog,
   LEDGER_REQUEST_ATTRIBUTES,
   LEDGER_TENANT_ATTRIBUTES,
   moveRequestHead,
   requestHeadAttributes,
-  type DynamoAuditLog,
   type TableNames,
 } from './dynamo-ledger';
 
@@ -31,9 +31,7 @@ export class DynamoRequestStore implements RequestStore {
   ) {}
 
   async get(requestId: string): Promise<AccessRequest | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.requests, Key: { requestId }, ConsistentRead: true }),
-    );
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.requests, Key: { requestId }, ConsistentRead: true }));
     return Item ? fromRequestItem(Item) : undefined;
   }
 
@@ -63,36 +61,42 @@ export class DynamoRequestStore implements RequestStore {
     if (change.addParties?.length) next.parties = [...request.parties, ...change.addParties];
 
     const build = (update: UpdateBuilder) => {
-    for (const [key, value] of Object.entries(change.set)) update.set(key, value);
-    update.set('status', next.status).set('version', next.version);
-    for (const key of change.remove ?? []) update.remove(key);
-    if (change.addParties?.length) {
-      update.setExpression(`${update.name('parties')} = list_append(${update.name('parties')}, ${update.value(change.addParties)})`);
-    }
-    // The sparse index of live grants holds a request exactly while it is ACTIVE.
-    if (next.status === 'ACTIVE') update.set('activeGrant', ACTIVE_GRANT);
-    if (request.status === 'ACTIVE') update.remove('activeGrant');
-    update
-      .when(`${update.name('status')} = ${update.value(request.status)}`)
-      .when(`${update.name('version')} = ${update.value(request.version)}`);
-    const require = change.require ?? {};
-    if (require.openStage) {
+      for (const [key, value] of Object.entries(change.set)) update.set(key, value);
+      update.set('status', next.status).set('version', next.version);
+      for (const key of change.remove ?? []) update.remove(key);
+      if (change.addParties?.length) {
+        update.setExpression(`${update.name('parties')} = list_append(${update.name('parties')}, ${update.value(change.addParties)})`);
+      }
+      // The sparse index of live grants holds a request exactly while it is ACTIVE.
+      if (next.status === 'ACTIVE') update.set('activeGrant', ACTIVE_GRANT);
+      if (request.status === 'ACTIVE') update.remove('activeGrant');
       update
-        .when(`${update.name('openStage')} = ${update.value(require.openStage)}`)
-        .when(`${update.name('approvalDeadlineMs')} > ${update.value(change.nowMs)}`);
-    }
-    if (require.deadlinePassed) update.when(`${update.name('approvalDeadlineMs')} <= ${update.value(change.nowMs)}`);
-    for (const key of require.separateFrom ?? []) {
-      update.when(`NOT contains(${update.name('parties')}, ${update.value(key)})`);
-    }
-    if (require.linkHash !== undefined) {
-      update.when(`contains(${update.name('linkHashes')}, ${update.value(require.linkHash)})`);
-    }
+        .when(`${update.name('status')} = ${update.value(request.status)}`)
+        .when(`${update.name('version')} = ${update.value(request.version)}`);
+      const require = change.require ?? {};
+      if (require.openStage) {
+        update
+          .when(`${update.name('openStage')} = ${update.value(require.openStage)}`)
+          .when(`${update.name('approvalDeadlineMs')} > ${update.value(change.nowMs)}`);
+      }
+      if (require.deadlinePassed) update.when(`${update.name('approvalDeadlineMs')} <= ${update.value(change.nowMs)}`);
+      for (const key of require.separateFrom ?? []) {
+        update.when(`NOT contains(${update.name('parties')}, ${update.value(key)})`);
+      }
+      if (require.linkHash !== undefined) {
+        update.when(`contains(${update.name('linkHashes')}, ${update.value(require.linkHash)})`);
+      }
     };
     return this.commitUpdate(request, next, build, change.audit, change.nowMs);
   }
 
-  async update(request: AccessRequest, expectedStatus: Status, set: Partial<AccessRequest>, nowMs: number, audit?: AuditEntry): Promise<AccessRequest> {
+  async update(
+    request: AccessRequest,
+    expectedStatus: Status,
+    set: Partial<AccessRequest>,
+    nowMs: number,
+    audit?: AuditEntry,
+  ): Promise<AccessRequest> {
     const next: AccessRequest = { ...request, ...stripUndefined(set), version: request.version + 1 };
     const build = (update: UpdateBuilder) => {
       for (const [key, value] of Object.entries(set)) update.set(key, value);
@@ -134,7 +138,13 @@ export class DynamoRequestStore implements RequestStore {
         (head, event) => {
           const update = new UpdateBuilder();
           build(update);
-          return { Update: { TableName: this.tables.requests, Key: { requestId: request.requestId }, ...moveRequestHead(update, head, event).build() } };
+          return {
+            Update: {
+              TableName: this.tables.requests,
+              Key: { requestId: request.requestId },
+              ...moveRequestHead(update, head, event).build(),
+            },
+          };
         },
         unchanged,
       );
@@ -159,7 +169,8 @@ export class DynamoRequestStore implements RequestStore {
     try {
       await this.db.send(new UpdateCommand({ TableName: this.tables.requests, Key: { requestId: request.requestId }, ...update.build() }));
     } catch (error) {
-      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException') throw new ThrottledError('The store did not answer in time', 1, { cause: error });
+      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException')
+        throw new ThrottledError('The store did not answer in time', 1, { cause: error });
       const current = await this.get(request.requestId);
       if (current && current.version === next.version && current.status === next.status) return current;
       throw await this.conflict(request.requestId);
@@ -177,10 +188,18 @@ export class DynamoRequestStore implements RequestStore {
 
   async attachTask(requestId: string, status: Status, task: Pick<AccessRequest, 'taskToken' | 'taskStage'>): Promise<Status | undefined> {
     const update = new UpdateBuilder();
-    update.set('taskToken', task.taskToken).set('taskStage', task.taskStage).when(`${update.name('status')} = ${update.value(status)}`);
+    update
+      .set('taskToken', task.taskToken)
+      .set('taskStage', task.taskStage)
+      .when(`${update.name('status')} = ${update.value(status)}`);
     try {
       await this.db.send(
-        new UpdateCommand({ TableName: this.tables.requests, Key: { requestId }, ...update.build(), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+        new UpdateCommand({
+          TableName: this.tables.requests,
+          Key: { requestId },
+          ...update.build(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
       );
       return undefined;
     } catch (error) {
@@ -326,7 +345,6 @@ function fromRequestItem(item: Item): AccessRequest {
   for (const attribute of LEDGER_REQUEST_ATTRIBUTES) delete request[attribute];
   return request as unknown as AccessRequest;
 }
-
 
 /** A failure after which the write may or may not have committed (the service may still apply it). */
 const isAmbiguous = (error: unknown): boolean =>

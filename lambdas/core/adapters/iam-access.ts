@@ -9,35 +9,35 @@ import {
   EntityAlreadyExistsException,
   GetRoleCommand,
   GetRolePolicyCommand,
+  type IAMClient,
   IAMServiceException,
   ListAttachedRolePoliciesCommand,
-  ListRoleTagsCommand,
-  ListRolesCommand,
   ListRolePoliciesCommand,
+  ListRolesCommand,
+  ListRoleTagsCommand,
   MalformedPolicyDocumentException,
   NoSuchEntityException,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
+  type Tag,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   UpdateRoleCommand,
-  type IAMClient,
-  type Tag,
 } from '@aws-sdk/client-iam';
 import { ValidationError } from '../domain/errors';
 import {
-  EXPIRY_DENY_POLICY,
-  MAX_SESSION_SECONDS,
-  ROLE_PATH,
-  SESSION_KILL_POLICY,
   accountOf,
   assumeRoleCommand,
+  EXPIRY_DENY_POLICY,
   engineerPrincipal,
   expiryDenyPolicy,
   grantTags,
+  MAX_SESSION_SECONDS,
+  ROLE_PATH,
   requireExternalId,
   revokedTrustPolicy,
   roleNameFor,
+  SESSION_KILL_POLICY,
   sessionKillPolicy,
   sessionSeconds,
   trustPolicy,
@@ -166,7 +166,11 @@ export class IamAccessProvider implements AccessProvider {
 
     await this.retrying(() =>
       iam.send(
-        new PutRolePolicyCommand({ RoleName: roleName, PolicyName: EXPIRY_DENY_POLICY, PolicyDocument: JSON.stringify(expiryDenyPolicy(window)) }),
+        new PutRolePolicyCommand({
+          RoleName: roleName,
+          PolicyName: EXPIRY_DENY_POLICY,
+          PolicyDocument: JSON.stringify(expiryDenyPolicy(window)),
+        }),
       ),
     );
     for (const policyArn of managedPolicyArns) {
@@ -293,9 +297,7 @@ export class IamAccessProvider implements AccessProvider {
       throw new ValidationError(`Role ${RoleName} was revoked; a revoked grant is never reopened`);
     }
     await this.retrying(() => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: role.trust })));
-    await this.retrying(() =>
-      iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: role.boundaryArn })),
-    );
+    await this.retrying(() => iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: role.boundaryArn })));
     await this.retrying(() =>
       iam.send(new UpdateRoleCommand({ RoleName, MaxSessionDuration: MAX_SESSION_SECONDS, Description: role.description })),
     );

@@ -111,7 +111,10 @@ export class OidcSignIn {
     // Cognito sends email_verified as a boolean; some federated issuers send the string.
     const verified = claims.email_verified === true || claims.email_verified === 'true';
     if (!email || !verified) {
-      throw new SignInRefused('Your sign-in did not come with a verified email address, so Lockbox cannot tell who you are.', 'email-not-verified');
+      throw new SignInRefused(
+        'Your sign-in did not come with a verified email address, so Lockbox cannot tell who you are.',
+        'email-not-verified',
+      );
     }
     const raw = claims[this.settings.groupsClaim];
     // An array (Cognito's cognito:groups, most IdPs), or one string as Cognito passes a federated
@@ -119,7 +122,11 @@ export class OidcSignIn {
     const groups = Array.isArray(raw)
       ? raw.filter((group): group is string => typeof group === 'string')
       : typeof raw === 'string'
-        ? raw.replace(/^\[|\]$/g, '').split(',').map((group) => group.trim()).filter(Boolean)
+        ? raw
+            .replace(/^\[|\]$/g, '')
+            .split(',')
+            .map((group) => group.trim())
+            .filter(Boolean)
         : [];
     return { issuer: claims.iss, subject: claims.sub, email, groups };
   }
@@ -136,5 +143,8 @@ function refusal(error: unknown): SignInRefused {
   }
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
-  return new SignInRefused('The sign-in could not be verified. Sign in again.', `${typeof code === 'string' ? code : 'error'}: ${message}`.slice(0, 300));
+  return new SignInRefused(
+    'The sign-in could not be verified. Sign in again.',
+    `${typeof code === 'string' ? code : 'error'}: ${message}`.slice(0, 300),
+  );
 }

@@ -21,7 +21,11 @@ export async function getSecretString(secretId: string, region = process.env.AWS
   });
   const signer = new SignatureV4({ service: 'secretsmanager', region, credentials: fromEnv(), sha256: Sha256 });
   const signed = await signer.sign(request);
-  const response = await fetch(`https://${host}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body: signed.body as string });
+  const response = await fetch(`https://${host}/`, {
+    method: 'POST',
+    headers: signed.headers as Record<string, string>,
+    body: signed.body as string,
+  });
   const body = (await response.json()) as { SecretString?: string; __type?: string; message?: string };
   if (!response.ok || typeof body.SecretString !== 'string') {
     throw new Error(`Secrets Manager GetSecretValue failed: ${response.status} ${body.__type ?? ''}`.trim());

@@ -1,4 +1,4 @@
-import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
+import { type SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import type { Email, Mailer } from '../ports';
 
 /** Email through SES (SESv1 SendEmail; in local mode the same call reaches aws-ses-v2-local). */

@@ -2,14 +2,14 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
-  ListExecutionsCommand,
   InvalidToken,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
+  type SFNClient,
   StartExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
-  type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { Workflow } from '../ports';
 
@@ -51,7 +51,9 @@ export class SfnWorkflow implements Workflow {
     const names = new Set<string>();
     let nextToken: string | undefined;
     do {
-      const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn(), statusFilter: 'RUNNING', maxResults: 1000, nextToken }));
+      const page = await this.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn(), statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+      );
       for (const execution of page.executions ?? []) if (execution.name) names.add(execution.name);
       nextToken = page.nextToken;
     } while (nextToken);

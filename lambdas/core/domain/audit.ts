@@ -87,14 +87,7 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
 }
 
 /** The next event of chain `chainId` (whose head is `head`). */
-export function chainEvent(
-  entry: AuditEntry,
-  tenantId: string,
-  chainId: string,
-  head: ChainHead,
-  at: string,
-  eventId: string,
-): AuditEvent {
+export function chainEvent(entry: AuditEntry, tenantId: string, chainId: string, head: ChainHead, at: string, eventId: string): AuditEvent {
   const actor = { kind: entry.actor.kind, id: entry.actor.id, person: entry.actor.person ?? '' };
   const unhashed = { ...entry, actor, tenantId, chainId, seq: head.seq + 1, eventId, at, prevHash: head.hash };
   return { ...unhashed, hash: hashEvent(unhashed) };

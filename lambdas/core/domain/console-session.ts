@@ -84,7 +84,12 @@ export const sealSession = (signer: MacSigner, session: Session): Promise<string
 export type SessionVerdict = { ok: true; session: Session } | { ok: false; reason: 'none' | 'invalid' | 'idle' | 'expired' };
 
 /** The session in a cookie, if it is genuine and neither idle too long nor too old. */
-export async function openSession(signer: MacSigner, value: string | undefined, nowMs: number, timeouts: SessionTimeouts): Promise<SessionVerdict> {
+export async function openSession(
+  signer: MacSigner,
+  value: string | undefined,
+  nowMs: number,
+  timeouts: SessionTimeouts,
+): Promise<SessionVerdict> {
   if (!value) return { ok: false, reason: 'none' };
   const body = await unseal(signer, 'session', value);
   if (!body || !isSession(body)) return { ok: false, reason: 'invalid' };
@@ -100,7 +105,8 @@ export async function openTransaction(signer: MacSigner, value: string | undefin
   const body = await unseal(signer, 'sign-in', value);
   if (!body) return undefined;
   const { state, nonce, codeVerifier, returnTo, expiresAtMs } = body;
-  if (![state, nonce, codeVerifier, returnTo].every((field) => typeof field === 'string') || typeof expiresAtMs !== 'number') return undefined;
+  if (![state, nonce, codeVerifier, returnTo].every((field) => typeof field === 'string') || typeof expiresAtMs !== 'number')
+    return undefined;
   if (expiresAtMs <= nowMs) return undefined;
   return { state, nonce, codeVerifier, returnTo: safeReturnPath(returnTo as string), expiresAtMs } as SignInTransaction;
 }

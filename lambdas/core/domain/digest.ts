@@ -45,8 +45,7 @@ export function digestPayload(digest: UnsignedDigest | Digest): Buffer {
   return Buffer.from(canonicalJson(unsigned), 'utf8');
 }
 
-export const digestHash = (digest: UnsignedDigest | Digest): string =>
-  createHash('sha256').update(digestPayload(digest)).digest('hex');
+export const digestHash = (digest: UnsignedDigest | Digest): string => createHash('sha256').update(digestPayload(digest)).digest('hex');
 
 /** The next digest after `previous` (none: the tenant's first). */
 export function nextDigest(

@@ -1,6 +1,6 @@
 import { verify } from 'node:crypto';
-import { GENESIS_HASH, hashEvent, type AuditEvent } from './audit';
-import { digestHash, digestPayload, type Digest } from './digest';
+import { type AuditEvent, GENESIS_HASH, hashEvent } from './audit';
+import { type Digest, digestHash, digestPayload } from './digest';
 
 /**
  * The pure verifier of a tenant's ledger (node:crypto only): the API's `audit/verify`, the CLI's
@@ -102,16 +102,28 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
       const place = { chainId: head.chainId, seq: head.seq, digestSeq: digest.seq, at: digest.periodEnd };
       const before = sealed.get(head.chainId) ?? 0;
       if (head.seq < before) {
-        findings.push({ ...place, kind: 'digest-regressed', message: `digest ${digest.seq} lists ${head.chainId} at seq ${head.seq}, an earlier digest at ${before}` });
+        findings.push({
+          ...place,
+          kind: 'digest-regressed',
+          message: `digest ${digest.seq} lists ${head.chainId} at seq ${head.seq}, an earlier digest at ${before}`,
+        });
         continue;
       }
       const events = chains.get(head.chainId) ?? [];
       const event = events.find((candidate) => candidate.seq === head.seq);
       if (!event) {
         const last = Math.max(0, ...events.map((candidate) => candidate.seq));
-        findings.push({ ...place, kind: 'chain-truncated', message: `digest ${digest.seq} lists ${head.chainId} up to seq ${head.seq}; the chain ends at seq ${last}` });
+        findings.push({
+          ...place,
+          kind: 'chain-truncated',
+          message: `digest ${digest.seq} lists ${head.chainId} up to seq ${head.seq}; the chain ends at seq ${last}`,
+        });
       } else if (event.hash !== head.hash) {
-        findings.push({ ...place, kind: 'chain-head', message: `event ${head.seq} of ${head.chainId} is not the one digest ${digest.seq} sealed` });
+        findings.push({
+          ...place,
+          kind: 'chain-head',
+          message: `event ${head.seq} of ${head.chainId} is not the one digest ${digest.seq} sealed`,
+        });
       }
       sealed.set(head.chainId, head.seq);
     }
@@ -122,7 +134,13 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
 
   const sealedEvents = input.events.filter((event) => event.seq <= (sealed.get(event.chainId) ?? 0)).length;
   const first = findings.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))[0];
-  const verified = { events: verifiedEvents, chains: verifiedChains, digests: verifiedDigests, sealedEvents, ...(lastDigestAt ? { lastDigestAt } : {}) };
+  const verified = {
+    events: verifiedEvents,
+    chains: verifiedChains,
+    digests: verifiedDigests,
+    sealedEvents,
+    ...(lastDigestAt ? { lastDigestAt } : {}),
+  };
   if (!first) return { ok: true, verified };
   const { at: _at, ...firstBroken } = first;
   return { ok: false, verified, firstBroken };
@@ -139,9 +157,11 @@ function verifyOneChain(chainId: string, events: AuditEvent[]): Finding | undefi
     if (event.seq !== seq + 1) {
       return { ...place, seq: seq + 1, kind: 'chain-gap', message: `${chainId} skips from seq ${seq} to ${event.seq}` };
     }
-    if (event.prevHash !== hash) return { ...place, kind: 'chain-link', message: `event ${event.seq} of ${chainId} does not link to event ${seq}` };
+    if (event.prevHash !== hash)
+      return { ...place, kind: 'chain-link', message: `event ${event.seq} of ${chainId} does not link to event ${seq}` };
     const { hash: claimed, ...unhashed } = event;
-    if (hashEvent(unhashed) !== claimed) return { ...place, kind: 'event-hash', message: `event ${event.seq} of ${chainId} does not match its hash` };
+    if (hashEvent(unhashed) !== claimed)
+      return { ...place, kind: 'event-hash', message: `event ${event.seq} of ${chainId} does not match its hash` };
     seq = event.seq;
     hash = claimed;
     lastGoodAt = event.at;
@@ -153,7 +173,8 @@ function verifyOneDigest(digest: Digest, previous: Digest | undefined, input: Ve
   const place = { digestSeq: digest.seq, at: digest.periodEnd };
   const expectedSeq = (previous?.seq ?? 0) + 1;
   if (digest.seq === previous?.seq) return { ...place, kind: 'digest-duplicate', message: `two digests with seq ${digest.seq}` };
-  if (digest.seq !== expectedSeq) return { ...place, digestSeq: expectedSeq, kind: 'digest-gap', message: `digest ${expectedSeq} is missing (next is ${digest.seq})` };
+  if (digest.seq !== expectedSeq)
+    return { ...place, digestSeq: expectedSeq, kind: 'digest-gap', message: `digest ${expectedSeq} is missing (next is ${digest.seq})` };
   if (digestHash(digest) !== digest.hash) return { ...place, kind: 'digest-hash', message: `digest ${digest.seq} does not match its hash` };
   if (input.keyId !== undefined && digest.keyId !== input.keyId) {
     return { ...place, kind: 'digest-key', message: `digest ${digest.seq} names key ${digest.keyId}, not the published ${input.keyId}` };

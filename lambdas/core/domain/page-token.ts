@@ -63,7 +63,9 @@ export class PageTokens {
       this.key = undefined; // a failed KMS call is retried by the next request
       throw error;
     });
-    return createHmac('sha256', await this.key).update(`lockbox-page-token\n${canonicalJson(scope)}\n${payload}`).digest();
+    return createHmac('sha256', await this.key)
+      .update(`lockbox-page-token\n${canonicalJson(scope)}\n${payload}`)
+      .digest();
   }
 }
 

@@ -133,7 +133,12 @@ export function directoryProblems(directory: { engineers: readonly Person[]; man
  */
 export function directoryWarnings(directory: { engineers: readonly Person[]; managers: readonly Person[] }): string[] {
   return [...directory.engineers, ...directory.managers]
-    .filter((person) => !person.principal.endsWith('*') && parsePrincipal(person.principal).kind === 'assumed-role' && !sessionNamedByIdp(person.principal, person))
+    .filter(
+      (person) =>
+        !person.principal.endsWith('*') &&
+        parsePrincipal(person.principal).kind === 'assumed-role' &&
+        !sessionNamedByIdp(person.principal, person),
+    )
     .map(
       (person) =>
         `${person.principal}: its session name is chosen by whoever assumes the role; anyone who may assume it can act as ${person.email ?? 'this person'} ` +
@@ -158,9 +163,15 @@ export interface ProviderSide {
   accounts?: readonly string[];
 }
 
-export const providerSide = (directory: { engineers: readonly Person[]; managers: readonly Person[]; admins?: readonly Person[] }, accounts?: readonly string[]): ProviderSide => {
+export const providerSide = (
+  directory: { engineers: readonly Person[]; managers: readonly Person[]; admins?: readonly Person[] },
+  accounts?: readonly string[],
+): ProviderSide => {
   const people = [...directory.engineers, ...directory.managers, ...(directory.admins ?? [])];
-  return { people, accounts: accounts ?? [...new Set(people.map((person) => accountOf(person.principal)).filter((id): id is string => Boolean(id)))] };
+  return {
+    people,
+    accounts: accounts ?? [...new Set(people.map((person) => accountOf(person.principal)).filter((id): id is string => Boolean(id)))],
+  };
 };
 
 export const isEmailEntry = (entry: string): boolean => !entry.startsWith('arn:') && EMAILISH.test(entry);
@@ -169,12 +180,15 @@ export const isEmailEntry = (entry: string): boolean => !entry.startsWith('arn:'
 export function providerReason(entry: { principal?: string; email?: string }, provider: ProviderSide): string | undefined {
   if (entry.email) {
     const email = entry.email.toLowerCase();
-    if (provider.people.some((person) => person.email?.toLowerCase() === email)) return `${entry.email} is a person of the provider, not of the customer`;
+    if (provider.people.some((person) => person.email?.toLowerCase() === email))
+      return `${entry.email} is a person of the provider, not of the customer`;
   }
   if (!entry.principal) return undefined;
-  if (findPerson(provider.people, entry.principal)) return `${entry.principal} is a principal of the provider's directory, not of the customer`;
+  if (findPerson(provider.people, entry.principal))
+    return `${entry.principal} is a principal of the provider's directory, not of the customer`;
   const account = accountOf(entry.principal);
-  if (account && (provider.accounts ?? []).includes(account)) return `${entry.principal} is in the provider's account ${account}, not the customer's`;
+  if (account && (provider.accounts ?? []).includes(account))
+    return `${entry.principal} is in the provider's account ${account}, not the customer's`;
   return undefined;
 }
 
@@ -183,7 +197,11 @@ export function providerReason(entry: { principal?: string; email?: string }, pr
  * a principal must belong to one of the tenant's accounts and to no provider person or account;
  * a sign-in email must not be a provider person's.
  */
-export function notCustomerSide(entry: { principal?: string; email?: string }, tenant: Pick<CustomerSide, 'accessTarget' | 'customerAccounts'>, provider: ProviderSide): string | undefined {
+export function notCustomerSide(
+  entry: { principal?: string; email?: string },
+  tenant: Pick<CustomerSide, 'accessTarget' | 'customerAccounts'>,
+  provider: ProviderSide,
+): string | undefined {
   const fromProvider = providerReason(entry, provider);
   if (fromProvider || !entry.principal) return fromProvider;
   const providerAccounts = provider.accounts ?? [];

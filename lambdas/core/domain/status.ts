@@ -17,15 +17,7 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly Status[] = [
-  'COMPLETED',
-  'REVOKED',
-  'REJECTED',
-  'DENIED',
-  'EXPIRED',
-  'CANCELLED',
-  'FAILED',
-];
+export const TERMINAL_STATUSES: readonly Status[] = ['COMPLETED', 'REVOKED', 'REJECTED', 'DENIED', 'EXPIRED', 'CANCELLED', 'FAILED'];
 
 /** What each action does to a status. The key is the action, so a use case names intent, not states. */
 export const TRANSITIONS = {
@@ -44,8 +36,7 @@ export type Action = keyof typeof TRANSITIONS;
 
 export const isTerminal = (status: Status): boolean => TERMINAL_STATUSES.includes(status);
 
-export const canApply = (action: Action, status: Status): boolean =>
-  (TRANSITIONS[action].from as readonly Status[]).includes(status);
+export const canApply = (action: Action, status: Status): boolean => (TRANSITIONS[action].from as readonly Status[]).includes(status);
 
 /** The approval stage a pending status waits on, if any. */
 export type Stage = 'manager' | 'customer';

@@ -1,4 +1,3 @@
-
 import { isEmailEntry } from './principals';
 
 /** A customer tenant as stored (Tenants table), chain head included. */
@@ -76,7 +75,9 @@ const whoOf = (who: Who | string): Who => (typeof who === 'string' ? { principal
 
 /** An entry of `admins`/`auditors`: a principal ARN, or the email of a signed-in person. */
 const holds = (entry: string, who: Who): boolean =>
-  isEmailEntry(entry) ? who.email !== undefined && who.email.toLowerCase() === entry.toLowerCase() : who.principal !== undefined && entry === who.principal;
+  isEmailEntry(entry)
+    ? who.email !== undefined && who.email.toLowerCase() === entry.toLowerCase()
+    : who.principal !== undefined && entry === who.principal;
 
 export const isTenantAdmin = (tenant: Tenant, who: Who | string): boolean =>
   tenant.admins.some((entry) => holds(entry, whoOf(who))) || inGroup(tenant, 'admins', whoOf(who));
@@ -86,4 +87,3 @@ export const canReadAudit = (tenant: Tenant, who: Who | string): boolean =>
   tenant.auditors.some((entry) => holds(entry, whoOf(who))) ||
   inGroup(tenant, 'auditors', whoOf(who)) ||
   findApprover(tenant, whoOf(who)) !== undefined;
-

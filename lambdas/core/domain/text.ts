@@ -15,7 +15,8 @@ const CONTROL_MULTI_LINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f
 export function illFormed(text: string, options: { multiLine?: boolean } = {}): string | undefined {
   if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (it contains a lone surrogate)';
   const control = (options.multiLine ? CONTROL_MULTI_LINE : CONTROL).exec(text);
-  if (control) return `must not contain control characters (it contains U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
+  if (control)
+    return `must not contain control characters (it contains U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
   return undefined;
 }
 

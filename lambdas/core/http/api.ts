@@ -1,6 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { LockboxError, NotFoundError, ThrottledError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
+import {
+  LockboxError,
+  NotFoundError,
+  ThrottledError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors';
 import { logKeys, observed } from '../observability';
 import type { Caller, Logger } from '../usecases/deps';
 
@@ -56,8 +63,7 @@ const OVERLOADED = new Set([
 ]);
 const isOverloaded = (error: unknown): boolean =>
   error instanceof Error &&
-  (OVERLOADED.has(error.name) ||
-    (error.name === 'TransactionCanceledException' && String(error.message).includes('TransactionConflict')));
+  (OVERLOADED.has(error.name) || (error.name === 'TransactionCanceledException' && String(error.message).includes('TransactionConflict')));
 
 export const validationError = (error: z.ZodError): ValidationError =>
   new ValidationError('The request is not valid', {
@@ -104,7 +110,8 @@ export function httpRequest(event: APIGatewayProxyEvent): HttpRequest {
 /** A header's value, whatever the case of its name (HTTP names are case-insensitive). */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted && typeof value === 'string') return value;
+  for (const [key, value] of Object.entries(event.headers ?? {}))
+    if (key.toLowerCase() === wanted && typeof value === 'string') return value;
   return undefined;
 }
 
@@ -117,7 +124,8 @@ export function requireContentType(event: APIGatewayProxyEvent, mediaType: strin
   const declared = header(event, 'content-type');
   if (declared === undefined && !hasBody) return;
   const type = declared?.split(';')[0]?.trim().toLowerCase();
-  if (type !== mediaType) throw new UnsupportedMediaTypeError(`The body must be ${mediaType}`, { contentType: declared?.slice(0, 100) ?? null });
+  if (type !== mediaType)
+    throw new UnsupportedMediaTypeError(`The body must be ${mediaType}`, { contentType: declared?.slice(0, 100) ?? null });
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

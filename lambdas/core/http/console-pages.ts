@@ -46,7 +46,10 @@ function top(frame: Frame): string {
     ];
     nav = `<nav aria-label="Console"><ul>${items
       .filter(([, , shown]) => shown)
-      .map(([key, label]) => `<li><a href="${escapeHtml(tenantUrl(frame, tenantId, `/${key}`))}"${frame.current === key ? ' aria-current="page"' : ''}>${label}</a></li>`)
+      .map(
+        ([key, label]) =>
+          `<li><a href="${escapeHtml(tenantUrl(frame, tenantId, `/${key}`))}"${frame.current === key ? ' aria-current="page"' : ''}>${label}</a></li>`,
+      )
       .join('')}</ul></nav>`;
   }
   return `<header class="top"><span>${brand}</span>${who}</header>${nav ? `<div class="top">${nav}</div>` : ''}`;
@@ -64,7 +67,12 @@ export const redirect = (location: string, cookies: string[] = []): APIGatewayPr
 
 /** A refusal: what happened, that nothing changed, and the way on. */
 export const refusedPage = (statusCode: number, title: string, message: string, frame: Frame): APIGatewayProxyResult =>
-  consolePage(statusCode, title, `<p class="lead">${escapeHtml(message)}</p><p>Nothing was changed.</p><p><a href="${escapeHtml(consoleUrl(frame))}">Back to the console</a></p>`, frame);
+  consolePage(
+    statusCode,
+    title,
+    `<p class="lead">${escapeHtml(message)}</p><p>Nothing was changed.</p><p><a href="${escapeHtml(consoleUrl(frame))}">Back to the console</a></p>`,
+    frame,
+  );
 
 export function signInPage(frame: Frame, returnTo: string, note?: string, statusCode = 200): APIGatewayProxyResult {
   const url = `${consoleUrl(frame, '/login')}?return=${encodeURIComponent(returnTo)}`;
@@ -76,7 +84,12 @@ export function signInPage(frame: Frame, returnTo: string, note?: string, status
 }
 
 export const signedOutPage = (frame: Frame): APIGatewayProxyResult =>
-  consolePage(200, 'Signed out', `<p class="lead">You are signed out of the Lockbox console.</p><p><a href="${escapeHtml(consoleUrl(frame))}">Sign in again</a></p>`, frame);
+  consolePage(
+    200,
+    'Signed out',
+    `<p class="lead">You are signed out of the Lockbox console.</p><p><a href="${escapeHtml(consoleUrl(frame))}">Sign in again</a></p>`,
+    frame,
+  );
 
 export function tenantsPage(frame: Frame, tenants: { tenant: Tenant; roles: ConsoleRoles }[]): APIGatewayProxyResult {
   if (tenants.length === 0) {
@@ -89,7 +102,9 @@ export function tenantsPage(frame: Frame, tenants: { tenant: Tenant; roles: Cons
   }
   const rows = tenants
     .map(({ tenant, roles }) => {
-      const what = [roles.approver && 'approver', roles.admin && 'admin', !roles.approver && !roles.admin && 'auditor'].filter(Boolean).join(', ');
+      const what = [roles.approver && 'approver', roles.admin && 'admin', !roles.approver && !roles.admin && 'auditor']
+        .filter(Boolean)
+        .join(', ');
       return `<li><a href="${escapeHtml(tenantUrl(frame, tenant.tenantId, roles.approver ? '/pending' : '/history'))}">${escapeHtml(tenant.displayName)}</a> (${escapeHtml(tenant.tenantId)}) — ${what}</li>`;
     })
     .join('');
@@ -100,7 +115,13 @@ const statusBadge = (status: string) => `<span class="status">${escapeHtml(statu
 
 export function pendingPage(frame: Frame, tenantId: string, requests: RequestView[], nowMs: number): APIGatewayProxyResult {
   if (requests.length === 0) {
-    return consolePage(200, 'Waiting for you', '<p class="lead">No access request waits for your decision.</p><p class="hint">New requests appear here when a support manager has approved them; you also get an email.</p>', frame, true);
+    return consolePage(
+      200,
+      'Waiting for you',
+      '<p class="lead">No access request waits for your decision.</p><p class="hint">New requests appear here when a support manager has approved them; you also get an email.</p>',
+      frame,
+      true,
+    );
   }
   const cards = requests
     .map((request, index) => {
@@ -114,11 +135,24 @@ ${request.approvalDeadline ? deadlineNote(request.approvalDeadline, nowMs) : ''}
 </section>`;
     })
     .join('\n');
-  return consolePage(200, 'Waiting for you', `<p class="lead">${requests.length === 1 ? 'One request waits' : `${requests.length} requests wait`} for your decision.</p>\n${BEFORE_YOU_APPROVE}\n${cards}`, frame, true);
+  return consolePage(
+    200,
+    'Waiting for you',
+    `<p class="lead">${requests.length === 1 ? 'One request waits' : `${requests.length} requests wait`} for your decision.</p>\n${BEFORE_YOU_APPROVE}\n${cards}`,
+    frame,
+    true,
+  );
 }
 
 export function activePage(frame: Frame, tenantId: string, requests: RequestView[], nowMs: number): APIGatewayProxyResult {
-  if (requests.length === 0) return consolePage(200, 'Active access', '<p class="lead">Nobody has access to this tenant through Lockbox right now.</p>', frame, true);
+  if (requests.length === 0)
+    return consolePage(
+      200,
+      'Active access',
+      '<p class="lead">Nobody has access to this tenant through Lockbox right now.</p>',
+      frame,
+      true,
+    );
   const cards = requests
     .map((request, index) => {
       const id = `-${index + 1}`;
@@ -148,8 +182,19 @@ export interface HistoryFilter {
 
 const field = (id: string, label: string, input: string) => `<div class="field"><label for="${id}">${label}</label>${input}</div>`;
 
-export function historyPage(frame: Frame, tenantId: string, items: RequestView[], filter: HistoryFilter, nextUrl?: string): APIGatewayProxyResult {
-  const options = ['', ...STATUSES].map((status) => `<option value="${status}"${filter.status === status ? ' selected' : ''}>${status ? status.replace(/_/g, ' ').toLowerCase() : 'any status'}</option>`).join('');
+export function historyPage(
+  frame: Frame,
+  tenantId: string,
+  items: RequestView[],
+  filter: HistoryFilter,
+  nextUrl?: string,
+): APIGatewayProxyResult {
+  const options = ['', ...STATUSES]
+    .map(
+      (status) =>
+        `<option value="${status}"${filter.status === status ? ' selected' : ''}>${status ? status.replace(/_/g, ' ').toLowerCase() : 'any status'}</option>`,
+    )
+    .join('');
   const form = `<form method="get" action="${escapeHtml(tenantUrl(frame, tenantId, '/history'))}"><fieldset><legend>Filter</legend>
 <div class="row">
 ${field('status', 'Status', `<select id="status" name="status">${options}</select>`)}
@@ -183,7 +228,14 @@ export interface AuditVerification {
   summary: string;
 }
 
-export function auditPage(frame: Frame, tenantId: string, events: AuditEvent[], verification: AuditVerification | undefined, range: { from?: string; to?: string }, nextUrl?: string): APIGatewayProxyResult {
+export function auditPage(
+  frame: Frame,
+  tenantId: string,
+  events: AuditEvent[],
+  verification: AuditVerification | undefined,
+  range: { from?: string; to?: string },
+  nextUrl?: string,
+): APIGatewayProxyResult {
   const check = verification
     ? `<p class="${verification.ok ? 'ok' : 'bad'}" role="status"><strong>${verification.ok ? 'Verified' : 'Verification FAILED'}:</strong> ${escapeHtml(verification.summary)}</p>`
     : '';
@@ -226,7 +278,9 @@ export const settingsFormOf = (tenant: Tenant): SettingsForm => ({
   displayName: tenant.displayName,
   lockboxEnabled: tenant.lockboxEnabled,
   signInRequired: tenant.signInRequired === true,
-  approvers: tenant.approvers.map((approver) => (approver.principal ? `${approver.email} ${approver.principal}` : approver.email)).join('\n'),
+  approvers: tenant.approvers
+    .map((approver) => (approver.principal ? `${approver.email} ${approver.principal}` : approver.email))
+    .join('\n'),
   admins: tenant.admins.join('\n'),
   auditors: tenant.auditors.join('\n'),
   approverGroups: (tenant.consoleGroups?.approvers ?? []).join('\n'),
@@ -237,7 +291,12 @@ export const settingsFormOf = (tenant: Tenant): SettingsForm => ({
   version: String(tenant.version),
 });
 
-export function settingsPage(frame: Frame, tenant: Tenant, form: SettingsForm, outcome?: { saved?: boolean; errors?: string[] }): APIGatewayProxyResult {
+export function settingsPage(
+  frame: Frame,
+  tenant: Tenant,
+  form: SettingsForm,
+  outcome?: { saved?: boolean; errors?: string[] },
+): APIGatewayProxyResult {
   const text = (id: keyof SettingsForm, label: string, hint?: string) =>
     `<div class="field"><label for="${id}">${label}</label><input type="text" id="${id}" name="${id}" value="${escapeHtml(String(form[id]))}"${hint ? ` aria-describedby="${id}-hint"` : ''}>${hint ? `<p class="hint" id="${id}-hint">${hint}</p>` : ''}</div>`;
   const lines = (id: keyof SettingsForm, label: string, hint: string) =>
@@ -279,7 +338,10 @@ ${text('approvalTimeout', 'Time to decide (ISO-8601 duration)', 'For example PT1
 
 /** After a decision or revoke in the console. */
 export function donePage(frame: Frame, tenantId: string, title: string, request: RequestView, lead: string): APIGatewayProxyResult {
-  const reason = request.customerDecision?.decision === 'DENY' && request.customerDecision.reason ? `<p>The engineer is told your reason:</p><blockquote>${escapeHtml(request.customerDecision.reason)}</blockquote>` : '';
+  const reason =
+    request.customerDecision?.decision === 'DENY' && request.customerDecision.reason
+      ? `<p>The engineer is told your reason:</p><blockquote>${escapeHtml(request.customerDecision.reason)}</blockquote>`
+      : '';
   return consolePage(
     200,
     title,
@@ -289,7 +351,12 @@ export function donePage(frame: Frame, tenantId: string, title: string, request:
 }
 
 /** A link of a tenant that requires sign-in, opened by the person it was sent to. */
-export function linkDecisionPage(frame: Frame, view: { request: RequestView; email: string; deadline: string }, action: string, nowMs: number): APIGatewayProxyResult {
+export function linkDecisionPage(
+  frame: Frame,
+  view: { request: RequestView; email: string; deadline: string },
+  action: string,
+  nowMs: number,
+): APIGatewayProxyResult {
   const body = `<p class="lead">${escapeHtml(describePrincipal(view.request.requestedBy))} asks for <strong>${escapeHtml(view.request.accessLevel)}</strong> access to your tenant <strong>${escapeHtml(view.request.tenantId)}</strong> for <strong>${escapeHtml(humanDuration(view.request.duration))}</strong>.</p>
 <p class="notice">You are signed in as ${escapeHtml(view.email)}, the person this link was sent to. Nothing is granted unless you approve.</p>
 <h2>The request</h2>

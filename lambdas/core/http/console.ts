@@ -6,28 +6,28 @@ import {
   openSession,
   openTransaction,
   personKey,
-  safeReturnPath,
-  sealSession,
-  sealTransaction,
   type Session,
   type SessionTimeouts,
   type SignIn,
+  safeReturnPath,
+  sealSession,
+  sealTransaction,
 } from '../domain/console-session';
-import { verifyLedger } from '../domain/ledger-verify';
 import { parseDuration } from '../domain/duration';
 import { LockboxError } from '../domain/errors';
+import { verifyLedger } from '../domain/ledger-verify';
 import type { MacSigner } from '../domain/link-token';
 import { toView } from '../domain/request';
 import type { Status } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
-import { consoleDecide, consoleRevoke, myTenants, pendingRequests, rolesIn, type ConsoleRoles } from '../usecases/console';
+import { type ConsoleRoles, consoleDecide, consoleRevoke, myTenants, pendingRequests, rolesIn } from '../usecases/console';
 import type { Caller, Deps } from '../usecases/deps';
 import { decideByLink, viewLink } from '../usecases/links';
 import { listRequests } from '../usecases/requests';
 import { listAudit, updateTenant } from '../usecases/tenants';
 import { rawBody } from './api';
 import * as pages from './console-pages';
-import { refusalPage, alreadyDecidedPage } from './pages';
+import { alreadyDecidedPage, refusalPage } from './pages';
 import { tenantBody } from './schemas';
 
 /**
@@ -41,7 +41,10 @@ import { tenantBody } from './schemas';
 export interface ConsoleApp {
   deps: Deps;
   signer: MacSigner;
-  signIn: { start(): Promise<SignInStart>; finish(query: URLSearchParams, expected: { state: string; nonce: string; codeVerifier: string }): Promise<SignIn> };
+  signIn: {
+    start(): Promise<SignInStart>;
+    finish(query: URLSearchParams, expected: { state: string; nonce: string; codeVerifier: string }): Promise<SignIn>;
+  };
   /** Public base URL of the API (`https://…/v1`, or `http://localhost:3000`). */
   baseUrl: string;
   timeouts: SessionTimeouts;
@@ -69,7 +72,10 @@ export function consoleHandler(app: ConsoleApp) {
   const url = new URL(app.baseUrl);
   const secure = url.protocol === 'https:';
   const base = url.pathname.replace(/\/+$/, '');
-  const names = { session: secure ? '__Host-lockbox-session' : 'lockbox-session', signIn: secure ? '__Host-lockbox-signin' : 'lockbox-signin' };
+  const names = {
+    session: secure ? '__Host-lockbox-session' : 'lockbox-session',
+    signIn: secure ? '__Host-lockbox-signin' : 'lockbox-signin',
+  };
   const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
     `${name}=${value}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}${maxAgeSeconds !== undefined ? `; Max-Age=${maxAgeSeconds}` : ''}`;
   const clear = (name: string) => cookie(name, '', 0);
@@ -86,7 +92,11 @@ export function consoleHandler(app: ConsoleApp) {
     }
     const session = verdict.session;
     ctx.session = session;
-    ctx.caller = { principal: personKey(session.signIn), signIn: session.signIn, sourceIp: ctx.event.requestContext?.identity?.sourceIp ?? undefined };
+    ctx.caller = {
+      principal: personKey(session.signIn),
+      signIn: session.signIn,
+      sourceIp: ctx.event.requestContext?.identity?.sourceIp ?? undefined,
+    };
     ctx.frame.email = session.signIn.email;
     ctx.frame.csrf = session.csrf;
     if (ctx.nowMs - session.seenAtMs >= Math.min(60_000, app.timeouts.idleMs / 4)) {
@@ -123,10 +133,12 @@ export function consoleHandler(app: ConsoleApp) {
   async function tenantFor(ctx: Ctx, tenantId: string, need: keyof ConsoleRoles): Promise<Tenant | APIGatewayProxyResult> {
     const tenant = await app.deps.tenants.get(tenantId);
     const roles = tenant && rolesIn(tenant, ctx.caller!);
-    if (!tenant || !roles?.reader) return pages.refusedPage(403, 'Not your tenant', 'You have no role in this tenant, or it does not exist.', ctx.frame);
+    if (!tenant || !roles?.reader)
+      return pages.refusedPage(403, 'Not your tenant', 'You have no role in this tenant, or it does not exist.', ctx.frame);
     ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles };
     if (!roles[need]) {
-      const what = need === 'approver' ? "the tenant's approvers" : need === 'admin' ? "the tenant's admins" : 'people with a role in the tenant';
+      const what =
+        need === 'approver' ? "the tenant's approvers" : need === 'admin' ? "the tenant's admins" : 'people with a role in the tenant';
       return pages.refusedPage(403, 'Not allowed', `Only ${what} may do this.`, ctx.frame);
     }
     return tenant;
@@ -134,218 +146,366 @@ export function consoleHandler(app: ConsoleApp) {
 
   /** A use case's refusal as a page; anything else is a bug and goes to the 500 page. */
   const refusal = (ctx: Ctx, error: unknown, title: string): APIGatewayProxyResult => {
-    if (error instanceof LockboxError && error.statusCode < 500) return pages.refusedPage(error.statusCode, title, error.message, ctx.frame);
+    if (error instanceof LockboxError && error.statusCode < 500)
+      return pages.refusedPage(error.statusCode, title, error.message, ctx.frame);
     throw error;
   };
 
   const routes: [string, RegExp, Handler, { open?: boolean }?][] = [
-    ['GET', /^$/, async (ctx) => {
-      if (!ctx.caller) return signInFirst(ctx);
-      const tenants = await myTenants(app.deps, ctx.caller);
-      const [only] = tenants;
-      if (tenants.length === 1 && only) {
-        const { tenant, roles } = only;
-        return pages.redirect(pages.tenantUrl(ctx.frame, tenant.tenantId, roles.approver ? '/pending' : '/history'), ctx.frame.cookies);
-      }
-      return pages.tenantsPage(ctx.frame, tenants);
-    }, { open: true }],
-
-    ['GET', /^login$/, async (ctx) => {
-      const started = await app.signIn.start();
-      const transaction = await sealTransaction(app.signer, {
-        state: started.state,
-        nonce: started.nonce,
-        codeVerifier: started.codeVerifier,
-        returnTo: safeReturnPath(ctx.event.queryStringParameters?.return),
-        expiresAtMs: ctx.nowMs + SIGN_IN_WINDOW_MS,
-      });
-      return pages.redirect(started.url, [cookie(names.signIn, transaction, SIGN_IN_WINDOW_MS / 1000)]);
-    }, { open: true }],
-
-    ['GET', /^callback$/, async (ctx, _params) => {
-      const cookies = parseCookies(ctx.event);
-      const transaction = await openTransaction(app.signer, cookies[names.signIn], ctx.nowMs);
-      // The transaction is used once: cleared whatever happens next.
-      ctx.frame.cookies = [clear(names.signIn)];
-      if (!transaction) {
-        app.deps.log.warn('console sign-in refused', { code: 'no-sign-in-transaction' });
-        return pages.consolePage(400, 'Sign-in not started here', '<p class="lead">This sign-in did not start from this browser, or it took too long, or it was used already. Nothing was changed.</p><p><a href="' + pages.consoleUrl(ctx.frame) + '">Sign in again</a></p>', ctx.frame);
-      }
-      const query = new URLSearchParams(definedOnly(ctx.event.queryStringParameters ?? {}));
-      try {
-        const signIn = await app.signIn.finish(query, transaction);
-        const session = newSession(signIn, ctx.nowMs);
-        app.deps.log.info('console sign-in', { person: personKey(signIn), issuer: signIn.issuer });
-        return pages.redirect(`${base}${transaction.returnTo}`, [clear(names.signIn), cookie(names.session, await sealSession(app.signer, session))]);
-      } catch (error) {
-        if (!(error instanceof SignInRefused)) throw error;
-        app.deps.log.warn('console sign-in refused', { code: error.code });
-        return pages.consolePage(401, 'Sign-in refused', `<p class="lead">${escape(error.message)}</p><p>Nothing was changed.</p><p><a href="${pages.consoleUrl(ctx.frame)}">Sign in again</a></p>`, ctx.frame);
-      }
-    }, { open: true }],
-
-    ['POST', /^sign-out$/, async (ctx) => {
-      ctx.frame.email = undefined;
-      ctx.frame.cookies = [clear(names.session)];
-      return pages.signedOutPage(ctx.frame);
-    }],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})$/, async (ctx, [tenantId]) => pages.redirect(pages.tenantUrl(ctx.frame, tenantId, '/pending'), ctx.frame.cookies)],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})\/pending$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'approver');
-      if (!isTenant(tenant)) return tenant;
-      ctx.frame.current = 'pending';
-      const open = await pendingRequests(app.deps, tenantId);
-      return pages.pendingPage(ctx.frame, tenantId, open.map((request) => toView(request, { isRequester: false })), ctx.nowMs);
-    }],
-
-    ['POST', /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/decision$/, async (ctx, [tenantId, requestId]) => {
-      const decision = ctx.form.decision;
-      const reason = ctx.form.reason?.trim() || undefined;
-      if (decision !== 'APPROVE' && decision !== 'DENY') return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
-      if (decision === 'DENY' && !reason) return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
-      if (reason && reason.length > 1000) return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
-      const tenant = await app.deps.tenants.get(tenantId);
-      if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
-      try {
-        const updated = await consoleDecide(app.deps, ctx.caller!, tenantId, requestId, { decision, reason });
-        return pages.donePage(ctx.frame, tenantId, decision === 'APPROVE' ? 'Approved' : 'Denied', updated, decision === 'APPROVE' ? `You approved ${updated.ticketId}. Access is granted now and revoked automatically when its window ends.` : `You denied ${updated.ticketId}. Nothing is granted.`);
-      } catch (error) {
-        return refusal(ctx, error, 'Decision refused');
-      }
-    }],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})\/active$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'reader');
-      if (!isTenant(tenant)) return tenant;
-      if (!ctx.frame.tenant!.roles.approver && !ctx.frame.tenant!.roles.admin) return pages.refusedPage(403, 'Not allowed', "Only the tenant's approvers and admins see active access.", ctx.frame);
-      ctx.frame.current = 'active';
-      const page = await listRequests(app.deps, ctx.caller!, { tenantId, status: 'ACTIVE', limit: 100 });
-      return pages.activePage(ctx.frame, tenantId, page.items, ctx.nowMs);
-    }],
-
-    ['POST', /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/revoke$/, async (ctx, [tenantId, requestId]) => {
-      const reason = ctx.form.reason?.trim() || undefined;
-      if (reason && reason.length > 1000) return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
-      const tenant = await app.deps.tenants.get(tenantId);
-      if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
-      try {
-        const ended = await consoleRevoke(app.deps, ctx.caller!, tenantId, requestId, reason);
-        return pages.donePage(ctx.frame, tenantId, 'Access revoked', ended, `Access for ${ended.ticketId} ended now. The engineer is told.`);
-      } catch (error) {
-        return refusal(ctx, error, 'Revoke refused');
-      }
-    }],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})\/history$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'reader');
-      if (!isTenant(tenant)) return tenant;
-      ctx.frame.current = 'history';
-      const query = ctx.event.queryStringParameters ?? {};
-      const filter: pages.HistoryFilter = { status: query.status || undefined, from: query.from || undefined, to: query.to || undefined, requester: query.requester?.trim() || undefined };
-      const from = dayStart(filter.from);
-      const to = dayStart(filter.to);
-      if ((filter.from && !from) || (filter.to && !to) || (filter.status && !isStatus(filter.status))) {
-        return pages.refusedPage(400, 'Check the filter', 'Dates are UTC days like 2026-12-01, and the status one of the list.', ctx.frame);
-      }
-      try {
-        const page = await listRequests(app.deps, ctx.caller!, { tenantId, status: filter.status as Status | undefined, createdAfter: from, limit: 25, nextToken: query.next || undefined });
-        const toMs = to ? Date.parse(to) + 86_400_000 : Infinity;
-        const requester = filter.requester?.toLowerCase();
-        const items = page.items.filter((request) => Date.parse(request.createdAt) < toMs && (!requester || request.requestedBy.toLowerCase().includes(requester)));
-        const next = page.nextToken ? `${pages.tenantUrl(ctx.frame, tenantId, '/history')}?${new URLSearchParams({ ...definedOnly(filter), next: page.nextToken })}` : undefined;
-        return pages.historyPage(ctx.frame, tenantId, items, filter, next);
-      } catch (error) {
-        return refusal(ctx, error, 'History refused');
-      }
-    }],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})\/audit$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'reader');
-      if (!isTenant(tenant)) return tenant;
-      ctx.frame.current = 'audit';
-      const query = ctx.event.queryStringParameters ?? {};
-      const range = { from: query.from || undefined, to: query.to || undefined };
-      const from = dayStart(range.from);
-      const to = dayStart(range.to);
-      if ((range.from && !from) || (range.to && !to)) return pages.refusedPage(400, 'Check the range', 'Dates are UTC days like 2026-12-01.', ctx.frame);
-      try {
-        const page = await listAudit(app.deps, ctx.caller!, tenantId, {
-          from,
-          to: to && new Date(Date.parse(to) + 86_399_999).toISOString(),
-          limit: 50,
-          nextToken: query.next || undefined,
-        });
-        const next = page.nextToken ? `${pages.tenantUrl(ctx.frame, tenantId, '/audit')}?${new URLSearchParams({ ...definedOnly(range), next: page.nextToken })}` : undefined;
-        return pages.auditPage(ctx.frame, tenantId, page.items, await verification(app.deps, tenantId), range, next);
-      } catch (error) {
-        return refusal(ctx, error, 'Audit log refused');
-      }
-    }],
-
-    ['GET', /^t\/([a-z0-9-]{1,63})\/settings$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'admin');
-      if (!isTenant(tenant)) return tenant;
-      ctx.frame.current = 'settings';
-      return pages.settingsPage(ctx.frame, tenant, pages.settingsFormOf(tenant));
-    }],
-
-    ['POST', /^t\/([a-z0-9-]{1,63})\/settings$/, async (ctx, [tenantId]) => {
-      const tenant = await tenantFor(ctx, tenantId, 'admin');
-      if (!isTenant(tenant)) return tenant;
-      ctx.frame.current = 'settings';
-      const form = settingsFromForm(ctx.form);
-      const parsed = tenantBody.safeParse(settingsBody(form, tenant));
-      if (!parsed.success) {
-        return pages.settingsPage(ctx.frame, tenant, form, { errors: parsed.error.issues.map((issue) => `${fieldName(issue.path)}: ${issue.message}`) });
-      }
-      try {
-        const { accessLevels: _levels, ...saved } = await updateTenant(app.deps, ctx.caller!, tenantId, parsed.data);
-        const updated = { ...tenant, ...saved, accessLevels: tenant.accessLevels } as Tenant;
-        return pages.settingsPage(ctx.frame, updated, pages.settingsFormOf(updated), { saved: true });
-      } catch (error) {
-        if (error instanceof LockboxError && error.statusCode < 500) {
-          const details = error.details?.field ? `${fieldName([String(error.details.field)])}: ` : '';
-          return pages.settingsPage(ctx.frame, tenant, form, { errors: [`${details}${error.message}`] });
+    [
+      'GET',
+      /^$/,
+      async (ctx) => {
+        if (!ctx.caller) return signInFirst(ctx);
+        const tenants = await myTenants(app.deps, ctx.caller);
+        const [only] = tenants;
+        if (tenants.length === 1 && only) {
+          const { tenant, roles } = only;
+          return pages.redirect(pages.tenantUrl(ctx.frame, tenant.tenantId, roles.approver ? '/pending' : '/history'), ctx.frame.cookies);
         }
-        throw error;
-      }
-    }],
+        return pages.tenantsPage(ctx.frame, tenants);
+      },
+      { open: true },
+    ],
 
-    ['GET', /^links\/([A-Za-z0-9._-]{1,2048})$/, async (ctx, [token]) => {
-      const view = await viewLink(app.deps, token, ctx.caller!.sourceIp, ctx.caller);
-      if (!view.ok) return view.decided ? alreadyDecidedPage(view.decided) : linkRefusal(ctx, view.refusal);
-      return pages.linkDecisionPage(ctx.frame, view, pages.consoleUrl(ctx.frame, `/links/${token}`), ctx.nowMs);
-    }],
+    [
+      'GET',
+      /^login$/,
+      async (ctx) => {
+        const started = await app.signIn.start();
+        const transaction = await sealTransaction(app.signer, {
+          state: started.state,
+          nonce: started.nonce,
+          codeVerifier: started.codeVerifier,
+          returnTo: safeReturnPath(ctx.event.queryStringParameters?.return),
+          expiresAtMs: ctx.nowMs + SIGN_IN_WINDOW_MS,
+        });
+        return pages.redirect(started.url, [cookie(names.signIn, transaction, SIGN_IN_WINDOW_MS / 1000)]);
+      },
+      { open: true },
+    ],
 
-    ['POST', /^links\/([A-Za-z0-9._-]{1,2048})$/, async (ctx, [token]) => {
-      const decision = ctx.form.decision;
-      const reason = ctx.form.reason?.trim() || undefined;
-      if (decision !== 'APPROVE' && decision !== 'DENY') return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
-      if (decision === 'DENY' && !reason) return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
-      const result = await decideByLink(app.deps, token, { decision, reason: reason?.slice(0, 1000) }, ctx.caller!.sourceIp, ctx.caller);
-      if (!result.ok) return result.decided ? alreadyDecidedPage(result.decided) : linkRefusal(ctx, result.refusal);
-      return pages.donePage(ctx.frame, result.request.tenantId, decision === 'APPROVE' ? 'Approved' : 'Denied', result.request, decision === 'APPROVE' ? `You approved ${result.request.ticketId}.` : `You denied ${result.request.ticketId}. Nothing is granted.`);
-    }],
+    [
+      'GET',
+      /^callback$/,
+      async (ctx, _params) => {
+        const cookies = parseCookies(ctx.event);
+        const transaction = await openTransaction(app.signer, cookies[names.signIn], ctx.nowMs);
+        // The transaction is used once: cleared whatever happens next.
+        ctx.frame.cookies = [clear(names.signIn)];
+        if (!transaction) {
+          app.deps.log.warn('console sign-in refused', { code: 'no-sign-in-transaction' });
+          return pages.consolePage(
+            400,
+            'Sign-in not started here',
+            '<p class="lead">This sign-in did not start from this browser, or it took too long, or it was used already. Nothing was changed.</p><p><a href="' +
+              pages.consoleUrl(ctx.frame) +
+              '">Sign in again</a></p>',
+            ctx.frame,
+          );
+        }
+        const query = new URLSearchParams(definedOnly(ctx.event.queryStringParameters ?? {}));
+        try {
+          const signIn = await app.signIn.finish(query, transaction);
+          const session = newSession(signIn, ctx.nowMs);
+          app.deps.log.info('console sign-in', { person: personKey(signIn), issuer: signIn.issuer });
+          return pages.redirect(`${base}${transaction.returnTo}`, [
+            clear(names.signIn),
+            cookie(names.session, await sealSession(app.signer, session)),
+          ]);
+        } catch (error) {
+          if (!(error instanceof SignInRefused)) throw error;
+          app.deps.log.warn('console sign-in refused', { code: error.code });
+          return pages.consolePage(
+            401,
+            'Sign-in refused',
+            `<p class="lead">${escape(error.message)}</p><p>Nothing was changed.</p><p><a href="${pages.consoleUrl(ctx.frame)}">Sign in again</a></p>`,
+            ctx.frame,
+          );
+        }
+      },
+      { open: true },
+    ],
+
+    [
+      'POST',
+      /^sign-out$/,
+      async (ctx) => {
+        ctx.frame.email = undefined;
+        ctx.frame.cookies = [clear(names.session)];
+        return pages.signedOutPage(ctx.frame);
+      },
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})$/,
+      async (ctx, [tenantId]) => pages.redirect(pages.tenantUrl(ctx.frame, tenantId, '/pending'), ctx.frame.cookies),
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})\/pending$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'approver');
+        if (!isTenant(tenant)) return tenant;
+        ctx.frame.current = 'pending';
+        const open = await pendingRequests(app.deps, tenantId);
+        return pages.pendingPage(
+          ctx.frame,
+          tenantId,
+          open.map((request) => toView(request, { isRequester: false })),
+          ctx.nowMs,
+        );
+      },
+    ],
+
+    [
+      'POST',
+      /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/decision$/,
+      async (ctx, [tenantId, requestId]) => {
+        const decision = ctx.form.decision;
+        const reason = ctx.form.reason?.trim() || undefined;
+        if (decision !== 'APPROVE' && decision !== 'DENY')
+          return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
+        if (decision === 'DENY' && !reason)
+          return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
+        if (reason && reason.length > 1000)
+          return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
+        const tenant = await app.deps.tenants.get(tenantId);
+        if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
+        try {
+          const updated = await consoleDecide(app.deps, ctx.caller!, tenantId, requestId, { decision, reason });
+          return pages.donePage(
+            ctx.frame,
+            tenantId,
+            decision === 'APPROVE' ? 'Approved' : 'Denied',
+            updated,
+            decision === 'APPROVE'
+              ? `You approved ${updated.ticketId}. Access is granted now and revoked automatically when its window ends.`
+              : `You denied ${updated.ticketId}. Nothing is granted.`,
+          );
+        } catch (error) {
+          return refusal(ctx, error, 'Decision refused');
+        }
+      },
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})\/active$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'reader');
+        if (!isTenant(tenant)) return tenant;
+        if (!ctx.frame.tenant!.roles.approver && !ctx.frame.tenant!.roles.admin)
+          return pages.refusedPage(403, 'Not allowed', "Only the tenant's approvers and admins see active access.", ctx.frame);
+        ctx.frame.current = 'active';
+        const page = await listRequests(app.deps, ctx.caller!, { tenantId, status: 'ACTIVE', limit: 100 });
+        return pages.activePage(ctx.frame, tenantId, page.items, ctx.nowMs);
+      },
+    ],
+
+    [
+      'POST',
+      /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/revoke$/,
+      async (ctx, [tenantId, requestId]) => {
+        const reason = ctx.form.reason?.trim() || undefined;
+        if (reason && reason.length > 1000)
+          return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
+        const tenant = await app.deps.tenants.get(tenantId);
+        if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
+        try {
+          const ended = await consoleRevoke(app.deps, ctx.caller!, tenantId, requestId, reason);
+          return pages.donePage(
+            ctx.frame,
+            tenantId,
+            'Access revoked',
+            ended,
+            `Access for ${ended.ticketId} ended now. The engineer is told.`,
+          );
+        } catch (error) {
+          return refusal(ctx, error, 'Revoke refused');
+        }
+      },
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})\/history$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'reader');
+        if (!isTenant(tenant)) return tenant;
+        ctx.frame.current = 'history';
+        const query = ctx.event.queryStringParameters ?? {};
+        const filter: pages.HistoryFilter = {
+          status: query.status || undefined,
+          from: query.from || undefined,
+          to: query.to || undefined,
+          requester: query.requester?.trim() || undefined,
+        };
+        const from = dayStart(filter.from);
+        const to = dayStart(filter.to);
+        if ((filter.from && !from) || (filter.to && !to) || (filter.status && !isStatus(filter.status))) {
+          return pages.refusedPage(
+            400,
+            'Check the filter',
+            'Dates are UTC days like 2026-12-01, and the status one of the list.',
+            ctx.frame,
+          );
+        }
+        try {
+          const page = await listRequests(app.deps, ctx.caller!, {
+            tenantId,
+            status: filter.status as Status | undefined,
+            createdAfter: from,
+            limit: 25,
+            nextToken: query.next || undefined,
+          });
+          const toMs = to ? Date.parse(to) + 86_400_000 : Infinity;
+          const requester = filter.requester?.toLowerCase();
+          const items = page.items.filter(
+            (request) => Date.parse(request.createdAt) < toMs && (!requester || request.requestedBy.toLowerCase().includes(requester)),
+          );
+          const next = page.nextToken
+            ? `${pages.tenantUrl(ctx.frame, tenantId, '/history')}?${new URLSearchParams({ ...definedOnly(filter), next: page.nextToken })}`
+            : undefined;
+          return pages.historyPage(ctx.frame, tenantId, items, filter, next);
+        } catch (error) {
+          return refusal(ctx, error, 'History refused');
+        }
+      },
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})\/audit$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'reader');
+        if (!isTenant(tenant)) return tenant;
+        ctx.frame.current = 'audit';
+        const query = ctx.event.queryStringParameters ?? {};
+        const range = { from: query.from || undefined, to: query.to || undefined };
+        const from = dayStart(range.from);
+        const to = dayStart(range.to);
+        if ((range.from && !from) || (range.to && !to))
+          return pages.refusedPage(400, 'Check the range', 'Dates are UTC days like 2026-12-01.', ctx.frame);
+        try {
+          const page = await listAudit(app.deps, ctx.caller!, tenantId, {
+            from,
+            to: to && new Date(Date.parse(to) + 86_399_999).toISOString(),
+            limit: 50,
+            nextToken: query.next || undefined,
+          });
+          const next = page.nextToken
+            ? `${pages.tenantUrl(ctx.frame, tenantId, '/audit')}?${new URLSearchParams({ ...definedOnly(range), next: page.nextToken })}`
+            : undefined;
+          return pages.auditPage(ctx.frame, tenantId, page.items, await verification(app.deps, tenantId), range, next);
+        } catch (error) {
+          return refusal(ctx, error, 'Audit log refused');
+        }
+      },
+    ],
+
+    [
+      'GET',
+      /^t\/([a-z0-9-]{1,63})\/settings$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'admin');
+        if (!isTenant(tenant)) return tenant;
+        ctx.frame.current = 'settings';
+        return pages.settingsPage(ctx.frame, tenant, pages.settingsFormOf(tenant));
+      },
+    ],
+
+    [
+      'POST',
+      /^t\/([a-z0-9-]{1,63})\/settings$/,
+      async (ctx, [tenantId]) => {
+        const tenant = await tenantFor(ctx, tenantId, 'admin');
+        if (!isTenant(tenant)) return tenant;
+        ctx.frame.current = 'settings';
+        const form = settingsFromForm(ctx.form);
+        const parsed = tenantBody.safeParse(settingsBody(form, tenant));
+        if (!parsed.success) {
+          return pages.settingsPage(ctx.frame, tenant, form, {
+            errors: parsed.error.issues.map((issue) => `${fieldName(issue.path)}: ${issue.message}`),
+          });
+        }
+        try {
+          const { accessLevels: _levels, ...saved } = await updateTenant(app.deps, ctx.caller!, tenantId, parsed.data);
+          const updated = { ...tenant, ...saved, accessLevels: tenant.accessLevels } as Tenant;
+          return pages.settingsPage(ctx.frame, updated, pages.settingsFormOf(updated), { saved: true });
+        } catch (error) {
+          if (error instanceof LockboxError && error.statusCode < 500) {
+            const details = error.details?.field ? `${fieldName([String(error.details.field)])}: ` : '';
+            return pages.settingsPage(ctx.frame, tenant, form, { errors: [`${details}${error.message}`] });
+          }
+          throw error;
+        }
+      },
+    ],
+
+    [
+      'GET',
+      /^links\/([A-Za-z0-9._-]{1,2048})$/,
+      async (ctx, [token]) => {
+        const view = await viewLink(app.deps, token, ctx.caller!.sourceIp, ctx.caller);
+        if (!view.ok) return view.decided ? alreadyDecidedPage(view.decided) : linkRefusal(ctx, view.refusal);
+        return pages.linkDecisionPage(ctx.frame, view, pages.consoleUrl(ctx.frame, `/links/${token}`), ctx.nowMs);
+      },
+    ],
+
+    [
+      'POST',
+      /^links\/([A-Za-z0-9._-]{1,2048})$/,
+      async (ctx, [token]) => {
+        const decision = ctx.form.decision;
+        const reason = ctx.form.reason?.trim() || undefined;
+        if (decision !== 'APPROVE' && decision !== 'DENY')
+          return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
+        if (decision === 'DENY' && !reason)
+          return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
+        const result = await decideByLink(app.deps, token, { decision, reason: reason?.slice(0, 1000) }, ctx.caller!.sourceIp, ctx.caller);
+        if (!result.ok) return result.decided ? alreadyDecidedPage(result.decided) : linkRefusal(ctx, result.refusal);
+        return pages.donePage(
+          ctx.frame,
+          result.request.tenantId,
+          decision === 'APPROVE' ? 'Approved' : 'Denied',
+          result.request,
+          decision === 'APPROVE'
+            ? `You approved ${result.request.ticketId}.`
+            : `You denied ${result.request.ticketId}. Nothing is granted.`,
+        );
+      },
+    ],
   ];
 
   const linkRefusal = (ctx: Ctx, refusal: string) =>
     refusal === 'not-allowed'
-      ? pages.refusedPage(403, 'This link is not yours', `This link was sent to someone else. You are signed in as ${ctx.frame.email}: only the person it was sent to can decide with it. The attempt is recorded.`, ctx.frame)
+      ? pages.refusedPage(
+          403,
+          'This link is not yours',
+          `This link was sent to someone else. You are signed in as ${ctx.frame.email}: only the person it was sent to can decide with it. The attempt is recorded.`,
+          ctx.frame,
+        )
       : refusalPage(refusal as Parameters<typeof refusalPage>[0]);
 
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const path = (event.pathParameters?.proxy ?? '').replace(/\/+$/, '');
     const method = event.httpMethod === 'HEAD' ? 'GET' : event.httpMethod;
     const ctx: Ctx = { app, event, frame: { base }, nowMs: app.deps.clock.now().getTime(), form: {} };
-    const match = routes.map(([m, pattern, handler, options]) => ({ m, exec: pattern.exec(path), handler, options })).find(({ m, exec }) => exec && m === method);
+    const match = routes
+      .map(([m, pattern, handler, options]) => ({ m, exec: pattern.exec(path), handler, options }))
+      .find(({ m, exec }) => exec && m === method);
     if (!match) {
       const known = routes.some(([, pattern]) => pattern.test(path));
-      return known ? pages.refusedPage(405, 'Not allowed', 'This page does not take that method.', ctx.frame) : pages.refusedPage(404, 'No such page', 'There is no console page here.', ctx.frame);
+      return known
+        ? pages.refusedPage(405, 'Not allowed', 'This page does not take that method.', ctx.frame)
+        : pages.refusedPage(404, 'No such page', 'There is no console page here.', ctx.frame);
     }
     if (method === 'POST') {
-      if (!/^application\/x-www-form-urlencoded\b/i.test(header(event, 'content-type') ?? '')) return pages.refusedPage(415, 'Not a form', 'Console pages take form posts only.', ctx.frame);
+      if (!/^application\/x-www-form-urlencoded\b/i.test(header(event, 'content-type') ?? ''))
+        return pages.refusedPage(415, 'Not a form', 'Console pages take form posts only.', ctx.frame);
       ctx.form = formFields(rawBody(event));
     }
     await withSession(ctx, parseCookies(event));
@@ -353,7 +513,12 @@ export function consoleHandler(app: ConsoleApp) {
       if (!ctx.caller) return signInFirst(ctx);
       if (method === 'POST' && !requireCsrf(ctx)) {
         app.deps.log.warn('console post without its CSRF token', { path: event.resource, person: ctx.caller.principal });
-        return pages.refusedPage(403, 'Use the forms of the console', 'This form did not come from your console page (its security token is missing or wrong). Reload the page and try again.', ctx.frame);
+        return pages.refusedPage(
+          403,
+          'Use the forms of the console',
+          'This form did not come from your console page (its security token is missing or wrong). Reload the page and try again.',
+          ctx.frame,
+        );
       }
     }
     const result = await match.handler(ctx, match.exec!.slice(1) as Captures);
@@ -427,7 +592,11 @@ function settingsFromForm(fields: Record<string, string>): pages.SettingsForm {
   };
 }
 
-const lines = (text: string) => text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+const lines = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
 
 /** The form as the body of `PUT /tenants/{id}`, so it is validated by the very same schema. */
 function settingsBody(form: pages.SettingsForm, tenant: Tenant): unknown {
@@ -482,7 +651,10 @@ async function verification(deps: Deps, tenantId: string): Promise<pages.AuditVe
   } while (nextToken && events.length < 10_000);
   const report = verifyLedger({ events, digests: [], publicKeyPem: '' });
   if (!report.ok && report.firstBroken) return { ok: false, summary: report.firstBroken.message };
-  return { ok: true, summary: `${report.verified.events} events in ${report.verified.chains} hash chains recomputed, every link intact (signed digests: see audit/verify).` };
+  return {
+    ok: true,
+    summary: `${report.verified.events} events in ${report.verified.chains} hash chains recomputed, every link intact (signed digests: see audit/verify).`,
+  };
 }
 
 export const timeoutsFrom = (idle: string, absolute: string): SessionTimeouts => ({

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { RequestView } from '../domain/request';
 import { wellFormed } from '../domain/text';
-import type { LinkRefusal, OtherDecision } from '../usecases/links';
 import { describePrincipal, escapeHtml, humanDuration, remaining, utc } from '../messages';
+import type { LinkRefusal, OtherDecision } from '../usecases/links';
 
 /**
  * The approver's pages: the confirmation page of a link and the pages after a decision.
@@ -117,14 +117,20 @@ export function detailList(request: RequestView, stage: 'manager' | 'customer'):
   const rows: [string, string][] = [
     ['Tenant', escapeHtml(request.tenantId)],
     ['Ticket', escapeHtml(request.ticketId)],
-    ['Requested by', `${escapeHtml(describePrincipal(request.requestedBy))}<span class="principal">${escapeHtml(request.requestedBy)}</span>`],
+    [
+      'Requested by',
+      `${escapeHtml(describePrincipal(request.requestedBy))}<span class="principal">${escapeHtml(request.requestedBy)}</span>`,
+    ],
     ['Justification', escapeHtml(request.justification)],
     ['Access level', escapeHtml(request.accessLevel)],
     ['Duration', escapeHtml(humanDuration(request.duration))],
     ['Requested at', escapeHtml(utc(request.createdAt))],
   ];
   if (stage === 'customer' && request.managerDecision) {
-    rows.push(['Approved by manager', `${escapeHtml(decidedByText(request.managerDecision))}, ${escapeHtml(utc(request.managerDecision.at))}`]);
+    rows.push([
+      'Approved by manager',
+      `${escapeHtml(decidedByText(request.managerDecision))}, ${escapeHtml(utc(request.managerDecision.at))}`,
+    ]);
     if (request.managerDecision.reason) rows.push(["Manager's note", escapeHtml(request.managerDecision.reason)]);
   }
   rows.push(['Request id', escapeHtml(request.requestId)]);
@@ -170,7 +176,12 @@ export const BEFORE_YOU_APPROVE = `<h2>Before you approve</h2>
  * `hidden` (what proves the form came from this page) to `action` (the page itself by default).
  * `idSuffix` keeps ids unique where several requests share a page.
  */
-export function decisionForms(request: RequestView, stage: 'manager' | 'customer', hidden: string, options: { action?: string; idSuffix?: string } = {}): string {
+export function decisionForms(
+  request: RequestView,
+  stage: 'manager' | 'customer',
+  hidden: string,
+  options: { action?: string; idSuffix?: string } = {},
+): string {
   const words = stageWords(stage);
   const action = options.action ? ` action="${escapeHtml(options.action)}"` : '';
   const id = options.idSuffix ?? '';
@@ -281,11 +292,19 @@ export function refusalPage(reason: LinkRefusal): APIGatewayProxyResult {
 
 /** A POST that did not come from the confirmation page's buttons. */
 export const notFromPage = (): APIGatewayProxyResult =>
-  page(400, 'Use the buttons on the page', `<p>This decision did not come from the confirmation page, so nothing was changed. Open the link from your email and choose there.</p>${BACK}`);
+  page(
+    400,
+    'Use the buttons on the page',
+    `<p>This decision did not come from the confirmation page, so nothing was changed. Open the link from your email and choose there.</p>${BACK}`,
+  );
 
 /** A POST with no decision, or one that is not Approve, Deny or Reject. */
 export const noDecision = (): APIGatewayProxyResult =>
-  page(400, 'Choose Approve or Deny', `<p>The form was incomplete, so nothing was changed. Go back to the request and press Approve, or give a reason and press Deny.</p>${BACK}`);
+  page(
+    400,
+    'Choose Approve or Deny',
+    `<p>The form was incomplete, so nothing was changed. Go back to the request and press Approve, or give a reason and press Deny.</p>${BACK}`,
+  );
 
 /** Deny or Reject without a reason. */
 export const reasonNeeded = (): APIGatewayProxyResult =>
@@ -293,4 +312,8 @@ export const reasonNeeded = (): APIGatewayProxyResult =>
 
 /** A POST that is not a form (`application/x-www-form-urlencoded`): not the confirmation page's. */
 export const notAForm = (): APIGatewayProxyResult =>
-  page(415, 'Use the buttons on the page', `<p>This decision did not come from the confirmation page's form, so nothing was changed. Open the link from your email and choose there.</p>${BACK}`);
+  page(
+    415,
+    'Use the buttons on the page',
+    `<p>This decision did not come from the confirmation page's form, so nothing was changed. Open the link from your email and choose there.</p>${BACK}`,
+  );

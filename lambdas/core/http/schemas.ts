@@ -20,7 +20,12 @@ export const text = (max: number, options: { multiLine?: boolean; min?: number }
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .transform((value) => value.trim())
-    .pipe(z.string().min(options.min ?? 1).max(max));
+    .pipe(
+      z
+        .string()
+        .min(options.min ?? 1)
+        .max(max),
+    );
 const reason = text(1000, { multiLine: true });
 const durationText = z.string().min(2).max(32);
 
@@ -33,7 +38,10 @@ export const createRequestBody = z.strictObject({
   justification: text(2000, { multiLine: true }),
   accessLevel: text(64),
   duration: durationText,
-  idempotencyKey: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -').optional(),
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -')
+    .optional(),
 });
 
 /** A refusal must say why: the engineer is told the reason. */
@@ -77,7 +85,12 @@ const principalOrEmail = z.union([principal, z.email()], 'must be an IAM or STS 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
 /** A group name of the customer's IdP, as its group claim carries it. */
-const groupName = z.string().trim().min(1).max(256).regex(/^[^\u0000-\u001f]+$/, 'must not contain control characters');
+const groupName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .regex(/^[^\u0000-\u001f]+$/, 'must not contain control characters');
 const groups = z.array(groupName).max(20).optional();
 
 export const tenantBody = z.strictObject({
@@ -93,14 +106,20 @@ export const tenantBody = z.strictObject({
       z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
       z.strictObject({
         description: text(500, { multiLine: true, min: 0 }).optional(),
-        managedPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/)).max(10).optional(),
+        managedPolicyArns: z
+          .array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/))
+          .max(10)
+          .optional(),
       }),
     )
     .refine((levels) => Object.keys(levels).length > 0, 'at least one access level'),
   accessTarget: z
     .strictObject({
       accountId: accountId.optional(),
-      externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/).optional(),
+      externalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/)
+        .optional(),
     })
     .optional(),
   customerAccounts: z.array(accountId).max(20).optional(),
@@ -118,5 +137,7 @@ export const listTenantsQuery = z.strictObject({});
 export const linkForm = z.strictObject({
   form: z.string().max(64),
   decision: z.enum(['APPROVE', 'REJECT', 'DENY']),
-  reason: text(1000, { multiLine: true, min: 0 }).optional().transform((value) => (value ? value : undefined)),
+  reason: text(1000, { multiLine: true, min: 0 })
+    .optional()
+    .transform((value) => (value ? value : undefined)),
 });

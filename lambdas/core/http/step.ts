@@ -7,13 +7,13 @@ import { log, logKeys, observed } from '../observability';
  */
 export function stepHandler<S extends z.ZodType, R>(schema: S, step: (input: z.infer<S>) => Promise<R>) {
   return observed<unknown, R>().handler(async (event) => {
-      const input = schema.parse(event);
-      const requestId = (input as { requestId?: unknown }).requestId;
-      logKeys({ callerKind: 'workflow', requestId: typeof requestId === 'string' ? requestId : undefined });
-      const result = await step(input);
-      log.info('step done');
-      return result;
-    });
+    const input = schema.parse(event);
+    const requestId = (input as { requestId?: unknown }).requestId;
+    logKeys({ callerKind: 'workflow', requestId: typeof requestId === 'string' ? requestId : undefined });
+    const result = await step(input);
+    log.info('step done');
+    return result;
+  });
 }
 
 export const stage = z.enum(['manager', 'customer']);

@@ -1,8 +1,8 @@
 import type { Actor, ActorKind } from '../domain/audit';
 import { ForbiddenError, NotFoundError } from '../domain/errors';
-import { findPerson, personKeys, providerReason, providerSide, type Manager, type Person } from '../domain/principals';
+import { findPerson, type Manager, type Person, personKeys, providerReason, providerSide } from '../domain/principals';
 import type { AccessRequest } from '../domain/request';
-import { canReadAudit, findApprover, isTenantAdmin, type Approver, type Tenant, type Who } from '../domain/tenant';
+import { type Approver, canReadAudit, findApprover, isTenantAdmin, type Tenant, type Who } from '../domain/tenant';
 import type { Caller, Deps } from './deps';
 
 /** Loaders and role checks shared by the use cases. A caller with no role gets 403. */
@@ -79,7 +79,11 @@ export function canViewRequest(deps: Deps, request: AccessRequest, tenant: Tenan
 }
 
 /** Who is asked to decide at a stage: the managers, or the tenant's approvers who are the customer's own. */
-export async function stageRecipients(deps: Deps, request: AccessRequest, stage: 'manager' | 'customer'): Promise<{ email: string; principal?: string; sessionNameSetBy?: 'idp' }[]> {
+export async function stageRecipients(
+  deps: Deps,
+  request: AccessRequest,
+  stage: 'manager' | 'customer',
+): Promise<{ email: string; principal?: string; sessionNameSetBy?: 'idp' }[]> {
   if (stage === 'manager') return deps.directory.managers;
   const tenant = await loadTenant(deps, request.tenantId);
   return tenant.approvers.filter((approver) => !providerSideOf(deps, approver));

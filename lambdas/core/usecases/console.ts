@@ -1,5 +1,5 @@
 import { LockboxError, NotFoundError } from '../domain/errors';
-import { stageIsOpen, type AccessRequest } from '../domain/request';
+import { type AccessRequest, stageIsOpen } from '../domain/request';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
 import { loadTenant, whoIs } from './authorize';
 import { decideAsCustomer } from './decisions';
@@ -82,9 +82,13 @@ export async function consoleAction<T>(
   }
 }
 
-export const consoleDecide = (deps: Deps, caller: Caller, tenantId: string, requestId: string, body: { decision: 'APPROVE' | 'DENY'; reason?: string }) =>
-  consoleAction(deps, caller, tenantId, requestId, 'decide', () => decideAsCustomer(deps, caller, requestId, body));
+export const consoleDecide = (
+  deps: Deps,
+  caller: Caller,
+  tenantId: string,
+  requestId: string,
+  body: { decision: 'APPROVE' | 'DENY'; reason?: string },
+) => consoleAction(deps, caller, tenantId, requestId, 'decide', () => decideAsCustomer(deps, caller, requestId, body));
 
 export const consoleRevoke = (deps: Deps, caller: Caller, tenantId: string, requestId: string, reason: string | undefined) =>
   consoleAction(deps, caller, tenantId, requestId, 'revoke', () => revokeAccess(deps, caller, requestId, { reason }));
-

@@ -1,10 +1,10 @@
 import type { Actor, AuditEventType } from '../domain/audit';
 import { ConflictError, ForbiddenError } from '../domain/errors';
 import { personKeys } from '../domain/principals';
-import { isSeparate, openingOf, stageIsOpen, toView, type AccessRequest, type RequestView } from '../domain/request';
-import { canApply, type Action, type Stage } from '../domain/status';
-import { actorOf, callerKeys, loadRequest, loadTenant, requireApprover, requireManager } from './authorize';
+import { type AccessRequest, isSeparate, openingOf, type RequestView, stageIsOpen, toView } from '../domain/request';
+import { type Action, canApply, type Stage } from '../domain/status';
 import type { Approver } from '../domain/tenant';
+import { actorOf, callerKeys, loadRequest, loadTenant, requireApprover, requireManager } from './authorize';
 import type { Caller, Deps } from './deps';
 import { withFreshRead } from './fresh-read';
 
@@ -23,9 +23,24 @@ export interface Decider {
   linkHash?: string;
 }
 
-const STAGE_ACTIONS: Record<Stage, { approve: Action; refuse: Action; approved: AuditEventType; refused: AuditEventType; refusal: Verdict }> = {
-  manager: { approve: 'managerApprove', refuse: 'managerReject', approved: 'ManagerApproved', refused: 'ManagerRejected', refusal: 'REJECT' },
-  customer: { approve: 'customerApprove', refuse: 'customerDeny', approved: 'CustomerApproved', refused: 'CustomerDenied', refusal: 'DENY' },
+const STAGE_ACTIONS: Record<
+  Stage,
+  { approve: Action; refuse: Action; approved: AuditEventType; refused: AuditEventType; refusal: Verdict }
+> = {
+  manager: {
+    approve: 'managerApprove',
+    refuse: 'managerReject',
+    approved: 'ManagerApproved',
+    refused: 'ManagerRejected',
+    refusal: 'REJECT',
+  },
+  customer: {
+    approve: 'customerApprove',
+    refuse: 'customerDeny',
+    approved: 'CustomerApproved',
+    refused: 'CustomerDenied',
+    refusal: 'DENY',
+  },
 };
 
 /**
@@ -85,7 +100,9 @@ export async function decide(
         request,
         action,
         set: {
-          ...(stage === 'manager' ? { managerDecision: decision as AccessRequest['managerDecision'] } : { customerDecision: decision as AccessRequest['customerDecision'] }),
+          ...(stage === 'manager'
+            ? { managerDecision: decision as AccessRequest['managerDecision'] }
+            : { customerDecision: decision as AccessRequest['customerDecision'] }),
           ...(decider.linkHash ? { usedLinkHashes: [...(request.usedLinkHashes ?? []), decider.linkHash] } : {}),
           ...opening,
         },
@@ -127,7 +144,10 @@ async function deliver(deps: Deps, taskToken: string | undefined, request: Acces
       });
     }
   } catch (error) {
-    deps.log.warn('decision committed but not delivered; the reconciler delivers it again', { requestId: request.requestId, error: String(error) });
+    deps.log.warn('decision committed but not delivered; the reconciler delivers it again', {
+      requestId: request.requestId,
+      error: String(error),
+    });
   }
 }
 
@@ -163,13 +183,28 @@ export async function decideAsCustomer(
  */
 export const consoleDecider = (caller: Caller, approver: Approver, linkHash?: string): Decider => {
   const keys = personKeys({ principal: approver.principal, emails: [caller.signIn?.email, approver.email] });
-  return { actor: actorOf('approver', caller.principal, keys), keys, principal: approver.principal, email: caller.signIn?.email ?? approver.email, via: 'console', sourceIp: caller.sourceIp, linkHash };
+  return {
+    actor: actorOf('approver', caller.principal, keys),
+    keys,
+    principal: approver.principal,
+    email: caller.signIn?.email ?? approver.email,
+    via: 'console',
+    sourceIp: caller.sourceIp,
+    linkHash,
+  };
 };
 
 /** A decider through the API: the caller's person keys include the email configured for them (separation of duties across channels). */
 const apiDecider = (kind: 'manager' | 'approver', caller: Caller, entry: { email: string; sessionNameSetBy?: 'idp' }): Decider => {
   const keys = callerKeys(caller, entry);
-  return { actor: actorOf(kind, caller.principal, keys), keys, principal: caller.principal, email: entry.email, via: 'api', sourceIp: caller.sourceIp };
+  return {
+    actor: actorOf(kind, caller.principal, keys),
+    keys,
+    principal: caller.principal,
+    email: entry.email,
+    via: 'api',
+    sourceIp: caller.sourceIp,
+  };
 };
 
 /**
@@ -190,16 +225,21 @@ export async function cancelRequest(deps: Deps, caller: Caller, requestId: strin
       action: 'cancel',
       set: { endedAt: deps.clock.now().toISOString(), endReason: 'cancelled-by-requester' },
       remove: [...STAGE_FIELDS],
-      audit: { type: 'RequestCancelled', requestId, actor: actorOf('engineer', caller.principal, request.parties), sourceIp: caller.sourceIp },
+      audit: {
+        type: 'RequestCancelled',
+        requestId,
+        actor: actorOf('engineer', caller.principal, request.parties),
+        sourceIp: caller.sourceIp,
+      },
       nowMs: deps.clock.now().getTime(),
     });
     // Only the current stage's task waits; a token of a stage already decided is left alone.
     if (request.taskToken && request.openStage !== undefined && request.taskStage === request.openStage) {
       // Committed: the cancel stands even if Step Functions does not answer now; the stage's timer
       // then ends the task and the expiry step finds CANCELLED.
-      await deps.workflow.fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester').catch((error: unknown) =>
-        deps.log.warn('cancel committed but not delivered', { requestId, error: String(error) }),
-      );
+      await deps.workflow
+        .fail(request.taskToken, 'RequestCancelled', 'Cancelled by the requester')
+        .catch((error: unknown) => deps.log.warn('cancel committed but not delivered', { requestId, error: String(error) }));
     }
     return toView(updated, { isRequester: true });
   });

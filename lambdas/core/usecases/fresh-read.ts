@@ -14,7 +14,12 @@ const ATTEMPTS = 5;
  * the last ChangedMeanwhile (409) goes to the caller. `first` saves the first read when the caller
  * already holds one.
  */
-export async function withFreshRead<T>(deps: Deps, requestId: string, attempt: (request: AccessRequest) => Promise<T>, first?: AccessRequest): Promise<T> {
+export async function withFreshRead<T>(
+  deps: Deps,
+  requestId: string,
+  attempt: (request: AccessRequest) => Promise<T>,
+  first?: AccessRequest,
+): Promise<T> {
   let request = first ?? (await loadRequest(deps, requestId));
   for (let tries = 1; ; tries++) {
     try {

@@ -1,6 +1,6 @@
-import { iso, type Clock } from '../domain/clock';
-import { DIGEST_ALGORITHM, digestHash, digestPayload, nextDigest, type Digest } from '../domain/digest';
-import { verifyLedger, type VerifyReport } from '../domain/ledger-verify';
+import { type Clock, iso } from '../domain/clock';
+import { DIGEST_ALGORITHM, type Digest, digestHash, digestPayload, nextDigest } from '../domain/digest';
+import { type VerifyReport, verifyLedger } from '../domain/ledger-verify';
 import type { DigestLedger, DigestSigner, Page } from '../ports';
 import type { Caller, Deps, Logger } from './deps';
 import { requireAuditReader } from './tenants';
@@ -62,7 +62,9 @@ export async function verifyTenant(d: LedgerDeps, tenantId: string): Promise<Ver
   const { events, digests } = await d.ledger.everything(tenantId);
   const shown = new Map<string, number>();
   for (const event of events) shown.set(event.chainId, Math.max(shown.get(event.chainId) ?? 0, event.seq));
-  const behind = new Set(digests.flatMap((digest) => digest.chains.filter((head) => head.seq > (shown.get(head.chainId) ?? 0)).map((head) => head.chainId)));
+  const behind = new Set(
+    digests.flatMap((digest) => digest.chains.filter((head) => head.seq > (shown.get(head.chainId) ?? 0)).map((head) => head.chainId)),
+  );
   const reread = await Promise.all([...behind].map((chainId) => d.ledger.chain(chainId)));
   const all = [...events.filter((event) => !behind.has(event.chainId)), ...reread.flat()];
   return verifyLedger({ events: all, digests, publicKeyPem: await d.digestSigner.publicKeyPem(), keyId: d.digestSigner.keyId });
@@ -95,7 +97,11 @@ export interface PublicKey {
   algorithm: typeof DIGEST_ALGORITHM;
 }
 
-export const publicKeyOf = async (signer: DigestSigner): Promise<PublicKey> => ({ keyId: signer.keyId, pem: await signer.publicKeyPem(), algorithm: DIGEST_ALGORITHM });
+export const publicKeyOf = async (signer: DigestSigner): Promise<PublicKey> => ({
+  keyId: signer.keyId,
+  pem: await signer.publicKeyPem(),
+  algorithm: DIGEST_ALGORITHM,
+});
 
 /** `GET /tenants/{id}/audit/digests`: the tenant's digests in seq order, with the key that verifies them. */
 export async function listDigests(

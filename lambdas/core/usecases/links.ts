@@ -1,11 +1,11 @@
-import { ConflictError, ForbiddenError } from '../domain/errors';
-import { linkTokenHash, verifyLinkToken, type LinkClaims } from '../domain/link-token';
 import { SYSTEM_CHAIN } from '../domain/audit';
-import { toView, type AccessRequest, type RequestView } from '../domain/request';
+import { ConflictError, ForbiddenError } from '../domain/errors';
+import { type LinkClaims, linkTokenHash, verifyLinkToken } from '../domain/link-token';
+import { type AccessRequest, type RequestView, toView } from '../domain/request';
 import { STAGE_STATUS } from '../domain/status';
 import { findApprover } from '../domain/tenant';
 import { actorOf, callerKeys, providerSideOf, recipientKeys } from './authorize';
-import { consoleDecider, decide, type Decider } from './decisions';
+import { consoleDecider, type Decider, decide } from './decisions';
 import type { Caller, Deps } from './deps';
 
 /**
@@ -54,7 +54,11 @@ interface Refused {
   linkHash?: string;
 }
 
-async function check(deps: Deps, token: string, sourceIp: string | undefined): Promise<Checked | { refusal: LinkRefusal; decided?: OtherDecision }> {
+async function check(
+  deps: Deps,
+  token: string,
+  sourceIp: string | undefined,
+): Promise<Checked | { refusal: LinkRefusal; decided?: OtherDecision }> {
   const nowMs = deps.clock.now().getTime();
   const { verdict, request, linkHash } = await locate(deps, token, nowMs);
   const refuse = async (refusal: LinkRefusal, why: string) => {
@@ -124,7 +128,14 @@ export async function viewLink(deps: Deps, token: string, sourceIp?: string, sig
   const checked = await check(deps, token, sourceIp);
   if ('refusal' in checked) return { ok: false, refusal: checked.refusal, decided: checked.decided };
   if (signedIn && !sentTo(checked.claims, signedIn)) {
-    await refusedAttempt(deps, { request: checked.request, linkHash: checked.hash }, 'signed-in-person-is-not-the-recipient', sourceIp, deps.clock.now().getTime(), signedIn);
+    await refusedAttempt(
+      deps,
+      { request: checked.request, linkHash: checked.hash },
+      'signed-in-person-is-not-the-recipient',
+      sourceIp,
+      deps.clock.now().getTime(),
+      signedIn,
+    );
     return { ok: false, refusal: 'not-allowed' };
   }
   return {
@@ -137,7 +148,8 @@ export async function viewLink(deps: Deps, token: string, sourceIp?: string, sig
   };
 }
 
-const sentTo = (claims: LinkClaims, caller: Caller): boolean => caller.signIn !== undefined && caller.signIn.email === claims.em.toLowerCase();
+const sentTo = (claims: LinkClaims, caller: Caller): boolean =>
+  caller.signIn !== undefined && caller.signIn.email === claims.em.toLowerCase();
 
 /**
  * A decision posted from the confirmation page.
@@ -199,7 +211,15 @@ async function resolveDecider(
     const manager = deps.directory.managers.find((person) => person.email.toLowerCase() === email);
     if (!manager) return 'approver-no-longer-eligible';
     const keys = recipientKeys(manager);
-    return { actor: actorOf('manager', manager.principal, keys), keys, principal: manager.principal, email, via: 'link', sourceIp, linkHash };
+    return {
+      actor: actorOf('manager', manager.principal, keys),
+      keys,
+      principal: manager.principal,
+      email,
+      via: 'link',
+      sourceIp,
+      linkHash,
+    };
   }
   // Eligibility now, not when the email went out: still an approver, and not a provider person.
   const tenant = await deps.tenants.get(request.tenantId);
@@ -208,5 +228,13 @@ async function resolveDecider(
   if (signedIn) return consoleDecider(signedIn, approver, linkHash);
   if (tenant.signInRequired) return 'sign-in-required';
   const keys = recipientKeys(approver);
-  return { actor: actorOf('approver', approver.principal ?? email, keys), keys, principal: approver.principal, email, via: 'link', sourceIp, linkHash };
+  return {
+    actor: actorOf('approver', approver.principal ?? email, keys),
+    keys,
+    principal: approver.principal,
+    email,
+    via: 'link',
+    sourceIp,
+    linkHash,
+  };
 }

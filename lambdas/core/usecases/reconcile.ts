@@ -49,7 +49,11 @@ export async function reconcile(deps: Deps): Promise<ReconcileReport> {
   };
 
   for (const request of await deps.requests.listOverdueGrants(nowMs, BATCH)) {
-    await attempt(request.requestId, async () => (await endAccess(deps, request.requestId, { reason: 'window-ended' })).status === 'COMPLETED', report.windowsEnded);
+    await attempt(
+      request.requestId,
+      async () => (await endAccess(deps, request.requestId, { reason: 'window-ended' })).status === 'COMPLETED',
+      report.windowsEnded,
+    );
   }
 
   for (const requestId of await deps.access.listExpired(nowMs)) {
@@ -61,19 +65,29 @@ export async function reconcile(deps: Deps): Promise<ReconcileReport> {
         if (request.status === 'ACTIVE') return (await endAccess(deps, requestId, { reason: 'window-ended' })).status === 'COMPLETED';
         await deps.access.revoke(request);
         // Its own time, not the sweep's: the ledger refuses events older than its commit window.
-        await deps.audit.append(request.tenantId, { type: 'AccessRevoked', requestId, actor: RECONCILER, details: { reason: 'left-over-after-end', status: request.status } }, deps.clock.now().getTime());
+        await deps.audit.append(
+          request.tenantId,
+          { type: 'AccessRevoked', requestId, actor: RECONCILER, details: { reason: 'left-over-after-end', status: request.status } },
+          deps.clock.now().getTime(),
+        );
         return true;
       },
       report.leftoversRevoked,
     );
   }
 
-  const pending = (await Promise.all(NOT_TERMINAL.map(async (status) => (await deps.requests.listByStatus(status, {}, BATCH)).items))).flat();
+  const pending = (
+    await Promise.all(NOT_TERMINAL.map(async (status) => (await deps.requests.listByStatus(status, {}, BATCH)).items))
+  ).flat();
   const running = pending.length ? await deps.workflow.runningExecutions() : new Set<string>();
   for (const request of pending) {
     if (running.has(request.requestId)) {
       if (undelivered(request, nowMs)) {
-        await attempt(request.requestId, async () => (await deps.workflow.succeed(request.taskToken!, { status: request.status })) === 'delivered', report.redelivered);
+        await attempt(
+          request.requestId,
+          async () => (await deps.workflow.succeed(request.taskToken!, { status: request.status })) === 'delivered',
+          report.redelivered,
+        );
       }
       continue;
     }
@@ -98,7 +112,13 @@ async function finishStranded(deps: Deps, listed: AccessRequest, nowMs: number):
   } else if (request.status === STAGE_STATUS.manager || request.status === STAGE_STATUS.customer) {
     const stage = request.status === STAGE_STATUS.manager ? 'manager' : 'customer';
     if ((request.approvalDeadlineMs ?? 0) <= nowMs) await expireStage(deps, request.requestId, stage);
-    else await failRequest(deps, request.requestId, 'RequestFailed', `the workflow ${execution === 'ended' ? 'ended' : 'never started'} while ${request.status}`);
+    else
+      await failRequest(
+        deps,
+        request.requestId,
+        'RequestFailed',
+        `the workflow ${execution === 'ended' ? 'ended' : 'never started'} while ${request.status}`,
+      );
   } else {
     return false;
   }
@@ -109,7 +129,8 @@ async function finishStranded(deps: Deps, listed: AccessRequest, nowMs: number):
 
 /** A decision committed a while ago whose stage's task (its token still attached) may still wait. */
 const undelivered = (request: AccessRequest, nowMs: number): boolean => {
-  const decided = request.taskStage === 'manager' ? request.managerDecision : request.taskStage === 'customer' ? request.customerDecision : undefined;
+  const decided =
+    request.taskStage === 'manager' ? request.managerDecision : request.taskStage === 'customer' ? request.customerDecision : undefined;
   return request.taskToken !== undefined && decided !== undefined && Date.parse(decided.at) < nowMs - REDELIVERY_GRACE_MS;
 };
 

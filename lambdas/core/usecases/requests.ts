@@ -1,21 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { iso } from '../domain/clock';
-import { durationMs, checkDurationWithin } from '../domain/duration';
+import { checkDurationWithin, durationMs } from '../domain/duration';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
-import { openingOf, toView, type AccessRequest, type RequestView } from '../domain/request';
+import { type AccessRequest, openingOf, type RequestView, toView } from '../domain/request';
 import type { Status } from '../domain/status';
-import type { Page } from '../ports';
-import {
-  canViewRequest,
-  engineerIdentity,
-  loadRequest,
-  loadTenant,
-  managerOf,
-  requireEngineer,
-  whoIs,
-} from './authorize';
-import type { Caller, Deps } from './deps';
 import { canReadAudit } from '../domain/tenant';
+import type { Page } from '../ports';
+import { canViewRequest, engineerIdentity, loadRequest, loadTenant, managerOf, requireEngineer, whoIs } from './authorize';
+import type { Caller, Deps } from './deps';
 
 export interface NewRequestInput {
   tenantId: string;
@@ -51,7 +43,10 @@ export async function createRequest(
     });
   }
   // The tenant's cap, but never above the deployment's (a tenant item edited by hand cannot widen it).
-  const cap = durationMs(tenant.maxAccessDuration, 'maxAccessDuration') <= durationMs(deps.policy.durationCap, 'durationCap') ? tenant.maxAccessDuration : deps.policy.durationCap;
+  const cap =
+    durationMs(tenant.maxAccessDuration, 'maxAccessDuration') <= durationMs(deps.policy.durationCap, 'durationCap')
+      ? tenant.maxAccessDuration
+      : deps.policy.durationCap;
   checkDurationWithin(input.duration, 'duration', deps.policy.durationFloor, cap);
 
   const now = deps.clock.now();
@@ -97,9 +92,7 @@ export async function createRequest(
 
 /** A random id, or one derived from (requester, idempotency key) so a retry finds the same request. */
 function requestIdFor(principal: string, idempotencyKey: string | undefined): string {
-  const bytes = idempotencyKey
-    ? createHash('sha256').update(`${principal}\n${idempotencyKey}`).digest().subarray(0, 16)
-    : randomBytes(16);
+  const bytes = idempotencyKey ? createHash('sha256').update(`${principal}\n${idempotencyKey}`).digest().subarray(0, 16) : randomBytes(16);
   return `req-${bytes.toString('hex')}`;
 }
 

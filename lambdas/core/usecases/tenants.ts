@@ -1,13 +1,13 @@
 import { checkDurationWithin } from '../domain/duration';
-import { POLICY_DEFAULTS } from '../domain/policy';
 import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors';
+import { POLICY_DEFAULTS } from '../domain/policy';
+import { customerSideProblems, pathText, providerSide } from '../domain/principals';
+import { type RequestView, toView } from '../domain/request';
 import { canReadAudit, findApprover, isTenantAdmin, type Tenant } from '../domain/tenant';
 import type { AuditPage, Page } from '../ports';
 import { actorOf, callerKeys, loadRequest, loadTenant, requireTenantAdmin, whoIs } from './authorize';
-import { customerSideProblems, pathText, providerSide } from '../domain/principals';
 import type { Caller, Deps } from './deps';
 import { endAccess, RevokeIncomplete } from './workflow-steps';
-import { toView, type RequestView } from '../domain/request';
 
 /** The settings a tenant admin may read and change; the chain head and version stay server-side. */
 export type TenantSettings = Omit<Tenant, 'tenantId' | 'version' | 'auditSeq' | 'auditHead'>;
@@ -42,7 +42,11 @@ export async function createTenant(deps: Deps, caller: Caller, body: TenantSetti
       type: 'TenantCreated',
       actor: actorOf('admin', caller.principal, callerKeys(caller)),
       sourceIp: caller.sourceIp,
-      details: { settings: Object.keys(body).filter((key) => key !== 'tenantId').sort() },
+      details: {
+        settings: Object.keys(body)
+          .filter((key) => key !== 'tenantId')
+          .sort(),
+      },
     },
     deps.clock.now().getTime(),
   );
@@ -56,14 +60,18 @@ export async function listTenants(deps: Deps, caller: Caller): Promise<Page<Retu
   return { items: (await deps.tenants.list()).map(settingsView) };
 }
 
-const isDeploymentAdmin = (deps: Deps, caller: Caller): boolean => (deps.directory.admins ?? []).some((admin) => admin.principal === caller.principal);
+const isDeploymentAdmin = (deps: Deps, caller: Caller): boolean =>
+  (deps.directory.admins ?? []).some((admin) => admin.principal === caller.principal);
 
 function requireDeploymentAdmin(deps: Deps, caller: Caller): void {
   if (!isDeploymentAdmin(deps, caller)) throw new ForbiddenError("Only the deployment's admins may create or list tenants");
 }
 
 /** The rules every tenant's settings keep, on creation and on each change. */
-function checkSettings(deps: Deps, settings: Pick<TenantSettings, 'maxAccessDuration' | 'approvalTimeout' | 'lockboxEnabled' | 'approvers'>): void {
+function checkSettings(
+  deps: Deps,
+  settings: Pick<TenantSettings, 'maxAccessDuration' | 'approvalTimeout' | 'lockboxEnabled' | 'approvers'>,
+): void {
   checkDurationWithin(settings.maxAccessDuration, 'maxAccessDuration', deps.policy.durationFloor, deps.policy.durationCap);
   checkDurationWithin(settings.approvalTimeout, 'approvalTimeout', 'PT1S', POLICY_DEFAULTS.approvalTimeoutLimit);
   if (settings.lockboxEnabled && settings.approvers.length === 0) {
@@ -77,12 +85,7 @@ function checkSettings(deps: Deps, settings: Pick<TenantSettings, 'maxAccessDura
  * deployment's, approvers may not be empty while Lockbox is on, and an admin cannot remove
  * themselves (a tenant must keep someone who can change it).
  */
-export async function updateTenant(
-  deps: Deps,
-  caller: Caller,
-  tenantId: string,
-  body: TenantSettings & { version: number },
-) {
+export async function updateTenant(deps: Deps, caller: Caller, tenantId: string, body: TenantSettings & { version: number }) {
   const tenant = await loadTenant(deps, tenantId);
   requireTenantAdmin(tenant, caller);
   if (body.version !== tenant.version) {
@@ -112,19 +115,23 @@ export async function updateTenant(
  * tenant's accounts or sign-in emails, never a provider person or a principal of the provider's
  * accounts. The first offending entry is named in `details.field`.
  */
-export function checkCustomerSide(deps: Deps, tenant: Pick<Tenant, 'approvers' | 'admins' | 'auditors' | 'accessTarget' | 'customerAccounts'>): void {
+export function checkCustomerSide(
+  deps: Deps,
+  tenant: Pick<Tenant, 'approvers' | 'admins' | 'auditors' | 'accessTarget' | 'customerAccounts'>,
+): void {
   const problems = customerSideProblems(tenant, providerSide(deps.directory));
   const [first] = problems;
   if (first) {
     const field = pathText(first.path);
-    throw new ValidationError(`${field}: ${first.message}`, { field, problems: problems.map((problem) => ({ field: pathText(problem.path), message: problem.message })) });
+    throw new ValidationError(`${field}: ${first.message}`, {
+      field,
+      problems: problems.map((problem) => ({ field: pathText(problem.path), message: problem.message })),
+    });
   }
 }
 
 const changedKeys = (before: Tenant, after: TenantSettings): string[] =>
-  (Object.keys(after) as (keyof TenantSettings)[]).filter(
-    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
-  );
+  (Object.keys(after) as (keyof TenantSettings)[]).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
 
 export async function listAudit(
   deps: Deps,
@@ -150,7 +157,10 @@ export async function revokeAccess(deps: Deps, caller: Caller, requestId: string
   const admin = isTenantAdmin(tenant, whoIs(caller));
   if (!approver && !admin) throw new ForbiddenError("Only the tenant's approvers or admins may revoke access");
   if (request.status !== 'ACTIVE') throw new ConflictError('Only active access can be revoked', { status: request.status });
-  const actor = { ...actorOf(approver ? 'approver' : 'admin', caller.principal, callerKeys(caller, approver)), kind: approver ? ('approver' as const) : ('admin' as const) };
+  const actor = {
+    ...actorOf(approver ? 'approver' : 'admin', caller.principal, callerKeys(caller, approver)),
+    kind: approver ? ('approver' as const) : ('admin' as const),
+  };
   let ended;
   try {
     ended = await endAccess(deps, requestId, { reason: 'revoked-by-customer', actor, sourceIp: caller.sourceIp, note: body.reason });

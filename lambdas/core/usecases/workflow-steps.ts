@@ -3,7 +3,7 @@ import { iso } from '../domain/clock';
 import { durationMs } from '../domain/duration';
 import { ConflictError, LockboxError } from '../domain/errors';
 import { issueLinkToken, linkTokenHash } from '../domain/link-token';
-import { accessWindow, isSeparate, openingOf, type AccessRequest } from '../domain/request';
+import { type AccessRequest, accessWindow, isSeparate, openingOf } from '../domain/request';
 import { isTerminal, STAGE_STATUS, type Stage, type Status } from '../domain/status';
 import { alreadyDecidedEmail, approvalRequestEmail, outcomeEmail } from '../messages';
 import { loadRequest, loadTenant, recipientKeys, stageRecipients } from './authorize';
@@ -55,10 +55,10 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
     if (request.status !== STAGE_STATUS[stage]) return { decided: request } as const;
     const nowMs = deps.clock.now().getTime();
     // Requests filed before stages opened at their write have no deadline yet: it starts now.
-    const deadlineMs = request.approvalDeadlineMs ?? nowMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
-    const recipients = (await stageRecipients(deps, request, stage)).filter((person) =>
-      isSeparate(request, recipientKeys(person)),
-    );
+    const deadlineMs =
+      request.approvalDeadlineMs ??
+      nowMs + (stage === 'manager' ? request.timeouts.managerSeconds : request.timeouts.customerSeconds) * 1000;
+    const recipients = (await stageRecipients(deps, request, stage)).filter((person) => isSeparate(request, recipientKeys(person)));
     const links = await Promise.all(
       recipients.map(async (recipient) => {
         const token = await issueLinkToken(deps.signer, { requestId, stage, email: recipient.email, expiresAtMs: deadlineMs });
@@ -236,7 +236,9 @@ const active = (deps: Deps, request: AccessRequest): StepResult => ({
 export async function endAccess(
   deps: Deps,
   requestId: string,
-  how: { reason: 'window-ended' } | { reason: 'revoked-by-customer'; actor: Actor & { kind: 'approver' | 'admin' }; sourceIp?: string; note?: string },
+  how:
+    | { reason: 'window-ended' }
+    | { reason: 'revoked-by-customer'; actor: Actor & { kind: 'approver' | 'admin' }; sourceIp?: string; note?: string },
 ): Promise<AccessRequest> {
   const request = await loadRequest(deps, requestId);
   if (request.status !== 'ACTIVE') return request;
@@ -282,7 +284,9 @@ export async function endAccess(
   // At the window's end the hold task has timed out already: only an early revoke completes it.
   // Committed: if Step Functions does not answer now, the hold's timer ends the execution later.
   if (early && hold) {
-    await deps.workflow.succeed(hold, { status: ended.status }).catch((error: unknown) => deps.log.warn('early revoke not delivered to the hold task', { requestId, error: String(error) }));
+    await deps.workflow
+      .succeed(hold, { status: ended.status })
+      .catch((error: unknown) => deps.log.warn('early revoke not delivered to the hold task', { requestId, error: String(error) }));
   }
   await tellEngineer(deps, ended);
   return ended;

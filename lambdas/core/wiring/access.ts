@@ -20,6 +20,10 @@ export const access = once((): AccessProvider => {
     targets: config.accessTargets,
     // A member account's LockboxTarget role; the SDK refreshes the credentials before they expire.
     clientAs: (roleArn) =>
-      traced(new IAMClient({ credentials: fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'lockbox-access-provider' } }) })),
+      traced(
+        new IAMClient({
+          credentials: fromTemporaryCredentials({ params: { RoleArn: roleArn, RoleSessionName: 'lockbox-access-provider' } }),
+        }),
+      ),
   });
 });

@@ -9,7 +9,9 @@ import { stores } from './stores';
 
 /** The digest signer: the KMS ECC_NIST_P256 key (deployed), or local mode's P-256 key. */
 const digestSigner = once(() =>
-  config.digestSigner() === 'kms' ? new KmsDigestSigner(traced(new KMSClient({})), config.digestKmsKey()) : new LocalDigestSigner(config.digestLocalKey()),
+  config.digestSigner() === 'kms'
+    ? new KmsDigestSigner(traced(new KMSClient({})), config.digestKmsKey())
+    : new LocalDigestSigner(config.digestLocalKey()),
 );
 
 /** What the digest sealer, the verification and the digest routes use, built lazily. */

@@ -20,7 +20,10 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
-export function lockbox(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function lockbox(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const name of Object.keys(env)) if (/^(AWS_|LOCKBOX_)/.test(name)) delete env[name];
   Object.assign(env, {
@@ -32,7 +35,11 @@ export function lockbox(args: string[], options: { env?: Record<string, string |
     ...options.env,
   });
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'bin', 'lockbox'), ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [join(ROOT, 'bin', 'lockbox'), ...args], {
+      cwd: ROOT,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

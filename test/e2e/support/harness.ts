@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../../lambdas/core/domain/audit';
@@ -70,14 +70,18 @@ export class LocalLockbox {
     // Node 22 (aws-local-stepfunctions needs it): the project's own, as npm scripts use.
     const localNode = join(ROOT, 'node_modules', '.bin', 'node');
     const node = existsSync(localNode) ? localNode : process.execPath;
-    const child = spawn(node, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', ...(logCalls ? [] : ['--quiet'])], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, with DynamoDB Local's java in it: if it does not stop by itself,
-      // the whole group is killed, and no java outlives the tests.
-      detached: true,
-    });
+    const child = spawn(
+      node,
+      [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0', ...(logCalls ? [] : ['--quiet'])],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env, PORT: '', LOCKBOX_LOCAL_PARENT_PID: String(process.pid) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, with DynamoDB Local's java in it: if it does not stop by itself,
+        // the whole group is killed, and no java outlives the tests.
+        detached: true,
+      },
+    );
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-200_000);
@@ -131,7 +135,10 @@ export class LocalLockbox {
   /** What local mode warned about at start-up (where it cannot stand in for the deployment). */
   startupWarnings(): string[] {
     const banner = this.output().split('Personas')[0];
-    return banner.split('\n').filter((line) => line.includes('WARNING:')).map((line) => line.trim());
+    return banner
+      .split('\n')
+      .filter((line) => line.includes('WARNING:'))
+      .map((line) => line.trim());
   }
 
   /** DynamoDB Local's endpoint, from the start-up banner (for tests that change items behind the API's back). */
@@ -148,7 +155,11 @@ export class LocalLockbox {
 
   // ---- HTTP ------------------------------------------------------------------------------------
 
-  async call<T = any>(method: string, path: string, options: { as?: Person; json?: unknown; form?: Record<string, string>; query?: Record<string, string> } = {}): Promise<Response<T>> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    options: { as?: Person; json?: unknown; form?: Record<string, string>; query?: Record<string, string> } = {},
+  ): Promise<Response<T>> {
     const headers: Record<string, string> = {};
     if (options.as) headers['x-lockbox-principal'] = PEOPLE[options.as];
     let body: string | undefined;
@@ -174,7 +185,12 @@ export class LocalLockbox {
    * nothing; creates carry an idempotency key, so a retry finds the first request). Returns the
    * first answer that is not a 5xx, and counts the retries.
    */
-  async callRetrying<T = any>(method: string, path: string, options: Parameters<LocalLockbox['call']>[2] = {}, attempts = 8): Promise<Response<T>> {
+  async callRetrying<T = any>(
+    method: string,
+    path: string,
+    options: Parameters<LocalLockbox['call']>[2] = {},
+    attempts = 8,
+  ): Promise<Response<T>> {
     for (let attempt = 1; ; attempt++) {
       const response = await this.call<T>(method, path, options);
       if (response.status < 500 || attempt >= attempts) return response;
@@ -212,13 +228,25 @@ export class LocalLockbox {
 
   /** Polls until the request is in one of `statuses` (bounded). */
   async waitForStatus(requestId: string, statuses: string[], timeoutMs = 15_000, intervalMs = 100): Promise<any> {
-    return waitFor(`${requestId} in ${statuses.join('|')}`, () => this.request(requestId), (request) => statuses.includes(request.status), timeoutMs, intervalMs);
+    return waitFor(
+      `${requestId} in ${statuses.join('|')}`,
+      () => this.request(requestId),
+      (request) => statuses.includes(request.status),
+      timeoutMs,
+      intervalMs,
+    );
   }
 
   /** Polls until the stage is open (notify stored its token, links sent): the request shows its deadline. */
   async waitForStage(requestId: string, stage: 'manager' | 'customer', timeoutMs = 10_000, intervalMs = 100): Promise<any> {
     const status = stage === 'manager' ? 'PENDING_MANAGER_APPROVAL' : 'PENDING_CUSTOMER_APPROVAL';
-    return waitFor(`${requestId} ${stage} stage open`, () => this.request(requestId), (request) => request.status === status && Boolean(request.approvalDeadline), timeoutMs, intervalMs);
+    return waitFor(
+      `${requestId} ${stage} stage open`,
+      () => this.request(requestId),
+      (request) => request.status === status && Boolean(request.approvalDeadline),
+      timeoutMs,
+      intervalMs,
+    );
   }
 
   async outbox(): Promise<Mail[]> {
@@ -234,7 +262,8 @@ export class LocalLockbox {
   async linkFor(email: string, requestId: string, stage: 'manager' | 'customer'): Promise<string> {
     const links = await waitFor(
       `${stage} link to ${email} for ${requestId}`,
-      async () => (await this.mailsTo(email, requestId)).flatMap((mail) => linksIn(mail.text)).filter((link) => claimsOf(link).stg === stage),
+      async () =>
+        (await this.mailsTo(email, requestId)).flatMap((mail) => linksIn(mail.text)).filter((link) => claimsOf(link).stg === stage),
       (found) => found.length > 0,
       10_000,
     );
@@ -250,12 +279,16 @@ export class LocalLockbox {
   async formOf(link: string): Promise<Record<string, string>> {
     const page = await this.openLink(link);
     if (page.status !== 200) throw new Error(`the page of ${link} answered ${page.status}`);
-    return Object.fromEntries([...page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((match) => [match[1], match[2]]));
+    return Object.fromEntries(
+      [...page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((match) => [match[1], match[2]]),
+    );
   }
 
   /** Posts the page's form with a choice, as a browser does: `fields` are the page's hidden fields. */
   async postLink(link: string, fields: Record<string, string>, choice: { decision: string; reason?: string }): Promise<Response<string>> {
-    return this.call<string>('POST', new URL(link).pathname, { form: { ...fields, reason: choice.reason ?? '', decision: choice.decision } });
+    return this.call<string>('POST', new URL(link).pathname, {
+      form: { ...fields, reason: choice.reason ?? '', decision: choice.decision },
+    });
   }
 
   /** Opens the link and decides on its page. */
@@ -273,7 +306,13 @@ export class LocalLockbox {
 
   /** Waits for the request's execution to end; returns it (status, output, history). */
   async waitForExecution(requestId: string, timeoutMs = 15_000, intervalMs = 100): Promise<any> {
-    return waitFor(`execution ${requestId} ended`, () => this.execution(requestId), (execution) => execution.status && execution.status !== 'RUNNING', timeoutMs, intervalMs);
+    return waitFor(
+      `execution ${requestId} ended`,
+      () => this.execution(requestId),
+      (execution) => execution.status && execution.status !== 'RUNNING',
+      timeoutMs,
+      intervalMs,
+    );
   }
 
   /**
@@ -285,7 +324,10 @@ export class LocalLockbox {
     const events: AuditEvent[] = [];
     let nextToken: string | undefined;
     do {
-      const response = await this.get<{ items: AuditEvent[]; nextToken?: string }>('/tenants/demo/audit', 'carol', { limit: '100', ...(nextToken ? { nextToken } : {}) });
+      const response = await this.get<{ items: AuditEvent[]; nextToken?: string }>('/tenants/demo/audit', 'carol', {
+        limit: '100',
+        ...(nextToken ? { nextToken } : {}),
+      });
       if (response.status !== 200) throw new Error(`audit: ${response.status} ${response.text}`);
       events.push(...response.body.items);
       nextToken = response.body.nextToken;
@@ -324,7 +366,8 @@ export class LocalLockbox {
   }
 }
 
-export const linksIn = (text: string): string[] => [...text.matchAll(/https?:\/\/\S+\/approvals\/[A-Za-z0-9_.-]+/g)].map((match) => match[0]);
+export const linksIn = (text: string): string[] =>
+  [...text.matchAll(/https?:\/\/\S+\/approvals\/[A-Za-z0-9_.-]+/g)].map((match) => match[0]);
 
 /** The (unverified) claims a link token carries: `base64url(JSON).base64url(MAC)`. */
 export function claimsOf(link: string): { rid?: string; stg?: string; em?: string } {
@@ -337,13 +380,20 @@ export function claimsOf(link: string): { rid?: string; stg?: string; em?: strin
 }
 
 /** Polls `read` until `done` holds, every `intervalMs`, at most `timeoutMs`. */
-export async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 10_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
     last = await read();
     if (done(last)) return last;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(last).slice(0, 800)}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(last).slice(0, 800)}`);
     await sleep(intervalMs);
   }
 }

@@ -1,5 +1,5 @@
 import { GenerateMacCommand, KMSClient, KMSInvalidMacException, VerifyMacCommand } from '@aws-sdk/client-kms';
-import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import {
   ExecutionAlreadyExists,
   InvalidToken,
@@ -52,7 +52,11 @@ describe('SfnWorkflow', () => {
   it('delivers a cancel as SendTaskFailure named RequestCancelled', async () => {
     sfn.on(SendTaskFailureCommand).resolves({});
     await workflow.fail('token-1', 'RequestCancelled', 'by requester');
-    expect(sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input).toEqual({ taskToken: 'token-1', error: 'RequestCancelled', cause: 'by requester' });
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input).toEqual({
+      taskToken: 'token-1',
+      error: 'RequestCancelled',
+      cause: 'by requester',
+    });
   });
 
   it.each([
@@ -65,7 +69,9 @@ describe('SfnWorkflow', () => {
   });
 
   it('throws any other failure so the caller sees it', async () => {
-    sfn.on(SendTaskSuccessCommand).rejects(new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'slow down', $metadata: {} }));
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejects(new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'slow down', $metadata: {} }));
     await expect(workflow.succeed('token-1', { status: 'APPROVED' })).rejects.toThrow('slow down');
   });
 });
@@ -73,7 +79,12 @@ describe('SfnWorkflow', () => {
 describe('SesMailer', () => {
   it('sends both parts from the configured sender', async () => {
     ses.on(SendEmailCommand).resolves({ MessageId: 'm1' });
-    await new SesMailer(new SESClient({ region: 'eu-west-1' }), 'lockbox@provider.example').send({ to: ['a@b.example'], subject: 'S', text: 'T', html: '<p>H</p>' });
+    await new SesMailer(new SESClient({ region: 'eu-west-1' }), 'lockbox@provider.example').send({
+      to: ['a@b.example'],
+      subject: 'S',
+      text: 'T',
+      html: '<p>H</p>',
+    });
     expect(ses.commandCalls(SendEmailCommand)[0].args[0].input).toEqual({
       Source: 'lockbox@provider.example',
       Destination: { ToAddresses: ['a@b.example'] },
@@ -92,11 +103,17 @@ describe('KmsSigner', () => {
   it('signs with GenerateMac HMAC_SHA_256 on the key of the key id', async () => {
     kms.on(GenerateMacCommand).resolves({ Mac: mac });
     await expect(signer.sign('k1', Buffer.from('m'))).resolves.toEqual(mac);
-    expect(kms.commandCalls(GenerateMacCommand)[0].args[0].input).toMatchObject({ KeyId: 'arn:aws:kms:eu-west-1:123456789012:key/abc', MacAlgorithm: 'HMAC_SHA_256' });
+    expect(kms.commandCalls(GenerateMacCommand)[0].args[0].input).toMatchObject({
+      KeyId: 'arn:aws:kms:eu-west-1:123456789012:key/abc',
+      MacAlgorithm: 'HMAC_SHA_256',
+    });
   });
 
   it('verifies with VerifyMac, and a wrong MAC (KMSInvalidMacException) is simply invalid', async () => {
-    kms.on(VerifyMacCommand).resolvesOnce({ MacValid: true }).rejects(new KMSInvalidMacException({ message: 'bad', $metadata: {} }));
+    kms
+      .on(VerifyMacCommand)
+      .resolvesOnce({ MacValid: true })
+      .rejects(new KMSInvalidMacException({ message: 'bad', $metadata: {} }));
     await expect(signer.verify('k1', Buffer.from('m'), mac)).resolves.toBe(true);
     await expect(signer.verify('k1', Buffer.from('m'), mac)).resolves.toBe(false);
   });

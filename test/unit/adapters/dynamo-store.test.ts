@@ -1,9 +1,8 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../../../lambdas/core/adapters/dynamo-store';
-import { GENESIS_HASH, hashEvent, type AuditEvent } from '../../../lambdas/core/domain/audit';
+import { type AuditEvent, GENESIS_HASH, hashEvent } from '../../../lambdas/core/domain/audit';
 import { ChangedMeanwhile, ConflictError, ThrottledError, ValidationError } from '../../../lambdas/core/domain/errors';
 import { BOB, demoTenant, pendingRequest } from '../../support/fixtures';
 
@@ -17,16 +16,32 @@ const store = new DynamoRequestStore(client, tables, chain);
 const NOW = Date.UTC(2026, 10, 29, 10, 5, 0);
 
 const cancelled = (codes: string[], item?: Record<string, { N?: string; S?: string }>) =>
-  new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: codes.map((Code, i) => (i === 0 && item ? { Code, Item: item as never } : { Code })) });
+  new TransactionCanceledException({
+    message: 'cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code, i) => (i === 0 && item ? { Code, Item: item as never } : { Code })),
+  });
 
 const managerApproval = (head = { auditSeq: 7, auditHead: 'a'.repeat(64) }) => ({
   request: pendingRequest({ openStage: 'manager' as const, taskToken: 'tt', approvalDeadlineMs: NOW + 1000, linkHashes: ['h1'], ...head }),
   action: 'managerApprove' as const,
-  set: { managerDecision: { by: BOB, byEmail: 'bob@provider.example', decision: 'APPROVE' as const, at: new Date(NOW).toISOString(), via: 'api' as const } },
+  set: {
+    managerDecision: {
+      by: BOB,
+      byEmail: 'bob@provider.example',
+      decision: 'APPROVE' as const,
+      at: new Date(NOW).toISOString(),
+      via: 'api' as const,
+    },
+  },
   remove: ['openStage' as const, 'linkHashes' as const],
   require: { openStage: 'manager' as const, separateFrom: ['principal:' + BOB], linkHash: 'h1' },
   addParties: ['principal:' + BOB],
-  audit: { type: 'ManagerApproved' as const, requestId: 'req-0123456789abcdef0123456789abcdef', actor: { kind: 'manager' as const, id: BOB } },
+  audit: {
+    type: 'ManagerApproved' as const,
+    requestId: 'req-0123456789abcdef0123456789abcdef',
+    actor: { kind: 'manager' as const, id: BOB },
+  },
   nowMs: NOW,
 });
 
@@ -82,7 +97,10 @@ describe('DynamoRequestStore.transition', () => {
     const values = Object.values(u.ExpressionAttributeValues!);
     const condition = Object.entries(u.ExpressionAttributeValues!).reduce(
       (text, [placeholder, value]) => text.replaceAll(new RegExp(`${placeholder}(?!\\d)`, 'g'), JSON.stringify(value)),
-      Object.entries(u.ExpressionAttributeNames!).reduce((text, [placeholder, name]) => text.replaceAll(placeholder, name), u.ConditionExpression!),
+      Object.entries(u.ExpressionAttributeNames!).reduce(
+        (text, [placeholder, name]) => text.replaceAll(placeholder, name),
+        u.ConditionExpression!,
+      ),
     );
     expect(condition).toBe(
       'status = "PENDING_MANAGER_APPROVAL" AND version = 1 AND openStage = "manager" AND ' +
@@ -95,7 +113,14 @@ describe('DynamoRequestStore.transition', () => {
     expect(put.Put).toMatchObject({ TableName: 'Audit', ConditionExpression: 'attribute_not_exists(seq)' });
     const event = put.Put!.Item as AuditEvent;
     const { timeKey, ...stored } = event as AuditEvent & { timeKey: string };
-    expect(stored).toMatchObject({ tenantId: 'demo', chainId: 'req-0123456789abcdef0123456789abcdef', seq: 8, prevHash: 'a'.repeat(64), type: 'ManagerApproved', eventId: 'event-1' });
+    expect(stored).toMatchObject({
+      tenantId: 'demo',
+      chainId: 'req-0123456789abcdef0123456789abcdef',
+      seq: 8,
+      prevHash: 'a'.repeat(64),
+      type: 'ManagerApproved',
+      eventId: 'event-1',
+    });
     expect(stored.actor).toEqual({ kind: 'manager', id: BOB, person: '' });
     expect(timeKey).toBe(`${stored.at}|${stored.chainId}|0000000008`);
     const { hash, ...unhashed } = stored;
@@ -104,7 +129,13 @@ describe('DynamoRequestStore.transition', () => {
     expect(u.UpdateExpression).toContain('#auditSeq = ');
     expect(u.UpdateExpression).toContain('#sealTenant = ');
 
-    expect(next).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', version: 2, auditSeq: 8, auditHead: hash, parties: expect.arrayContaining(['principal:' + BOB]) });
+    expect(next).toMatchObject({
+      status: 'PENDING_CUSTOMER_APPROVAL',
+      version: 2,
+      auditSeq: 8,
+      auditHead: hash,
+      parties: expect.arrayContaining(['principal:' + BOB]),
+    });
     expect(next).not.toHaveProperty('openStage');
     expect(published).toEqual([[stored]]);
   });
@@ -119,7 +150,14 @@ describe('DynamoRequestStore.transition', () => {
 
   it('turns a failed request condition into CONFLICT carrying the current status', async () => {
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ status: 'CANCELLED', version: 2 }) });
-    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None'], { status: { S: 'CANCELLED' }, version: { N: '2' }, auditSeq: { N: '8' }, auditHead: { S: 'b'.repeat(64) } }));
+    ddb.on(TransactWriteCommand).rejects(
+      cancelled(['ConditionalCheckFailed', 'None'], {
+        status: { S: 'CANCELLED' },
+        version: { N: '2' },
+        auditSeq: { N: '8' },
+        auditHead: { S: 'b'.repeat(64) },
+      }),
+    );
 
     const error = await store.transition(managerApproval()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
@@ -131,18 +169,32 @@ describe('DynamoRequestStore.transition', () => {
   it('retries on the new head, with no extra read, when only an event without a status change moved it', async () => {
     ddb
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(['ConditionalCheckFailed', 'None'], { status: { S: 'PENDING_MANAGER_APPROVAL' }, version: { N: '1' }, auditSeq: { N: '8' }, auditHead: { S: 'd'.repeat(64) } }))
+      .rejectsOnce(
+        cancelled(['ConditionalCheckFailed', 'None'], {
+          status: { S: 'PENDING_MANAGER_APPROVAL' },
+          version: { N: '1' },
+          auditSeq: { N: '8' },
+          auditHead: { S: 'd'.repeat(64) },
+        }),
+      )
       .resolves({});
 
     await store.transition(managerApproval());
 
     const attempts = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems![1].Put!.Item);
-    expect(attempts).toEqual([expect.objectContaining({ seq: 8, prevHash: 'a'.repeat(64) }), expect.objectContaining({ seq: 9, prevHash: 'd'.repeat(64) })]);
+    expect(attempts).toEqual([
+      expect.objectContaining({ seq: 8, prevHash: 'a'.repeat(64) }),
+      expect.objectContaining({ seq: 9, prevHash: 'd'.repeat(64) }),
+    ]);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
   it('refuses to commit an event after the commit window (so listing by time never misses it)', async () => {
-    const late = new DynamoRequestStore(client, tables, new DynamoAuditLog(client, tables, publisher, { settleMs: 60_000, now: () => NOW + 30_001 }));
+    const late = new DynamoRequestStore(
+      client,
+      tables,
+      new DynamoAuditLog(client, tables, publisher, { settleMs: 60_000, now: () => NOW + 30_001 }),
+    );
     await expect(late.transition(managerApproval())).rejects.toThrow('commit window');
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
@@ -164,7 +216,12 @@ describe('DynamoRequestStore.transition', () => {
 describe('DynamoRequestStore.create', () => {
   it('puts the request only if its id is new, and reports a repeat as false', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None']));
-    await expect(store.create(pendingRequest({ createdAt: new Date(NOW).toISOString() }), { type: 'RequestCreated', actor: { kind: 'engineer', id: 'a' } })).resolves.toBe(false);
+    await expect(
+      store.create(pendingRequest({ createdAt: new Date(NOW).toISOString() }), {
+        type: 'RequestCreated',
+        actor: { kind: 'engineer', id: 'a' },
+      }),
+    ).resolves.toBe(false);
     const [put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(put.Put).toMatchObject({ TableName: 'Requests', ConditionExpression: 'attribute_not_exists(requestId)' });
     expect(put.Put!.Item).toMatchObject({ auditSeq: 1, sealTenant: 'demo' });
@@ -195,7 +252,11 @@ describe('DynamoTenantStore.update', () => {
     const tenants = new DynamoTenantStore(client, tables, chain);
     ddb.on(GetCommand).resolves({ Item: { auditSeq: 2, auditHead: 'e'.repeat(64) } });
     ddb.on(TransactWriteCommand).resolves({});
-    const updated = await tenants.update(demoTenant({ displayName: 'Renamed' }), { type: 'TenantUpdated', actor: { kind: 'admin', id: 'carol' } }, NOW);
+    const updated = await tenants.update(
+      demoTenant({ displayName: 'Renamed' }),
+      { type: 'TenantUpdated', actor: { kind: 'admin', id: 'carol' } },
+      NOW,
+    );
     const [update, put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(put.Put!.Item).toMatchObject({ type: 'TenantUpdated', seq: 3, chainId: 'tenant:demo' });
     expect(update.Update!.ConditionExpression).toMatch(/^#version = :v\d+ AND #auditSeq = :v\d+$/);

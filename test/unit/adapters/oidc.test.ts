@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { OidcSignIn, SignInRefused } from '../../../lambdas/core/adapters/oidc';
 
 /**
@@ -50,10 +50,17 @@ beforeAll(async () => {
       const issued = codes.get(form.get('code') ?? '');
       codes.delete(form.get('code') ?? '');
       if (!issued) return json(400, { error: 'invalid_grant', error_description: 'code used or unknown' });
-      const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
+      const challenge = createHash('sha256')
+        .update(form.get('code_verifier') ?? '')
+        .digest('base64url');
       if (challenge !== issued.challenge) return json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
       const now = Math.floor(Date.now() / 1000);
-      const idToken = await new SignJWT({ email: 'Carol@Demo.Example', email_verified: misbehave.emailVerified ?? true, groups: ['lockbox-approvers'], nonce: misbehave.nonce ?? issued.nonce })
+      const idToken = await new SignJWT({
+        email: 'Carol@Demo.Example',
+        email_verified: misbehave.emailVerified ?? true,
+        groups: ['lockbox-approvers'],
+        nonce: misbehave.nonce ?? issued.nonce,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(misbehave.iss ?? issuer)
         .setAudience(misbehave.aud ?? CLIENT_ID)
@@ -84,7 +91,8 @@ async function publicOf(privateKey: CryptoKey): Promise<CryptoKey> {
   return (await importJWK(pub, 'RS256')) as CryptoKey;
 }
 
-const signIn = () => new OidcSignIn({ issuer, clientId: CLIENT_ID, redirectUri: 'http://localhost:3000/console/callback', groupsClaim: 'groups' });
+const signIn = () =>
+  new OidcSignIn({ issuer, clientId: CLIENT_ID, redirectUri: 'http://localhost:3000/console/callback', groupsClaim: 'groups' });
 
 /** Starts a sign-in and has the issuer "authorize" it: the callback query the browser would bring back. */
 async function authorized(client: OidcSignIn) {
@@ -99,7 +107,10 @@ async function authorized(client: OidcSignIn) {
 }
 
 const refusalOf = async (promise: Promise<unknown>) => {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(SignInRefused);
   return (error as SignInRefused).code;
 };
@@ -108,7 +119,12 @@ describe('console sign-in (openid-client, authorization code + PKCE)', () => {
   it('signs in the verified email, lower case, with the groups claim', async () => {
     const client = signIn();
     const { started, query } = await authorized(client);
-    await expect(client.finish(query, started)).resolves.toEqual({ issuer, subject: 'carol', email: 'carol@demo.example', groups: ['lockbox-approvers'] });
+    await expect(client.finish(query, started)).resolves.toEqual({
+      issuer,
+      subject: 'carol',
+      email: 'carol@demo.example',
+      groups: ['lockbox-approvers'],
+    });
   });
 
   it.each([
@@ -151,6 +167,8 @@ describe('console sign-in (openid-client, authorization code + PKCE)', () => {
   it('refuses an error the issuer sends back instead of a code', async () => {
     const client = signIn();
     const { started } = await authorized(client);
-    expect(await refusalOf(client.finish(new URLSearchParams({ error: 'access_denied', state: started.state }), started))).toBe('authorization-access_denied');
+    expect(await refusalOf(client.finish(new URLSearchParams({ error: 'access_denied', state: started.state }), started))).toBe(
+      'authorization-access_denied',
+    );
   });
 });

@@ -1,5 +1,5 @@
+import { type AuditEvent, chainEvent, EMPTY_CHAIN, GENESIS_HASH, verifyChain } from '../../../lambdas/core/domain/audit';
 import { canonicalJson } from '../../../lambdas/core/domain/canonical-json';
-import { chainEvent, EMPTY_CHAIN, GENESIS_HASH, verifyChain, type AuditEvent } from '../../../lambdas/core/domain/audit';
 
 function chain(length: number): AuditEvent[] {
   const events: AuditEvent[] = [];
@@ -21,7 +21,9 @@ function chain(length: number): AuditEvent[] {
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[1,{"x":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[1,{"x":2,"z":1}]},"b":1}',
+    );
   });
 
   it('gives equal bytes for equal values built in a different order', () => {
@@ -47,7 +49,14 @@ describe('audit hash chain', () => {
   it('detects a changed event whose hash was recomputed, at the next link', () => {
     const events = chain(4);
     const { hash: _hash, ...forged } = { ...events[1], actor: { kind: 'engineer' as const, id: 'mallory' } };
-    const rehashed = chainEvent({ type: forged.type, requestId: forged.requestId, actor: forged.actor, details: forged.details }, 'demo', 'req-chain', { seq: 1, hash: events[0].hash }, forged.at, forged.eventId);
+    const rehashed = chainEvent(
+      { type: forged.type, requestId: forged.requestId, actor: forged.actor, details: forged.details },
+      'demo',
+      'req-chain',
+      { seq: 1, hash: events[0].hash },
+      forged.at,
+      forged.eventId,
+    );
     events[1] = rehashed;
     expect(verifyChain(events)).toMatchObject({ ok: false, brokenAt: 3, reason: 'prevHash does not match the previous event' });
   });
@@ -60,7 +69,14 @@ describe('audit hash chain', () => {
 
   it('detects an inserted event', () => {
     const events = chain(4);
-    const inserted = chainEvent({ type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } }, 'demo', 'req-chain', { seq: 2, hash: events[1].hash }, events[1].at, 'forged');
+    const inserted = chainEvent(
+      { type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } },
+      'demo',
+      'req-chain',
+      { seq: 2, hash: events[1].hash },
+      events[1].at,
+      'forged',
+    );
     events.splice(2, 0, inserted);
     expect(verifyChain(events)).toMatchObject({ ok: false, brokenAt: 3 });
   });

@@ -29,7 +29,16 @@ describe('console session cookie', () => {
     const body = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const forged = `${Buffer.from(JSON.stringify({ ...body, signIn: { ...signIn, email: 'mallory@demo.example' } })).toString('base64url')}.${mac}`;
     const flipped = `${payload}.${mac.slice(0, -2)}${mac.endsWith('A') ? 'B' : 'A'}A`;
-    for (const value of [forged, flipped, await sealSession(other, newSession(signIn, T0)), 'x', `${payload}`, `${payload}.${mac}.x`, '%%%.%%%', 'a'.repeat(5000)]) {
+    for (const value of [
+      forged,
+      flipped,
+      await sealSession(other, newSession(signIn, T0)),
+      'x',
+      `${payload}`,
+      `${payload}.${mac}.x`,
+      '%%%.%%%',
+      'a'.repeat(5000),
+    ]) {
       expect(await openSession(signer, value, T0, timeouts)).toEqual({ ok: false, reason: 'invalid' });
     }
     expect(await openSession(signer, undefined, T0, timeouts)).toEqual({ ok: false, reason: 'none' });
@@ -45,7 +54,13 @@ describe('console session cookie', () => {
   });
 
   it('never takes a sign-in transaction for a session, or the reverse', async () => {
-    const transaction = await sealTransaction(signer, { state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/console', expiresAtMs: T0 + 60_000 });
+    const transaction = await sealTransaction(signer, {
+      state: 's',
+      nonce: 'n',
+      codeVerifier: 'v',
+      returnTo: '/console',
+      expiresAtMs: T0 + 60_000,
+    });
     expect(await openSession(signer, transaction, T0, timeouts)).toEqual({ ok: false, reason: 'invalid' });
     expect(await openTransaction(signer, await sealSession(signer, newSession(signIn, T0)), T0)).toBeUndefined();
   });
@@ -53,7 +68,13 @@ describe('console session cookie', () => {
 
 describe('sign-in transaction cookie', () => {
   it('opens until it expires, and only genuine', async () => {
-    const body = { state: 'state-1', nonce: 'nonce-1', codeVerifier: 'verifier-1', returnTo: '/console/t/demo/pending', expiresAtMs: T0 + 600_000 };
+    const body = {
+      state: 'state-1',
+      nonce: 'nonce-1',
+      codeVerifier: 'verifier-1',
+      returnTo: '/console/t/demo/pending',
+      expiresAtMs: T0 + 600_000,
+    };
     const cookie = await sealTransaction(signer, body);
     expect(await openTransaction(signer, cookie, T0)).toEqual(body);
     expect(await openTransaction(signer, cookie, T0 + 600_000)).toBeUndefined();
@@ -63,13 +84,34 @@ describe('sign-in transaction cookie', () => {
 
 describe('the return URL', () => {
   it('keeps console paths', () => {
-    for (const path of ['/console', '/console/t/demo/pending', '/console/t/demo/history?status=ACTIVE&from=2026-12-01', '/console/links/abc.def']) {
+    for (const path of [
+      '/console',
+      '/console/t/demo/pending',
+      '/console/t/demo/history?status=ACTIVE&from=2026-12-01',
+      '/console/links/abc.def',
+    ]) {
       expect(safeReturnPath(path)).toBe(path);
     }
   });
 
   it('turns anything that could leave the console into the start page (no open redirect)', () => {
-    for (const path of ['https://evil.example/', '//evil.example', '/console//evil.example', '/\\evil.example', '/console/../approvals/x', '/console/%2e%2e/x', '/console/%2F%2Fevil', 'javascript:alert(1)', '/consoleevil', '/other', '/console/\u0000', '/console/%0d%0aSet-Cookie:x', '', undefined, null]) {
+    for (const path of [
+      'https://evil.example/',
+      '//evil.example',
+      '/console//evil.example',
+      '/\\evil.example',
+      '/console/../approvals/x',
+      '/console/%2e%2e/x',
+      '/console/%2F%2Fevil',
+      'javascript:alert(1)',
+      '/consoleevil',
+      '/other',
+      '/console/\u0000',
+      '/console/%0d%0aSet-Cookie:x',
+      '',
+      undefined,
+      null,
+    ]) {
       expect(safeReturnPath(path as string)).toBe('/console');
     }
   });

@@ -1,6 +1,13 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { chainEvent, EMPTY_CHAIN, settingsChainId, type AuditEntry, type AuditEvent, type ChainHead } from '../../../lambdas/core/domain/audit';
-import { digestHash, digestPayload, nextDigest, type Digest, type DigestedHead } from '../../../lambdas/core/domain/digest';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type ChainHead,
+  chainEvent,
+  EMPTY_CHAIN,
+  settingsChainId,
+} from '../../../lambdas/core/domain/audit';
+import { type Digest, type DigestedHead, digestHash, digestPayload, nextDigest } from '../../../lambdas/core/domain/digest';
 import { verifyLedger } from '../../../lambdas/core/domain/ledger-verify';
 
 /**
@@ -13,10 +20,19 @@ const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString(
 const KEY_ID = 'local-1';
 
 const at = (second: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, second)).toISOString();
-const entry = (type: AuditEntry['type'], requestId?: string): AuditEntry => ({ type, requestId, actor: { kind: 'engineer', id: 'arn:aws:iam::111111111111:user/alice' }, details: { note: type } });
+const entry = (type: AuditEntry['type'], requestId?: string): AuditEntry => ({
+  type,
+  requestId,
+  actor: { kind: 'engineer', id: 'arn:aws:iam::111111111111:user/alice' },
+  details: { note: type },
+});
 
 function seal(key: KeyObject, unsigned: ReturnType<typeof nextDigest>): Digest {
-  return { ...unsigned, hash: digestHash(unsigned), signature: sign('sha256', digestPayload(unsigned), { key, dsaEncoding: 'der' }).toString('base64') };
+  return {
+    ...unsigned,
+    hash: digestHash(unsigned),
+    signature: sign('sha256', digestPayload(unsigned), { key, dsaEncoding: 'der' }).toString('base64'),
+  };
 }
 
 /** Events at seconds 1..9; digest 1 at 4 s, digest 2 at 7 s (nothing advanced for it? no: r2), digest 3 at 10 s. */
@@ -45,9 +61,19 @@ function ledger() {
   return { events, digests };
 }
 
-const check = (events: AuditEvent[], digests: Digest[], pem = publicKeyPem) => verifyLedger({ events, digests, publicKeyPem: pem, keyId: KEY_ID });
-const find = (events: AuditEvent[], chainId: string, seq: number) => events.findIndex((event) => event.chainId === chainId && event.seq === seq);
-const rehash = (event: AuditEvent, head: ChainHead): AuditEvent => chainEvent({ type: event.type, requestId: event.requestId, actor: event.actor, details: event.details }, event.tenantId, event.chainId, head, event.at, event.eventId);
+const check = (events: AuditEvent[], digests: Digest[], pem = publicKeyPem) =>
+  verifyLedger({ events, digests, publicKeyPem: pem, keyId: KEY_ID });
+const find = (events: AuditEvent[], chainId: string, seq: number) =>
+  events.findIndex((event) => event.chainId === chainId && event.seq === seq);
+const rehash = (event: AuditEvent, head: ChainHead): AuditEvent =>
+  chainEvent(
+    { type: event.type, requestId: event.requestId, actor: event.actor, details: event.details },
+    event.tenantId,
+    event.chainId,
+    head,
+    event.at,
+    event.eventId,
+  );
 
 describe('verifyLedger on an untouched ledger', () => {
   it('verifies every chain and digest and reports the range', () => {
@@ -79,7 +105,10 @@ describe('verifyLedger finds the first broken place', () => {
   it('an edited event whose hash was recomputed: the next event no longer links to it', () => {
     const { events, digests } = ledger();
     const i = find(events, 'r1', 2);
-    events[i] = rehash({ ...events[i], actor: { kind: 'manager', id: 'mallory', person: '' } }, { seq: 1, hash: events[find(events, 'r1', 1)].hash });
+    events[i] = rehash(
+      { ...events[i], actor: { kind: 'manager', id: 'mallory', person: '' } },
+      { seq: 1, hash: events[find(events, 'r1', 1)].hash },
+    );
     expect(check(events, digests).firstBroken).toMatchObject({ kind: 'chain-link', chainId: 'r1', seq: 3 });
   });
 
@@ -127,7 +156,10 @@ describe('verifyLedger finds the first broken place', () => {
     const { events, digests } = ledger();
     const a = find(events, 'r1', 2);
     const b = find(events, 'r1', 3);
-    [events[a], events[b]] = [{ ...events[b], seq: 2 }, { ...events[a], seq: 3 }];
+    [events[a], events[b]] = [
+      { ...events[b], seq: 2 },
+      { ...events[a], seq: 3 },
+    ];
     expect(check(events, digests).firstBroken).toMatchObject({ kind: 'chain-link', chainId: 'r1', seq: 2 });
   });
 

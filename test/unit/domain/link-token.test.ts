@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LocalSigner } from '../../../lambdas/core/adapters/signers';
 import { canonicalJson } from '../../../lambdas/core/domain/canonical-json';
-import { issueLinkToken, linkTokenHash, verifyLinkToken, type LinkClaims } from '../../../lambdas/core/domain/link-token';
+import { issueLinkToken, type LinkClaims, linkTokenHash, verifyLinkToken } from '../../../lambdas/core/domain/link-token';
 
 const KEY_1 = randomBytes(32);
 const signer = new LocalSigner('k1', { k1: KEY_1, k2: randomBytes(32) });
@@ -22,7 +22,14 @@ describe('link tokens', () => {
     const verdict = await verifyLinkToken(signer, await issue(), NOW);
     expect(verdict).toEqual({
       ok: true,
-      claims: expect.objectContaining({ rid: 'req-1', stg: 'customer', em: 'carol@demo.example', exp: EXPIRES / 1000, kid: 'k1', aud: 'lockbox-approval' }),
+      claims: expect.objectContaining({
+        rid: 'req-1',
+        stg: 'customer',
+        em: 'carol@demo.example',
+        exp: EXPIRES / 1000,
+        kid: 'k1',
+        aud: 'lockbox-approval',
+      }),
     });
   });
 
@@ -63,13 +70,23 @@ describe('link tokens', () => {
 
   it('refuses a token signed with another key under the same key id', async () => {
     const other = new LocalSigner('k1', { k1: randomBytes(32) });
-    const forged = await issueLinkToken(other, { requestId: 'req-1', stage: 'customer', email: 'carol@demo.example', expiresAtMs: EXPIRES });
+    const forged = await issueLinkToken(other, {
+      requestId: 'req-1',
+      stage: 'customer',
+      email: 'carol@demo.example',
+      expiresAtMs: EXPIRES,
+    });
     expect(await verifyLinkToken(signer, forged, NOW)).toMatchObject({ ok: false, reason: 'bad-signature' });
   });
 
   it("refuses the signature of another request's token", async () => {
     const mine = await issue();
-    const theirs = await issueLinkToken(signer, { requestId: 'req-2', stage: 'customer', email: 'carol@demo.example', expiresAtMs: EXPIRES });
+    const theirs = await issueLinkToken(signer, {
+      requestId: 'req-2',
+      stage: 'customer',
+      email: 'carol@demo.example',
+      expiresAtMs: EXPIRES,
+    });
     const swapped = `${mine.split('.')[0]}.${theirs.split('.')[1]}`;
     expect(await verifyLinkToken(signer, swapped, NOW)).toMatchObject({ ok: false, reason: 'bad-signature' });
   });

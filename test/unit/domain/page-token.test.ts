@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../../../lambdas/core/domain/canonical-json';
-import { pageOf, PageTokens } from '../../../lambdas/core/domain/page-token';
 import { ValidationError } from '../../../lambdas/core/domain/errors';
+import { PageTokens, pageOf } from '../../../lambdas/core/domain/page-token';
 
 // T-4.9: a crafted paging token (valid encoding, wrong shape, another route's or tenant's) is a 400.
 const key = randomBytes(32);
@@ -11,12 +11,21 @@ const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : 
 
 /** A token MAC'd with `signingKey` over any payload, as seal does: what only a holder of the key could make. */
 const signedWith = (payload: string, scope = AUDIT, signingKey = key) =>
-  `${payload}.${createHmac('sha256', signingKey).update(`lockbox-page-token\n${canonicalJson(scope)}\n${payload}`).digest('base64url')}`;
+  `${payload}.${createHmac('sha256', signingKey)
+    .update(`lockbox-page-token\n${canonicalJson(scope)}\n${payload}`)
+    .digest('base64url')}`;
 
 const refused = async (token: string, scope = AUDIT) => {
-  const error = await tokens.open(scope, token).then(() => undefined, (caught: unknown) => caught);
+  const error = await tokens.open(scope, token).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(ValidationError);
-  expect((error as ValidationError).toJSON()).toEqual({ code: 'VALIDATION_FAILED', message: 'nextToken is not valid for this query', details: { field: 'nextToken' } });
+  expect((error as ValidationError).toJSON()).toEqual({
+    code: 'VALIDATION_FAILED',
+    message: 'nextToken is not valid for this query',
+    details: { field: 'nextToken' },
+  });
 };
 
 /** The base64url alphabet, in value order. */
@@ -54,7 +63,10 @@ describe('paging tokens', () => {
   it.each([
     ['an unsigned base64 JSON token (the old format)', b64({ tenantId: 'demo', seq: 7 })],
     ['a flipped MAC', async () => (await tokens.seal(AUDIT, 'c')).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))],
-    ['a MAC spelt differently in its unused low bits', async () => (await tokens.seal(AUDIT, 'c')).replace(/.$/, (c) => B64URL[B64URL.indexOf(c) ^ 1] ?? c)],
+    [
+      'a MAC spelt differently in its unused low bits',
+      async () => (await tokens.seal(AUDIT, 'c')).replace(/.$/, (c) => B64URL[B64URL.indexOf(c) ^ 1] ?? c),
+    ],
     ['a truncated MAC', async () => (await tokens.seal(AUDIT, 'c')).slice(0, -2)],
     ['an edited payload', async () => `${b64({ v: 1, c: 'other' })}.${(await tokens.seal(AUDIT, 'c')).split('.')[1]}`],
     ['a key other than ours', signedWith(b64({ v: 1, c: 'c' }), AUDIT, randomBytes(32))],
@@ -75,7 +87,9 @@ describe('paging tokens', () => {
     const second = await pageOf(tokens, 'GET /requests', {}, { limit: 5, status: 'ACTIVE', nextToken: first.nextToken }, list);
     expect(seen).toEqual([undefined, 'after-1']);
     expect(second.nextToken).toBeDefined();
-    await expect(pageOf(tokens, 'GET /requests', {}, { limit: 1, status: 'DENIED', nextToken: first.nextToken }, list)).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      pageOf(tokens, 'GET /requests', {}, { limit: 1, status: 'DENIED', nextToken: first.nextToken }, list),
+    ).rejects.toBeInstanceOf(ValidationError);
     expect(seen).toHaveLength(2);
   });
 

@@ -1,5 +1,5 @@
 import { identityKeys, matchesPrincipal } from '../../../lambdas/core/domain/principals';
-import { isSeparate, stageIsOpen, toView, type AccessRequest } from '../../../lambdas/core/domain/request';
+import { type AccessRequest, isSeparate, stageIsOpen, toView } from '../../../lambdas/core/domain/request';
 
 const DEADLINE = Date.UTC(2026, 10, 29, 12, 0, 0);
 
@@ -62,7 +62,16 @@ describe('principal patterns', () => {
 describe('the API view of a request', () => {
   it('never carries task tokens, link hashes or other server-only fields', () => {
     const view = toView(request({ activeUntil: 5 }), { isRequester: true }) as Record<string, unknown>;
-    for (const key of ['taskToken', 'linkHashes', 'parties', 'timeouts', 'openStage', 'approvalDeadlineMs', 'activeUntil', 'idempotencyKey']) {
+    for (const key of [
+      'taskToken',
+      'linkHashes',
+      'parties',
+      'timeouts',
+      'openStage',
+      'approvalDeadlineMs',
+      'activeUntil',
+      'idempotencyKey',
+    ]) {
       expect(view).not.toHaveProperty(key);
     }
     expect(JSON.stringify(view)).not.toContain('secret-task-token');

@@ -1,4 +1,12 @@
-import { canApply, isTerminal, STATUSES, TERMINAL_STATUSES, TRANSITIONS, type Action, type Status } from '../../../lambdas/core/domain/status';
+import {
+  type Action,
+  canApply,
+  isTerminal,
+  STATUSES,
+  type Status,
+  TERMINAL_STATUSES,
+  TRANSITIONS,
+} from '../../../lambdas/core/domain/status';
 
 const ALLOWED: Record<Action, Status[]> = {
   managerApprove: ['PENDING_MANAGER_APPROVAL'],

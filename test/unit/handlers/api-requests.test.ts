@@ -1,12 +1,12 @@
-import { GetCommand, PutCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { setLambdaEnv } from '../../support/lambda-env';
-import { ALICE, BOB, CAROL, DIRECTORY, demoTenant, pendingRequest } from '../../support/fixtures';
-import { handler } from '../../../lambdas/handlers/api-requests';
 import { identityKeys } from '../../../lambdas/core/domain/principals';
+import { handler } from '../../../lambdas/handlers/api-requests';
+import { ALICE, BOB, CAROL, DIRECTORY, demoTenant, pendingRequest } from '../../support/fixtures';
+import { setLambdaEnv } from '../../support/lambda-env';
 
 // Alice is also configured as a manager here, to prove she still cannot approve her own request.
 setLambdaEnv({ ...DIRECTORY, managers: [...DIRECTORY.managers, { principal: ALICE, email: 'alice@provider.example' }] });
@@ -15,7 +15,11 @@ const sfn = mockClient(SFNClient);
 const NOW = Date.now();
 const REQUEST_ID = pendingRequest().requestId;
 
-function call(method: string, resource: string, options: { body?: string; principal?: string | null; id?: string; query?: Record<string, string> } = {}) {
+function call(
+  method: string,
+  resource: string,
+  options: { body?: string; principal?: string | null; id?: string; query?: Record<string, string> } = {},
+) {
   const event = {
     httpMethod: method,
     resource,
@@ -29,8 +33,15 @@ function call(method: string, resource: string, options: { body?: string; princi
   } as unknown as APIGatewayProxyEvent;
   return handler(event, {} as Context) as Promise<APIGatewayProxyResult>;
 }
-const bodyOf = (response: APIGatewayProxyResult) => JSON.parse(response.body) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown>;
-const validBody = { tenantId: 'demo', ticketId: 'T-42', justification: 'Investigate failing backups', accessLevel: 'ReadOnly', duration: 'PT2H' };
+const bodyOf = (response: APIGatewayProxyResult) =>
+  JSON.parse(response.body) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown>;
+const validBody = {
+  tenantId: 'demo',
+  ticketId: 'T-42',
+  justification: 'Investigate failing backups',
+  accessLevel: 'ReadOnly',
+  duration: 'PT2H',
+};
 
 beforeEach(() => {
   ddb.reset();
@@ -40,7 +51,8 @@ beforeEach(() => {
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'x', startDate: new Date() });
 });
 
-const wrote = () => ddb.commandCalls(TransactWriteCommand).length + ddb.commandCalls(PutCommand).length + ddb.commandCalls(UpdateCommand).length;
+const wrote = () =>
+  ddb.commandCalls(TransactWriteCommand).length + ddb.commandCalls(PutCommand).length + ddb.commandCalls(UpdateCommand).length;
 
 describe('POST /requests', () => {
   it('stores the request with its audit event, starts the execution named by its id, returns 201', async () => {
@@ -61,8 +73,16 @@ describe('POST /requests', () => {
 
   it('returns the same request for a repeated idempotency key (200), and starts nothing new', async () => {
     const first = bodyOf(await call('POST', '/requests', { body: JSON.stringify({ ...validBody, idempotencyKey: 'k-1' }) }));
-    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({ message: 'x', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }] }));
-    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: { ...pendingRequest(), ...validBody, requestId: first.requestId, idempotencyKey: 'k-1' } });
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'x',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
+      }),
+    );
+    ddb
+      .on(GetCommand, { TableName: 'Requests' })
+      .resolves({ Item: { ...pendingRequest(), ...validBody, requestId: first.requestId, idempotencyKey: 'k-1' } });
     const again = await call('POST', '/requests', { body: JSON.stringify({ ...validBody, idempotencyKey: 'k-1' }) });
     expect(again.statusCode).toBe(200);
     expect(bodyOf(again).requestId).toBe(first.requestId);
@@ -72,7 +92,11 @@ describe('POST /requests', () => {
 
   it('refuses the same idempotency key with a different body (409)', async () => {
     const first = bodyOf(await call('POST', '/requests', { body: JSON.stringify({ ...validBody, idempotencyKey: 'k-2' }) }));
-    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({ message: 'x', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }] }));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(
+        new TransactionCanceledException({ message: 'x', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }] }),
+      );
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: { ...pendingRequest(), ...validBody, requestId: first.requestId } });
     const response = await call('POST', '/requests', { body: JSON.stringify({ ...validBody, idempotencyKey: 'k-2', duration: 'PT3H' }) });
     expect(response.statusCode).toBe(409);
@@ -117,7 +141,9 @@ describe('POST /requests', () => {
   });
 
   it('answers a throttled store with 503 THROTTLED and Retry-After (nothing committed)', async () => {
-    ddb.on(TransactWriteCommand).rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' }));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' }));
     const response = await call('POST', '/requests', { body: JSON.stringify(validBody) });
     expect(response.statusCode).toBe(503);
     expect(bodyOf(response).error?.code).toBe('THROTTLED');
@@ -138,7 +164,14 @@ describe('POST /requests', () => {
 describe('decisions', () => {
   const openManagerStage = (over = {}) =>
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({
-      Item: pendingRequest({ openStage: 'manager', taskToken: 'task-token-secret', taskStage: 'manager', approvalDeadlineMs: NOW + 600_000, approvalDeadline: new Date(NOW + 600_000).toISOString(), ...over }),
+      Item: pendingRequest({
+        openStage: 'manager',
+        taskToken: 'task-token-secret',
+        taskStage: 'manager',
+        approvalDeadlineMs: NOW + 600_000,
+        approvalDeadline: new Date(NOW + 600_000).toISOString(),
+        ...over,
+      }),
     });
 
   it('commits the manager approval, then tells the waiting task, and returns the request without the token', async () => {
@@ -146,25 +179,43 @@ describe('decisions', () => {
     const order: string[] = [];
     ddb.on(TransactWriteCommand).callsFake(() => order.push('commit') && {});
     sfn.on(SendTaskSuccessCommand).callsFake(() => order.push('deliver') && {});
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(order).toEqual(['commit', 'deliver']);
     expect(response.statusCode).toBe(200);
-    expect(bodyOf(response)).toMatchObject({ status: 'PENDING_CUSTOMER_APPROVAL', managerDecision: { by: BOB, decision: 'APPROVE', via: 'api' } });
+    expect(bodyOf(response)).toMatchObject({
+      status: 'PENDING_CUSTOMER_APPROVAL',
+      managerDecision: { by: BOB, decision: 'APPROVE', via: 'api' },
+    });
     expect(response.body).not.toContain('task-token-secret');
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input).toEqual({ taskToken: 'task-token-secret', output: '{"status":"PENDING_CUSTOMER_APPROVAL"}' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input).toEqual({
+      taskToken: 'task-token-secret',
+      output: '{"status":"PENDING_CUSTOMER_APPROVAL"}',
+    });
   });
 
   it('still answers 200 when the task timed out after the commit (the expiry step reads the decision)', async () => {
     openManagerStage();
     sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'x', $metadata: {} }));
     jest.spyOn(console, 'log').mockImplementationOnce(() => undefined);
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(200);
   });
 
   it('refuses the requester deciding their own request (403), even when configured as a manager', async () => {
     openManagerStage();
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: ALICE, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: ALICE,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(403);
     expect(wrote()).toBe(0);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
@@ -172,7 +223,11 @@ describe('decisions', () => {
 
   it('refuses a decision in the wrong state with 409 and the current status', async () => {
     openManagerStage({ status: 'CANCELLED' });
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(409);
     expect(bodyOf(response).error).toMatchObject({ code: 'CONFLICT', details: { status: 'CANCELLED' } });
     expect(wrote()).toBe(0);
@@ -180,14 +235,22 @@ describe('decisions', () => {
 
   it('accepts a decision before the notify step attached its token, and tells no task (the notify step completes its own)', async () => {
     openManagerStage({ taskToken: undefined, taskStage: undefined });
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(200);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
   it("opens the customer stage with the manager's approval, in the same write, with its deadline", async () => {
     openManagerStage();
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     const deadline = Date.parse(String(bodyOf(response).approvalDeadline));
     expect(deadline).toBeGreaterThanOrEqual(NOW + pendingRequest().timeouts.customerSeconds * 1000);
     const [update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
@@ -199,14 +262,30 @@ describe('decisions', () => {
     ddb.on(GetCommand, { TableName: 'Requests' }).callsFake(() => {
       reads++;
       const attached = reads > 1;
-      return { Item: pendingRequest({ openStage: 'manager', approvalDeadlineMs: NOW + 600_000, version: attached ? 2 : 1, ...(attached ? { taskToken: 'late-token', taskStage: 'manager' } : {}) }) };
+      return {
+        Item: pendingRequest({
+          openStage: 'manager',
+          approvalDeadlineMs: NOW + 600_000,
+          version: attached ? 2 : 1,
+          ...(attached ? { taskToken: 'late-token', taskStage: 'manager' } : {}),
+        }),
+      };
     });
     let commits = 0;
     ddb.on(TransactWriteCommand).callsFake(() => {
-      if (commits++ === 0) throw new TransactionCanceledException({ message: 'x', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }] });
+      if (commits++ === 0)
+        throw new TransactionCanceledException({
+          message: 'x',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
+        });
       return {};
     });
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(200);
     expect(commits).toBe(2);
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.taskToken).toBe('late-token');
@@ -214,31 +293,64 @@ describe('decisions', () => {
 
   it('refuses a decision before the stage opened or after its deadline (409)', async () => {
     openManagerStage({ openStage: undefined });
-    expect((await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' })).statusCode).toBe(409);
+    expect(
+      (await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' }))
+        .statusCode,
+    ).toBe(409);
     openManagerStage({ approvalDeadlineMs: NOW - 1 });
-    expect((await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' })).statusCode).toBe(409);
+    expect(
+      (await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' }))
+        .statusCode,
+    ).toBe(409);
     expect(wrote()).toBe(0);
   });
 
   it('refuses a customer decision by someone who is not an approver of the tenant (403)', async () => {
-    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ status: 'PENDING_CUSTOMER_APPROVAL', openStage: 'customer', taskToken: 't', approvalDeadlineMs: NOW + 60_000 }) });
-    const response = await call('POST', '/requests/{id}/customer-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({
+      Item: pendingRequest({
+        status: 'PENDING_CUSTOMER_APPROVAL',
+        openStage: 'customer',
+        taskToken: 't',
+        approvalDeadlineMs: NOW + 60_000,
+      }),
+    });
+    const response = await call('POST', '/requests/{id}/customer-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(403);
   });
 
   it('refuses the manager who approved from also approving as customer (403)', async () => {
-    ddb.on(GetCommand, { TableName: 'Tenants' }).resolves({ Item: demoTenant({ approvers: [{ email: 'bob@provider.example', principal: BOB }] }) });
+    ddb
+      .on(GetCommand, { TableName: 'Tenants' })
+      .resolves({ Item: demoTenant({ approvers: [{ email: 'bob@provider.example', principal: BOB }] }) });
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({
-      Item: pendingRequest({ status: 'PENDING_CUSTOMER_APPROVAL', openStage: 'customer', taskToken: 't', approvalDeadlineMs: NOW + 60_000, parties: [...pendingRequest().parties, ...identityKeys(BOB, 'bob@provider.example')] }),
+      Item: pendingRequest({
+        status: 'PENDING_CUSTOMER_APPROVAL',
+        openStage: 'customer',
+        taskToken: 't',
+        approvalDeadlineMs: NOW + 60_000,
+        parties: [...pendingRequest().parties, ...identityKeys(BOB, 'bob@provider.example')],
+      }),
     });
-    const response = await call('POST', '/requests/{id}/customer-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"APPROVE"}' });
+    const response = await call('POST', '/requests/{id}/customer-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"APPROVE"}',
+    });
     expect(response.statusCode).toBe(403);
     expect(wrote()).toBe(0);
   });
 
   it('requires a reason to reject (400)', async () => {
     openManagerStage();
-    const response = await call('POST', '/requests/{id}/manager-decision', { id: REQUEST_ID, principal: BOB, body: '{"decision":"REJECT"}' });
+    const response = await call('POST', '/requests/{id}/manager-decision', {
+      id: REQUEST_ID,
+      principal: BOB,
+      body: '{"decision":"REJECT"}',
+    });
     expect(response.statusCode).toBe(400);
     expect(JSON.stringify(bodyOf(response).error)).toContain('reason');
   });

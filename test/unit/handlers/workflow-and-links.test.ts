@@ -1,14 +1,14 @@
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { setLambdaEnv } from '../../support/lambda-env';
-import { demoTenant, pendingRequest } from '../../support/fixtures';
-import { handler as notify } from '../../../lambdas/handlers/notify';
+import { formValue } from '../../../lambdas/core/http/pages';
 import { handler as approvals } from '../../../lambdas/handlers/api-approvals';
 import { handler as close } from '../../../lambdas/handlers/close';
-import { formValue } from '../../../lambdas/core/http/pages';
+import { handler as notify } from '../../../lambdas/handlers/notify';
+import { demoTenant, pendingRequest } from '../../support/fixtures';
+import { setLambdaEnv } from '../../support/lambda-env';
 
 setLambdaEnv();
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -39,7 +39,10 @@ describe('notify', () => {
     expect(values).toContain('customer');
     const hashes = values.find((value) => Array.isArray(value) && value.length === 2) as string[];
     expect(hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash))).toBe(true);
-    expect(audit.Put!.Item).toMatchObject({ type: 'CustomerNotified', details: { recipients: ['approver@demo.example', 'approver2@demo.example'] } });
+    expect(audit.Put!.Item).toMatchObject({
+      type: 'CustomerNotified',
+      details: { recipients: ['approver@demo.example', 'approver2@demo.example'] },
+    });
 
     const mails = ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input);
     expect(mails.map((mail) => mail.Destination!.ToAddresses)).toEqual([['approver@demo.example'], ['approver2@demo.example']]);
@@ -54,7 +57,9 @@ describe('notify', () => {
 
   it('keeps the deadline set by the write that opened the stage (the timer started after it)', async () => {
     const deadline = Date.now() + 590_000;
-    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest({ openStage: 'manager', approvalDeadlineMs: deadline, approvalDeadline: new Date(deadline).toISOString() }) });
+    ddb.on(GetCommand, { TableName: 'Requests' }).resolves({
+      Item: pendingRequest({ openStage: 'manager', approvalDeadlineMs: deadline, approvalDeadline: new Date(deadline).toISOString() }),
+    });
     await notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN }, ctx);
     const [update] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     const values = Object.values(update.Update!.ExpressionAttributeValues!);
@@ -82,7 +87,9 @@ describe('notify', () => {
     ddb.on(GetCommand, { TableName: 'Requests' }).resolves({ Item: pendingRequest() });
     ses.on(SendEmailCommand).rejects(new Error('SES down'));
     jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    await expect(notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN }, ctx)).rejects.toMatchObject({ name: 'NotificationFailed' });
+    await expect(notify({ requestId: pendingRequest().requestId, stage: 'manager', taskToken: TASK_TOKEN }, ctx)).rejects.toMatchObject({
+      name: 'NotificationFailed',
+    });
   });
 
   it('refuses a payload without a task token', async () => {
@@ -151,7 +158,13 @@ describe('/approvals/{token}', () => {
   });
 
   it('refuses a POST without the confirmation page form value (a scanner, a forged form) with 400, audited, and changes nothing', async () => {
-    for (const body of ['decision=APPROVE', 'decision=APPROVE&form=', `decision=APPROVE&form=${'x'.repeat(43)}`, 'decision=APPROVE&form=%C3%A9%C3%A9', `decision=APPROVE&form=${formValue('another-link')}`]) {
+    for (const body of [
+      'decision=APPROVE',
+      'decision=APPROVE&form=',
+      `decision=APPROVE&form=${'x'.repeat(43)}`,
+      'decision=APPROVE&form=%C3%A9%C3%A9',
+      `decision=APPROVE&form=${formValue('another-link')}`,
+    ]) {
       ddb.resetHistory();
       const response = await call('POST', 'whatever', body);
       expect(response.statusCode).toBe(400);

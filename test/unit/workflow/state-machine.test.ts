@@ -26,7 +26,12 @@ const callbacks = tasks.filter(([, state]) => state.Resource?.endsWith('.waitFor
 /** The approval stages (the other callback holds while access is granted). */
 const stages = callbacks.filter(([, state]) => state.Parameters?.Payload?.stage !== 'access');
 const [holdName, hold] = callbacks.find(([, state]) => state.Parameters?.Payload?.stage === 'access')!;
-const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+const LAMBDA_TRANSIENT = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
 
 const successors = (state: State): string[] => [
   ...(state.Next ? [state.Next] : []),
@@ -78,7 +83,7 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     }
   });
 
-  it('takes the approval stages\' timeouts from the execution input, the hold\'s from the grant', () => {
+  it("takes the approval stages' timeouts from the execution input, the hold's from the grant", () => {
     expect(stages.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual(['$.timeouts.customerSeconds', '$.timeouts.managerSeconds']);
     expect(hold.TimeoutSecondsPath).toBe('$.outcome.holdSeconds');
   });
@@ -122,7 +127,16 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     const [, revoke] = tasks.find(([, state]) => state.Parameters?.FunctionName === '${RevokeFunctionArn}')!;
     expect(revoke.End).toBe(true);
     // The approved path: both stages and their choices, grant, hold, the rest of the window, revoke.
-    const path = ['Ask the support managers', 'Did the managers approve?', "Ask the customer's approvers", 'Did the customer approve?', 'Grant access', holdName, 'Wait for the access window to end', 'Revoke access'];
+    const path = [
+      'Ask the support managers',
+      'Did the managers approve?',
+      "Ask the customer's approvers",
+      'Did the customer approve?',
+      'Grant access',
+      holdName,
+      'Wait for the access window to end',
+      'Revoke access',
+    ];
     for (let i = 0; i + 1 < path.length; i++) expect(successors(definition.States[path[i]])).toContain(path[i + 1]);
     expect(path.length).toBeLessThanOrEqual(8);
   });
@@ -147,7 +161,10 @@ describe(`the state machine (${STATE_MACHINE_FILE})`, () => {
     const [customerStage] = callbacks.find(([, state]) => state.Parameters?.Payload?.stage === 'customer')!;
     const [grant] = tasks.find(([, state]) => state.Parameters?.FunctionName === '${GrantFunctionArn}')!;
     // Remove the customer stage and its expiry (which may resume a committed approval): grant becomes unreachable.
-    const guarded = new Set([customerStage, ...callbacks.flatMap(([, s]) => (s.Catch ?? []).filter((c) => c.ErrorEquals.includes('States.Timeout')).map((c) => c.Next))]);
+    const guarded = new Set([
+      customerStage,
+      ...callbacks.flatMap(([, s]) => (s.Catch ?? []).filter((c) => c.ErrorEquals.includes('States.Timeout')).map((c) => c.Next)),
+    ]);
     const seen = new Set<string>();
     const queue = [definition.StartAt];
     while (queue.length) {
