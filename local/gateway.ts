@@ -126,8 +126,10 @@ export class LocalGateway {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    // Appended, not resolved against a base: a request target such as `//x` would otherwise be
+    // read as a host name (and `//` alone throws).
+    const url = new URL(`http://localhost${req.url?.startsWith('/') ? req.url : '/'}`);
+    const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const body = await readBody(req);
     const finish = (status: number): void => {

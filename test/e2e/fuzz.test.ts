@@ -115,6 +115,9 @@ describe('the local gateway', () => {
       ['GET', '/nothing/here', PEOPLE.bob],
       ['DELETE', '/requests', PEOPLE.bob],
       ['GET', '/requests?tenantId=demo', undefined],
+      // Request targets that a URL parser would read as a host name (`//` alone once answered 500).
+      ['PATCH', '//', PEOPLE.bob],
+      ['GET', '//nothing/here', PEOPLE.bob],
     ] as const) {
       const response = await send(method, path, principal ? [['x-lockbox-principal', principal]] : []);
       expect(response.status).toBe(401);
