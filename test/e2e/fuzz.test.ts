@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import * as fc from 'fast-check';
 import { wellFormed } from '../../lambdas/core/domain/text';
-import { type FuzzCase, fuzzCases, notARefusal, PROTOTYPE_NAMES } from '../support/fuzz';
+import { type FuzzCase, fuzzCases, fuzzSeed, notARefusal, PROTOTYPE_NAMES } from '../support/fuzz';
 import { LocalLockbox, PEOPLE } from './support/harness';
 
 /**
@@ -80,7 +80,7 @@ describe(`fuzz over HTTP: ${RUNS} generated invalid calls to local mode`, () => 
         fuzzCases(world).filter(
           (c) => Object.values(c.pathParameters).every((value) => value !== '') && !c.resource.startsWith('/_local') && c.resource !== '/',
         ),
-        { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+        { numRuns: RUNS, seed: fuzzSeed() },
       )
       // The gateway answers a method no route has (as API Gateway does) before any handler.
       .map((c) =>

@@ -6,7 +6,7 @@ import { openStage } from '../../lambdas/core/usecases/workflow-steps';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/net';
 import { ALICE, demoTenant } from '../support/fixtures';
-import { eventOf, type FuzzCase, type FuzzWorld, fuzzCases, notARefusal } from '../support/fuzz';
+import { eventOf, type FuzzCase, type FuzzWorld, fuzzCases, fuzzSeed, notARefusal } from '../support/fuzz';
 import { setLambdaEnv } from '../support/lambda-env';
 import { freshTables, type TableNames } from '../support/tables';
 import { harness } from '../support/use-case-deps';
@@ -102,7 +102,7 @@ describe(`fuzz: ${RUNS} generated invalid calls into the handlers`, () => {
     const started = Date.now();
     // Sampled, then sent 8 at a time (each case is independent, and all must be refused): about
     // four times faster than one by one on DynamoDB Local. A failure names its case and the seed.
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+    const seed = fuzzSeed();
     const cases = fc.sample(fuzzCases(world), { numRuns: RUNS, seed });
     const failures: string[] = [];
     const spent = new Map<string, number>();

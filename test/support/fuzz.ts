@@ -11,6 +11,17 @@ import { ALICE, BOB, CAROL, DAVE, ERIN } from './fixtures';
  * 5xx or a body outside the error format is a bug. Shared by the in-process fuzz suite
  * (test/integration/fuzz.test.ts) and the one over HTTP (test/e2e/fuzz.test.ts).
  */
+/**
+ * The generator's seed: fixed by default, so CI runs the same cases every time and a red run is a
+ * regression, not a new draw; `FUZZ_SEED=<n>` (or `random`) explores other cases. Found cases
+ * become fixed tests (e.g. the `//` target in test/e2e/fuzz.test.ts).
+ */
+export function fuzzSeed(): number {
+  const given = process.env.FUZZ_SEED;
+  if (given === 'random') return Date.now() % 2 ** 31;
+  return given ? Number(given) : 20261201;
+}
+
 export interface FuzzCase {
   method: string;
   /** The route template the gateway matched (API Gateway's `resource`). */
