@@ -246,6 +246,9 @@ describe('denying', () => {
     expect(toEngineer.text).toContain(`Reason:        ${reason}`);
     expect(toEngineer.html).toContain('Not during the change freeze &#60;b&#62;until Monday&#60;/b&#62;');
     expect(toEngineer.html).not.toContain('<b>until Monday</b>');
+    // The workflow's closing step records that the engineer was told (a new version); then nothing moves.
+    await lockbox.waitForExecution(requestId);
+    const closed = await lockbox.request(requestId);
 
     // The link again, as a reload or a second click in the email would open it.
     const again = await page.goto(link);
@@ -254,7 +257,7 @@ describe('denying', () => {
     expect(await headingOf(page)).toBe('This link cannot be used');
     expect(await page.locator('h2').textContent()).toBe('What you can do');
     expect(await page.getByRole('button').count()).toBe(0);
-    expect((await lockbox.request(requestId)).version).toBe(denied.version);
+    expect((await lockbox.request(requestId)).version).toBe(closed.version);
     await page.close();
   });
 });

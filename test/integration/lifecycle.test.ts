@@ -8,7 +8,7 @@ import { decideByLink, viewLink } from '../../lambdas/core/usecases/links';
 import { reconcile } from '../../lambdas/core/usecases/reconcile';
 import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
 import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
-import { endAccess, expireStage, grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
+import { endAccess, expireStage, grantAccess, holdAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, CAROL, COMPLETED_LIFECYCLE_EVENTS, DAVE, demoTenant, ERIN } from '../support/fixtures';
 import { freshTables, type TableNames } from '../support/tables';
@@ -355,6 +355,20 @@ describe('cancel, revoke, and bad input', () => {
     await expect(endAccess(h.deps, requestId, { reason: 'window-ended' })).resolves.toMatchObject({ status: 'REVOKED' });
     await expect(revokeAccess(h.deps, { principal: ERIN }, requestId, {})).rejects.toThrow(ConflictError);
     await expect(revokeAccess(h.deps, { principal: DAVE }, requestId, {})).rejects.toThrow(ForbiddenError);
+  });
+
+  it('an early revoke completes the hold task even when the hold step attached its token while the provider revoked', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    await grantAccess(h.deps, requestId);
+    // The revoke read the request (no hold token yet); the hold step attaches its token meanwhile.
+    const realRevoke = h.deps.access.revoke.bind(h.deps.access);
+    h.deps.access.revoke = async (request, onStep) => {
+      await holdAccess(h.deps, requestId, 'task-token-hold');
+      return realRevoke(request, onStep);
+    };
+    await expect(revokeAccess(h.deps, { principal: CAROL }, requestId, {})).resolves.toMatchObject({ status: 'REVOKED' });
+    expect(h.workflow.delivered).toContainEqual({ token: 'task-token-hold', output: { status: 'REVOKED' } });
   });
 
   it('a revoke that fails part-way is audited with the steps done, leaves access ACTIVE, and completes when run again', async () => {

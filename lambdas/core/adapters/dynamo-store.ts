@@ -191,6 +191,9 @@ export class DynamoRequestStore implements RequestStore {
     update
       .set('taskToken', task.taskToken)
       .set('taskStage', task.taskStage)
+      // A new version: a write that read the request before the token was attached (an early
+      // revoke) conflicts, reads again and finds the token to complete.
+      .setExpression(`${update.name('version')} = ${update.name('version')} + ${update.value(1)}`)
       .when(`${update.name('status')} = ${update.value(status)}`);
     try {
       await this.db.send(
