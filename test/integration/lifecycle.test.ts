@@ -1,6 +1,6 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditEvent, SYSTEM_CHAIN } from '../../lambdas/core/domain/audit';
-import { ConflictError, ForbiddenError } from '../../lambdas/core/domain/errors';
+import { ConflictError, ForbiddenError, ThrottledError } from '../../lambdas/core/domain/errors';
 import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
 import { identityKeys } from '../../lambdas/core/domain/principals';
 import { cancelRequest, decide, decideAsCustomer, decideAsManager } from '../../lambdas/core/usecases/decisions';
@@ -205,6 +205,32 @@ describe('races have exactly one winner', () => {
     const events = await auditOf();
     expect(events.map((event) => [event.chainId, event.seq]).sort()).toEqual(created.map((c) => [c.request.requestId, 1]).sort());
     expect(verifyLedger({ events, digests: [], publicKeyPem: '' }).ok).toBe(true);
+  });
+});
+
+describe('a create the store does not answer in time', () => {
+  it('answers THROTTLED and never files the request later; a retry with the same idempotency key files it once', async () => {
+    // The first TransactWriteItems times out for the caller but is still on its way: it lands later.
+    const late: (() => Promise<unknown>)[] = [];
+    const stalling = Object.create(doc) as DynamoDBDocumentClient;
+    stalling.send = ((command: unknown) => {
+      if (command instanceof TransactWriteCommand && late.length === 0) {
+        late.push(() => doc.send(command));
+        return Promise.reject(Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }));
+      }
+      return doc.send(command as never);
+    }) as DynamoDBDocumentClient['send'];
+    const stalled = harness(stalling, tableNames);
+    const input = { ...body, idempotencyKey: 'ticket-T-7' };
+
+    await expect(createRequest(stalled.deps, engineer, input)).rejects.toBeInstanceOf(ThrottledError);
+    await expect(late[0]!()).rejects.toThrow(); // the fence stops it
+    expect((await listRequests(h.deps, { principal: BOB }, { tenantId: 'demo', limit: 10 })).items).toEqual([]);
+
+    const { request, created } = await createRequest(stalled.deps, engineer, input);
+    expect(created).toBe(true);
+    expect(await h.deps.requests.get(request.requestId)).toMatchObject({ status: 'PENDING_MANAGER_APPROVAL', version: 1 });
+    expect((await auditOf()).filter((event) => event.type === 'RequestCreated')).toHaveLength(1);
   });
 });
 

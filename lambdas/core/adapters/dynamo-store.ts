@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../domain/audit';
 import { ChangedMeanwhile, ConflictError, ThrottledError } from '../domain/errors';
@@ -17,6 +18,8 @@ import {
 
 export { DynamoAuditLog, type TableNames } from './dynamo-ledger';
 
+/** On a placeholder item that stops timed-out creates (`fenceCreate`): the attempts it stopped. */
+const FENCED_ATTEMPTS = 'fencedAttempts';
 /** Index names of the Requests table (the CDK stack creates them with these names). */
 export const REQUEST_INDEXES = { byTenant: 'byTenant', byStatus: 'byStatus', byActiveUntil: 'byActiveUntil' } as const;
 /** Partition value of the sparse active-grants index: present only while access is granted. */
@@ -32,23 +35,56 @@ export class DynamoRequestStore implements RequestStore {
 
   async get(requestId: string): Promise<AccessRequest | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.requests, Key: { requestId }, ConsistentRead: true }));
-    return Item ? fromRequestItem(Item) : undefined;
+    return Item && !Item[FENCED_ATTEMPTS] ? fromRequestItem(Item) : undefined;
   }
 
+  /**
+   * Puts a new request with its first audit event, if its id is new (false: it exists — a repeat
+   * of the same idempotency key). Each attempt has its own id, so a fence (below) can stop exactly
+   * the attempt that timed out while a retry of the same request id still goes in.
+   */
   async create(request: AccessRequest, audit: AuditEntry): Promise<boolean> {
+    const attempt = randomUUID();
     try {
       await this.chain.commitRequest(request, audit, Date.parse(request.createdAt), (_head, event) => ({
         Put: {
           TableName: this.tables.requests,
           Item: { ...request, ...requestHeadAttributes(event) },
-          ConditionExpression: 'attribute_not_exists(requestId)',
+          ConditionExpression: `attribute_not_exists(requestId) OR (attribute_exists(${FENCED_ATTEMPTS}) AND NOT contains(${FENCED_ATTEMPTS}, :attempt))`,
+          ExpressionAttributeValues: { ':attempt': attempt },
         },
       }));
       return true;
     } catch (error) {
       if (error instanceof ConflictError) return false;
+      if (isAmbiguous(error)) return this.fenceCreate(request, attempt, error);
       throw error;
     }
+  }
+
+  /**
+   * A create timed out with its outcome unknown. A placeholder item naming the attempt makes its
+   * late commit impossible (503: nothing will commit); it is no request (`get` skips it, no index
+   * holds it), and a retry replaces it. If a request is there instead, the create committed (or
+   * the same idempotency key filed it first).
+   */
+  private async fenceCreate(request: AccessRequest, attempt: string, cause: unknown): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.requests,
+          Key: { requestId: request.requestId },
+          UpdateExpression: `ADD ${FENCED_ATTEMPTS} :attempt`,
+          ConditionExpression: `attribute_not_exists(requestId) OR attribute_exists(${FENCED_ATTEMPTS})`,
+          ExpressionAttributeValues: { ':attempt': new Set([attempt]) },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException')
+        throw new ThrottledError('The store did not answer in time', 1, { cause: error });
+      return (await this.get(request.requestId))?.createdAt === request.createdAt;
+    }
+    throw new ThrottledError('The store did not answer in time; the request was fenced and will not be filed', 1, { cause });
   }
 
   async transition(change: Transition): Promise<AccessRequest> {

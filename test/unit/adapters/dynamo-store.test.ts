@@ -223,7 +223,10 @@ describe('DynamoRequestStore.create', () => {
       }),
     ).resolves.toBe(false);
     const [put] = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
-    expect(put.Put).toMatchObject({ TableName: 'Requests', ConditionExpression: 'attribute_not_exists(requestId)' });
+    expect(put.Put).toMatchObject({
+      TableName: 'Requests',
+      ConditionExpression: expect.stringMatching(/^attribute_not_exists\(requestId\) OR /),
+    });
     expect(put.Put!.Item).toMatchObject({ auditSeq: 1, sealTenant: 'demo' });
   });
 });
