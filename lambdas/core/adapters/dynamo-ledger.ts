@@ -88,7 +88,8 @@ const rawHead = (item: Record<string, RawValue> | undefined): ChainHead | undefi
 };
 
 /** Sort key of the by-time index: time first; no key is a prefix of another (seq has a fixed width). */
-const timeKey = (event: AuditEvent) => `${event.at}|${event.chainId}|${String(event.seq).padStart(10, '0')}`;
+export const timeKey = (event: Pick<AuditEvent, 'at' | 'chainId' | 'seq'>) =>
+  `${event.at}|${event.chainId}|${String(event.seq).padStart(10, '0')}`;
 /** Sorts after every timeKey of that millisecond. */
 const endOf = (at: string) => `${at}|~`;
 

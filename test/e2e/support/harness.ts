@@ -92,7 +92,8 @@ export class LocalLockbox {
       const timer = setTimeout(() => reject(new Error(`local mode did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
       const onData = () => {
         const match = /Lockbox local mode ready on (http:\/\/localhost:\d+)/.exec(output);
-        if (match) {
+        // The banner (which names DynamoDB Local's endpoint) follows the ready line in another write.
+        if (match && output.includes('Walk through one request')) {
           clearTimeout(timer);
           resolve(match[1]);
         }
