@@ -14,15 +14,18 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { BUNDLE_FILE, LAMBDA_BUNDLE } from '../lib/bundling';
+import { BUNDLE_FILE, LAMBDA_BUNDLE, LAMBDA_ENVIRONMENT } from '../lib/bundling';
 
-/** What a deployed function's environment holds at init (no table names: config is read on use). */
+/**
+ * What a deployed function's environment holds at init (no table names: config is read on use):
+ * the runtime's variables and every function's own (`LAMBDA_ENVIRONMENT`: `--enable-source-maps`
+ * included, so the handler's source map is read as on Lambda; the floor has none to read).
+ */
 const LAMBDA_ENV = {
   AWS_REGION: 'eu-west-1',
   AWS_LAMBDA_FUNCTION_NAME: 'lockbox-bench',
   AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-  POWERTOOLS_SERVICE_NAME: 'lockbox',
-  POWERTOOLS_METRICS_NAMESPACE: 'Lockbox',
+  ...LAMBDA_ENVIRONMENT,
   // The console reads its settings when it loads (the others read theirs on first use).
   CONSOLE_BASE_URL: 'https://lockbox.example/v1',
   CONSOLE_ISSUER: 'https://issuer.example',

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 
 /**
  * How every Lockbox handler is bundled: one esbuild configuration for both paths that make a
@@ -21,6 +22,14 @@ export const LAMBDA_BUNDLE = {
   // Bundle the AWS SDK too: the version the tests ran, not the runtime's.
   external: [] as string[],
 } as const;
+
+/**
+ * The environment every function starts with (the bench runs its cold imports with it too):
+ * stack traces point at the TypeScript sources (Node reads the source map as the bundle loads,
+ * which costs init time: see docs/adr/0011-bundling.md), and Powertools' service and metrics
+ * namespace (lambdas/core/observability.ts).
+ */
+export const LAMBDA_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps', ...POWERTOOLS_ENV } as const;
 
 /** The bundle's file name: `.mjs`, so Node loads it as ESM (`index.handler`). */
 export const BUNDLE_FILE = 'index.mjs';

@@ -10,9 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
 import { ROLE_PATH } from '../lambdas/core/domain/iam-policies';
-import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 import { ACCESS_ROLE_TAG_KEYS } from './access-boundary';
-import { LAMBDA_BUNDLE, prebuiltBundle } from './bundling';
+import { LAMBDA_BUNDLE, LAMBDA_ENVIRONMENT, prebuiltBundle } from './bundling';
 
 /** The repository root (the package's `dist/`): handlers, lock file and the state machine file live under it. */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -130,9 +129,7 @@ export class LockboxFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
-      // Stack traces point at the TypeScript sources.
-      // Powertools' service and metrics namespace (lambdas/core/observability.ts).
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...POWERTOOLS_ENV },
+      environment: { ...LAMBDA_ENVIRONMENT },
     };
     const prebuilt = prebuiltBundle(props.handler);
     this.fn = prebuilt
