@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dy
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/net';
 import { LOCAL_TABLE_NAMES } from '../../local/tables';
+import { csvRecordOf, csvRecords, jsonLines } from '../support/audit-export';
 import { type CliResult, lockbox as cli, expectOneLine } from './support/cli';
 import { LocalLockbox, PEOPLE } from './support/harness';
 
@@ -37,6 +38,30 @@ const file = (ticket: string, over: string[] = []) =>
     '-j',
     'Nightly backups fail; read the job logs',
     ...over,
+  );
+
+/** `tenants create globex` as the deployment admin, with these global flags, approver, admin and access level. */
+const createGlobex = (flags: string[], approver: string, admin: string, level: string) =>
+  as(
+    'olivia',
+    ...flags,
+    'tenants',
+    'create',
+    'globex',
+    '--name',
+    'Globex',
+    '--approver',
+    approver,
+    '--admin',
+    admin,
+    '--level',
+    level,
+    '--max-duration',
+    'PT2H',
+    '--approval-timeout',
+    'PT1H',
+    '--account',
+    '333333333333',
   );
 
 beforeAll(async () => {
@@ -152,26 +177,11 @@ describe('a whole lifecycle driven by the CLI alone', () => {
 describe('tenants', () => {
   it('a deployment admin creates and lists tenants; the tenant admin changes one; others are refused', async () => {
     const created = ok(
-      await as(
-        'olivia',
-        '--json',
-        'tenants',
-        'create',
-        'globex',
-        '--name',
-        'Globex',
-        '--approver',
-        `hank@globex.example=arn:aws:iam::333333333333:user/hank`,
-        '--admin',
+      await createGlobex(
+        ['--json'],
+        'hank@globex.example=arn:aws:iam::333333333333:user/hank',
         'arn:aws:iam::333333333333:user/root-admin',
-        '--level',
         'ReadOnly=arn:aws:iam::aws:policy/ReadOnlyAccess',
-        '--max-duration',
-        'PT2H',
-        '--approval-timeout',
-        'PT1H',
-        '--account',
-        '333333333333',
       ),
     ).json();
     expect(created).toMatchObject({
@@ -181,30 +191,7 @@ describe('tenants', () => {
       version: 1,
       approvers: [{ email: 'hank@globex.example' }],
     });
-    expectOneLine(
-      await as(
-        'olivia',
-        'tenants',
-        'create',
-        'globex',
-        '--name',
-        'Globex',
-        '--approver',
-        'h@globex.example',
-        '--admin',
-        'arn:aws:iam::333333333333:user/a',
-        '--level',
-        'ReadOnly',
-        '--max-duration',
-        'PT2H',
-        '--approval-timeout',
-        'PT1H',
-        '--account',
-        '333333333333',
-      ),
-      3,
-      /^lockbox: CONFLICT: /,
-    );
+    expectOneLine(await createGlobex([], 'h@globex.example', 'arn:aws:iam::333333333333:user/a', 'ReadOnly'), 3, /^lockbox: CONFLICT: /);
     expectOneLine(await as('carol', 'tenants', 'list'), 3, /^lockbox: FORBIDDEN: Only the deployment's admins/);
 
     const listed = ok(await as('olivia', '--json', 'tenants', 'list')).json();
@@ -226,40 +213,16 @@ describe('the audit log from the CLI', () => {
   it('exports every event as JSON Lines and as CSV, the same as the API serves', async () => {
     const served = await local.auditLog();
     const jsonl = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--format', 'jsonl'));
-    const exported = jsonl.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as AuditEvent);
-    expect(exported).toEqual(served);
+    expect(jsonLines(jsonl.stdout)).toEqual(served);
     expect(jsonl.errors).toEqual([`lockbox: exported ${served.length} event(s)`]);
 
-    const csv = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--format', 'csv')).stdout;
-    const rows = parseCsv(csv);
-    expect(rows[0]).toEqual([
-      'eventId',
-      'seq',
-      'chainId',
-      'at',
-      'type',
-      'tenantId',
-      'requestId',
-      'actorKind',
-      'actorId',
-      'actorPerson',
-      'sourceIp',
-      'details',
-      'prevHash',
-      'hash',
-    ]);
-    expect(rows.slice(1).map((row) => [row[0], row[4], row[13]])).toEqual(served.map((event) => [event.eventId, event.type, event.hash]));
-    // details survive the quoting as the same JSON
-    expect(rows.slice(1).map((row) => (row[11] ? JSON.parse(row[11]) : undefined))).toEqual(served.map((event) => event.details));
+    // Every column of every row, in the documented order; details survive the quoting as the same JSON.
+    const csv = csvRecords(ok(await as('carol', 'audit', 'export', '-t', 'demo', '--format', 'csv')).stdout);
+    expect(csv.header).toEqual(Object.keys(csvRecordOf(served[0])));
+    expect(csv.records).toEqual(served.map(csvRecordOf));
 
     const from = served[2].at;
-    const ranged = ok(await as('carol', 'audit', 'export', '-t', 'demo', '--from', from))
-      .stdout.trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as AuditEvent);
+    const ranged = jsonLines(ok(await as('carol', 'audit', 'export', '-t', 'demo', '--from', from)).stdout);
     expect(ranged.map((event) => event.eventId)).toEqual(served.filter((event) => event.at >= from).map((event) => event.eventId));
   });
 
@@ -305,24 +268,4 @@ async function waitForPending(ticket: string): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`no pending request with ticket ${ticket}`);
-}
-
-/** RFC 4180, enough for the export: quoted fields with doubled quotes, CRLF rows. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
-    else cell += c;
-  }
-  return rows;
 }

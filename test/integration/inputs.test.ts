@@ -1,13 +1,11 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
 import { REFUSAL_WINDOW_MS, refuseLinkPost, viewLink } from '../../lambdas/core/usecases/links';
 import { createRequest } from '../../lambdas/core/usecases/requests';
 import { listAudit } from '../../lambdas/core/usecases/tenants';
 import { openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, CAROL, demoTenant } from '../support/fixtures';
-import { freshTables } from '../support/tables';
-import { type Harness, harness, linkIn } from '../support/use-case-deps';
+import { dynamoDbLocalPerFile } from '../support/tables';
+import { type Harness, linkIn } from '../support/use-case-deps';
 
 /**
  * T-1.11 on DynamoDB Local: every refused link POST is audited, and refused-link events cannot
@@ -16,21 +14,11 @@ import { type Harness, harness, linkIn } from '../support/use-case-deps';
  */
 jest.setTimeout(60_000);
 
-let dynamo: DynamoDbLocal;
-let doc: DynamoDBDocumentClient;
+const db = dynamoDbLocalPerFile();
 let h: Harness;
-let run = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal({});
-  await dynamo.ready;
-  doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => dynamo?.stop());
 
 beforeEach(async () => {
-  h = harness(doc, await freshTables(dynamo.client, `in${++run}`));
-  await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
+  ({ h } = await db.fresh('in', demoTenant({ approvalTimeout: 'PT1H' })));
 });
 
 async function managerLink() {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDigestSigner } from '../../lambdas/core/adapters/digest-signers';
 import { DynamoAuditLog, DynamoRequestStore } from '../../lambdas/core/adapters/dynamo-store';
 import { type AuditEvent, settingsChainId } from '../../lambdas/core/domain/audit';
@@ -8,10 +8,9 @@ import { type LedgerDeps, sealTenant, verifyTenant } from '../../lambdas/core/us
 import { createRequest } from '../../lambdas/core/usecases/requests';
 import { updateTenant } from '../../lambdas/core/usecases/tenants';
 import { openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, demoTenant, pendingRequest } from '../support/fixtures';
-import { freshTables, type TableNames } from '../support/tables';
-import { type Harness, harness } from '../support/use-case-deps';
+import { dynamoDbLocalPerFile, type TableNames } from '../support/tables';
+import type { Harness } from '../support/use-case-deps';
 
 /**
  * The ledger on DynamoDB Local and the deployed schema: per-request chains moved inside the
@@ -20,33 +19,23 @@ import { type Harness, harness } from '../support/use-case-deps';
  */
 jest.setTimeout(120_000);
 
-let dynamo: DynamoDbLocal;
-let doc: DynamoDBDocumentClient;
+const db = dynamoDbLocalPerFile();
 let h: Harness;
 let tables: TableNames;
-let run = 0;
 const signer = new LocalDigestSigner(
   generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 );
 
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal({});
-  await dynamo.ready;
-  doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => dynamo?.stop());
-
 beforeEach(async () => {
-  tables = await freshTables(dynamo.client, `l${++run}`);
-  h = harness(doc, tables);
-  await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
+  ({ h, tables } = await db.fresh('l', demoTenant({ approvalTimeout: 'PT1H' })));
 });
 
 const ledgerOf = (): LedgerDeps => ({ ledger: h.deps.audit as DynamoAuditLog, digestSigner: signer, clock: h.clock, log: h.deps.log });
-const item = async (table: string, key: Record<string, unknown>) => (await doc.send(new GetCommand({ TableName: table, Key: key }))).Item!;
+const item = async (table: string, key: Record<string, unknown>) =>
+  (await db.doc.send(new GetCommand({ TableName: table, Key: key }))).Item!;
 const chainOf = async (chainId: string) =>
   ((
-    await doc.send(
+    await db.doc.send(
       new QueryCommand({ TableName: tables.audit, KeyConditionExpression: 'chainId = :c', ExpressionAttributeValues: { ':c': chainId } }),
     )
   ).Items ?? []) as AuditEvent[];
@@ -85,8 +74,8 @@ describe('chains', () => {
 describe('listing by time (T-4.7)', () => {
   it('a poller that follows the cursor misses no event and sees none twice, while 40 writers commit late and out of order', async () => {
     const SETTLE_MS = 4000; // commits are refused 2 s after their time
-    const ledger = new DynamoAuditLog(doc, tables, { publish: async () => undefined }, { settleMs: SETTLE_MS });
-    const store = new DynamoRequestStore(doc, tables, ledger);
+    const ledger = new DynamoAuditLog(db.doc, tables, { publish: async () => undefined }, { settleMs: SETTLE_MS });
+    const store = new DynamoRequestStore(db.doc, tables, ledger);
     const ids = Array.from({ length: 40 }, (_, i) => `req-${String(i).padStart(32, '0')}`);
     await Promise.all(
       ids.map((requestId) =>
@@ -143,7 +132,7 @@ describe('listing by time (T-4.7)', () => {
   });
 
   it('shows nothing younger than the settle window', async () => {
-    const ledger = new DynamoAuditLog(doc, tables, { publish: async () => undefined }, { settleMs: 60_000 });
+    const ledger = new DynamoAuditLog(db.doc, tables, { publish: async () => undefined }, { settleMs: 60_000 });
     await ledger.append('demo', { type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } }, Date.now());
     const page = await ledger.list('demo', {}, 10);
     expect(page).toMatchObject({ items: [] });
@@ -181,7 +170,7 @@ describe('sealing digests', () => {
     const { request } = await createRequest(h.deps, { principal: ALICE }, body);
     await sealTenant(d, 'demo');
     const [event] = await chainOf(request.requestId);
-    await doc.send(new PutCommand({ TableName: tables.audit, Item: { ...event, sourceIp: '192.0.2.66' } }));
+    await db.doc.send(new PutCommand({ TableName: tables.audit, Item: { ...event, sourceIp: '192.0.2.66' } }));
     expect((await verifyTenant(d, 'demo')).firstBroken).toMatchObject({ kind: 'event-hash', chainId: request.requestId, seq: 1 });
   });
 

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditEvent, SYSTEM_CHAIN } from '../../lambdas/core/domain/audit';
 import { ConflictError, ForbiddenError, ThrottledError } from '../../lambdas/core/domain/errors';
 import { verifyLedger } from '../../lambdas/core/domain/ledger-verify';
@@ -9,9 +9,8 @@ import { reconcile } from '../../lambdas/core/usecases/reconcile';
 import { createRequest, listRequests } from '../../lambdas/core/usecases/requests';
 import { listAudit, revokeAccess, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { endAccess, expireStage, grantAccess, holdAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, CAROL, COMPLETED_LIFECYCLE_EVENTS, DAVE, demoTenant, ERIN } from '../support/fixtures';
-import { freshTables, type TableNames } from '../support/tables';
+import { dynamoDbLocalPerFile, type TableNames } from '../support/tables';
 import { type Harness, harness, linkIn } from '../support/use-case-deps';
 
 /**
@@ -20,23 +19,12 @@ import { type Harness, harness, linkIn } from '../support/use-case-deps';
  */
 jest.setTimeout(60_000);
 
-let dynamo: DynamoDbLocal;
-let doc: DynamoDBDocumentClient;
+const db = dynamoDbLocalPerFile();
 let h: Harness;
 let tableNames: TableNames;
-let run = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal({});
-  await dynamo.ready;
-  doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => dynamo?.stop());
 
 beforeEach(async () => {
-  tableNames = await freshTables(dynamo.client, `t${++run}`);
-  h = harness(doc, tableNames);
-  await h.seedTenant(demoTenant({ approvalTimeout: 'PT1H' }));
+  ({ h, tables: tableNames } = await db.fresh('t', demoTenant({ approvalTimeout: 'PT1H' })));
 });
 
 const engineer = { principal: ALICE, sourceIp: '198.51.100.7' };
@@ -53,7 +41,8 @@ async function auditOf(tenantId = 'demo'): Promise<AuditEvent[]> {
   return events;
 }
 
-const stored = async (requestId: string) => (await doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
+const stored = async (requestId: string) =>
+  (await db.doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
 
 /** Files a request and opens the manager stage, as the workflow would. */
 async function managerStage() {
@@ -89,7 +78,7 @@ describe('the lifecycle on DynamoDB Local', () => {
     const ended = await endAccess(h.deps, requestId, { reason: 'window-ended' });
     expect(ended).toMatchObject({ status: 'COMPLETED', endReason: 'window-ended' });
 
-    const grant = (await doc.send(new GetCommand({ TableName: tableNames.grants, Key: { requestId } }))).Item!;
+    const grant = (await db.doc.send(new GetCommand({ TableName: tableNames.grants, Key: { requestId } }))).Item!;
     expect(grant.revokedAt).toBe(ended.endedAt);
     expect(Date.parse(grant.revokedAt)).toBeGreaterThanOrEqual(Date.parse(grant.expiresAt));
 
@@ -212,13 +201,13 @@ describe('a create the store does not answer in time', () => {
   it('answers THROTTLED and never files the request later; a retry with the same idempotency key files it once', async () => {
     // The first TransactWriteItems times out for the caller but is still on its way: it lands later.
     const late: (() => Promise<unknown>)[] = [];
-    const stalling = Object.create(doc) as DynamoDBDocumentClient;
+    const stalling = Object.create(db.doc) as DynamoDBDocumentClient;
     stalling.send = ((command: unknown) => {
       if (command instanceof TransactWriteCommand && late.length === 0) {
-        late.push(() => doc.send(command));
+        late.push(() => db.doc.send(command));
         return Promise.reject(Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }));
       }
-      return doc.send(command as never);
+      return db.doc.send(command as never);
     }) as DynamoDBDocumentClient['send'];
     const stalled = harness(stalling, tableNames);
     const input = { ...body, idempotencyKey: 'ticket-T-7' };
@@ -365,7 +354,7 @@ describe('cancel, revoke, and bad input', () => {
       return details;
     };
     await expect(grantAccess(h.deps, requestId)).resolves.toEqual({ status: 'CANCELLED' });
-    const grants = (await doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+    const grants = (await db.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
     expect(grants).toEqual([expect.objectContaining({ requestId, revokedAt: expect.any(String) })]);
     expect(approved?.status).toBe('APPROVED');
   });
@@ -443,7 +432,7 @@ describe('cancel, revoke, and bad input', () => {
 });
 
 describe('the reconciler', () => {
-  const grants = async () => (await doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
+  const grants = async () => (await db.doc.send(new ScanCommand({ TableName: tableNames.grants }))).Items!;
 
   it('has nothing to do when the workflow did its job', async () => {
     await customerStage();
@@ -467,7 +456,7 @@ describe('the reconciler', () => {
     const expiring = await customerStage();
     h.workflow.running.delete(failing);
     h.workflow.running.delete(expiring);
-    await doc.send(
+    await db.doc.send(
       new PutCommand({
         TableName: tableNames.requests,
         Item: { ...(await stored(expiring)), approvalDeadlineMs: h.clock.now().getTime() - 1 },
@@ -510,7 +499,7 @@ describe('the reconciler', () => {
     const requestId = await managerStage();
     await cancelRequest(h.deps, engineer, requestId);
     const past = new Date(h.clock.now().getTime() - 1000).toISOString();
-    await doc.send(
+    await db.doc.send(
       new PutCommand({
         TableName: tableNames.grants,
         Item: { requestId, tenantId: 'demo', principal: ALICE, accessLevel: 'ReadOnly', grantedAt: past, expiresAt: past },

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../../lambdas/core/domain/audit';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../lambdas/core/domain/errors';
 import { issueLinkToken, linkTokenHash } from '../../lambdas/core/domain/link-token';
@@ -10,10 +10,9 @@ import { decideByLink } from '../../lambdas/core/usecases/links';
 import { createRequest, getRequest } from '../../lambdas/core/usecases/requests';
 import { getTenant, listAudit, revokeAccess, settingsView, updateTenant } from '../../lambdas/core/usecases/tenants';
 import { grantAccess, openStage } from '../../lambdas/core/usecases/workflow-steps';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
 import { ALICE, BOB, CAROL, DAVE, DIRECTORY, demoTenant, ERIN } from '../support/fixtures';
-import { freshTables, type TableNames } from '../support/tables';
-import { type Harness, harness, linkIn } from '../support/use-case-deps';
+import { dynamoDbLocalPerFile, type TableNames } from '../support/tables';
+import { type Harness, linkIn } from '../support/use-case-deps';
 
 /**
  * People, not principals (docs/design.md §3a), and the authorization threats T-5.x of the security notes,
@@ -21,27 +20,17 @@ import { type Harness, harness, linkIn } from '../support/use-case-deps';
  */
 jest.setTimeout(60_000);
 
-let dynamo: DynamoDbLocal;
-let doc: DynamoDBDocumentClient;
+const db = dynamoDbLocalPerFile();
 let h: Harness;
 let tableNames: TableNames;
-let run = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal({});
-  await dynamo.ready;
-  doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => dynamo?.stop());
 
 beforeEach(async () => {
-  tableNames = await freshTables(dynamo.client, `p${++run}`);
-  h = harness(doc, tableNames);
-  await h.seedTenant(demoTenant());
+  ({ h, tables: tableNames } = await db.fresh('p', demoTenant()));
 });
 
 const body = { tenantId: 'demo', ticketId: 'T-9', justification: 'Look at the failing job', accessLevel: 'ReadOnly', duration: 'PT1H' };
-const stored = async (requestId: string) => (await doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
+const stored = async (requestId: string) =>
+  (await db.doc.send(new GetCommand({ TableName: tableNames.requests, Key: { requestId } }))).Item!;
 
 /** Mallory holds two principals of the provider: an IdP-named engineer session and a manager session. */
 const MALLORY_ENGINEER = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_SupportEngineer_0123456789abcdef/mallory';
@@ -93,7 +82,7 @@ const settingsOf = async () => {
 async function linkAsIfSent(requestId: string, stage: 'manager' | 'customer', email: string): Promise<string> {
   const item = await stored(requestId);
   const token = await issueLinkToken(h.deps.signer, { requestId, stage, email, expiresAtMs: item.approvalDeadlineMs });
-  await doc.send(
+  await db.doc.send(
     new UpdateCommand({
       TableName: tableNames.requests,
       Key: { requestId },
