@@ -111,7 +111,7 @@ export class LockboxApi extends Construct {
 
     const validator = api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     // Body models come from the handlers' own zod schemas, so the two cannot disagree.
-    const model = (modelId: string, zodSchema: z.ZodType) => {
+    const model = (modelId: string, zodSchema: z.core.$ZodType) => {
       const { $schema: _draft, ...jsonSchema } = z.toJSONSchema(zodSchema, { target: 'draft-4', io: 'input' }) as Record<string, unknown>;
       return api.addModel(modelId, {
         contentType: 'application/json',

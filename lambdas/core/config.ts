@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { DEFAULT_AUDIT_SETTLE_MS } from './domain/audit';
 import { isDuration } from './domain/duration';
 import { POLICY_DEFAULTS } from './domain/policy';
 import { directoryProblems, pathText } from './domain/principals';
+import * as z from './zod';
 
 /**
  * Configuration from the environment, read once per variable, on first use, and validated: a
@@ -11,7 +11,7 @@ import { directoryProblems, pathText } from './domain/principals';
  */
 const cache = new Map<string, unknown>();
 
-function read<T>(name: string, schema: z.ZodType<T>, fallback?: string): T {
+function read<T>(name: string, schema: z.ZodMiniType<T>, fallback?: string): T {
   if (cache.has(name)) return cache.get(name) as T;
   const raw = process.env[name] ?? fallback;
   if (raw === undefined) throw new Error(`Configuration: environment variable ${name} is not set`);
@@ -23,33 +23,38 @@ function read<T>(name: string, schema: z.ZodType<T>, fallback?: string): T {
   return parsed.data;
 }
 
-const text = z.string().min(1);
-const duration = z.string().refine(isDuration, 'must be an ISO-8601 duration such as PT2H');
-const json = <T>(schema: z.ZodType<T>) =>
-  z
-    .string()
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+const text = z.string().check(z.minLength(1));
+const duration = z.string().check(z.refine(isDuration, 'must be an ISO-8601 duration such as PT2H'));
+const json = <T>(schema: z.ZodMiniType<T>) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((raw: string, ctx) => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'must be JSON', input: raw });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
-const sessionNameSetBy = z.literal('idp').optional();
+const sessionNameSetBy = z.optional(z.literal('idp'));
 /** A directory that cannot name people (docs/design.md §3a) fails the first invocation that reads it. */
 const directorySchema = z
   .object({
-    engineers: z.array(z.object({ principal: text, email: z.email().optional(), sessionNameSetBy })),
+    engineers: z.array(z.object({ principal: text, email: z.optional(z.email()), sessionNameSetBy })),
     managers: z.array(z.object({ principal: text, email: z.email(), sessionNameSetBy })),
-    admins: z.array(z.object({ principal: text, email: z.email().optional() })).optional(),
+    admins: z.optional(z.array(z.object({ principal: text, email: z.optional(z.email()) }))),
   })
-  .superRefine((directory, ctx) => {
-    for (const problem of directoryProblems(directory))
-      ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });
-  });
+  .check(
+    z.superRefine((directory, ctx) => {
+      for (const problem of directoryProblems(directory))
+        ctx.addIssue({ code: 'custom', path: problem.path, message: `${pathText(problem.path)} ${problem.message}` });
+    }),
+  );
 
 /** Variable names, shared with the CDK constructs and local mode so they cannot drift apart. */
 export const ENV = {
@@ -116,7 +121,10 @@ export const config = {
     get linkBaseUrl() {
       return read(
         ENV.linkBaseUrl,
-        z.url().transform((url) => url.replace(/\/+$/, '')),
+        z.pipe(
+          z.url(),
+          z.transform((url) => url.replace(/\/+$/, '')),
+        ),
       );
     },
   }),
@@ -130,9 +138,13 @@ export const config = {
   /** The permissions boundary every `iam` access role carries. */
   /** `{"<account id>": "<LockboxTarget role ARN>"}`: member accounts the iam provider works in. */
   accessTargets: () =>
-    read(ENV.accessTargets, json(z.record(z.string().regex(/^\d{12}$/), z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/))), '{}'),
+    read(
+      ENV.accessTargets,
+      json(z.record(z.string().check(z.regex(/^\d{12}$/)), z.string().check(z.regex(/^arn:[\w-]+:iam::\d{12}:role\/\S+$/)))),
+      '{}',
+    ),
   accessBoundaryArn: () =>
-    read(ENV.accessBoundaryArn, z.string().regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN')),
+    read(ENV.accessBoundaryArn, z.string().check(z.regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN'))),
   auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
   auditBusName: () => read(ENV.auditBusName, text),
   auditLogFile: () => read(ENV.auditLogFile, text),
@@ -141,14 +153,14 @@ export const config = {
     read(
       ENV.pageTokenKey,
       z.union([
-        z
-          .string()
-          .regex(/^kms:\S+$/)
-          .transform((value) => ({ kind: 'kms' as const, keyId: value.slice(4) })),
-        z
-          .string()
-          .regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/)
-          .transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
+        z.pipe(
+          z.string().check(z.regex(/^kms:\S+$/)),
+          z.transform((value) => ({ kind: 'kms' as const, keyId: value.slice(4) })),
+        ),
+        z.pipe(
+          z.string().check(z.regex(/^local:[A-Za-z0-9+/]{43,}={0,2}$/)),
+          z.transform((value) => ({ kind: 'local' as const, secret: Buffer.from(value.slice(6), 'base64') })),
+        ),
       ]),
     ),
   digestSigner: () => read(ENV.digestSigner, z.enum(['kms', 'local'])),
@@ -157,13 +169,17 @@ export const config = {
   /** PKCS#8 PEM of a P-256 private key — local mode only. */
   digestLocalKey: () => read(ENV.digestLocalKey, text),
   /** The audit listing's settle window (see DEFAULT_AUDIT_SETTLE_MS); local mode shortens it. */
-  auditSettleMs: () => read(ENV.auditSettleSeconds, z.coerce.number().positive().max(3600), String(DEFAULT_AUDIT_SETTLE_MS / 1000)) * 1000,
+  auditSettleMs: () =>
+    read(ENV.auditSettleSeconds, z.coerce.number().check(z.positive(), z.maximum(3600)), String(DEFAULT_AUDIT_SETTLE_MS / 1000)) * 1000,
   /** The console (`/console/…`): where it is served, its OIDC client, its session key and timeouts. */
   console: () => ({
     /** The API's public base URL (e.g. `https://…/v1`); the callback is `${baseUrl}/console/callback`. */
     baseUrl: read(
       ENV.consoleBaseUrl,
-      z.url().transform((url) => url.replace(/\/+$/, '')),
+      z.pipe(
+        z.url(),
+        z.transform((url) => url.replace(/\/+$/, '')),
+      ),
     ),
     issuer: read(ENV.consoleIssuer, z.url()),
     clientId: read(ENV.consoleClientId, text),

@@ -1,15 +1,15 @@
-import * as z from 'zod';
 import { wire } from '../core/container';
 import { requestId, stepHandler } from '../core/http/step';
 import { closeRequest, failRequest, recordRevokeFailure } from '../core/usecases/workflow-steps';
 import { access } from '../core/wiring/access';
 import { mailer } from '../core/wiring/mailer';
 import { stores } from '../core/wiring/stores';
+import * as z from '../core/zod';
 
 const deps = wire({ ...stores, access, mailer });
 
 /** Step Functions' description of a caught error (`$.error` of a Catch). */
-const caught = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional();
+const caught = z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) }));
 const describe = (error: z.infer<typeof caught>) => [error?.Error, error?.Cause].filter(Boolean).join(': ').slice(0, 500) || 'unknown';
 
 /**

@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { wire } from '../core/container';
 import { requestId, stage, stepHandler } from '../core/http/step';
 import { expireStage } from '../core/usecases/workflow-steps';
 import { stores } from '../core/wiring/stores';
+import * as z from '../core/zod';
 
 const deps = wire(stores);
 

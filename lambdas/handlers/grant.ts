@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { wire } from '../core/container';
 import { requestId, stepHandler } from '../core/http/step';
 import { countMetric } from '../core/observability';
@@ -7,6 +6,7 @@ import { grantAccess } from '../core/usecases/workflow-steps';
 import { access } from '../core/wiring/access';
 import { mailer } from '../core/wiring/mailer';
 import { stores } from '../core/wiring/stores';
+import * as z from '../core/zod';
 
 const deps = wire({ ...stores, access, mailer });
 

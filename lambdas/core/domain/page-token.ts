@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../zod';
 import { canonicalJson } from './canonical-json';
 import { ValidationError } from './errors';
 
@@ -22,7 +22,7 @@ export interface PageScope {
   [binding: string]: string | number | undefined;
 }
 
-const payloadSchema = z.strictObject({ v: z.literal(1), c: z.string().min(1).max(1536) });
+const payloadSchema = z.strictObject({ v: z.literal(1), c: z.string().check(z.minLength(1), z.maxLength(1536)) });
 const TOKEN = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/;
 
 export class PageTokens {

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod';
 import {
   LockboxError,
   NotFoundError,
@@ -10,6 +9,7 @@ import {
 } from '../domain/errors';
 import { logKeys, observed } from '../observability';
 import type { Caller, Logger } from '../usecases/deps';
+import * as z from '../zod';
 
 /**
  * The HTTP edge shared by the API Lambdas: routing on API Gateway's `resource`, JSON parsing with
@@ -19,9 +19,9 @@ import type { Caller, Logger } from '../usecases/deps';
 export interface HttpRequest {
   event: APIGatewayProxyEvent;
   /** Parses the JSON body with a schema; malformed JSON and schema failures are 400s. */
-  body<T>(schema: z.ZodType<T>): T;
-  query<T>(schema: z.ZodType<T>): T;
-  path<T>(name: string, schema: z.ZodType<T>): T;
+  body<T>(schema: z.ZodMiniType<T>): T;
+  query<T>(schema: z.ZodMiniType<T>): T;
+  path<T>(name: string, schema: z.ZodMiniType<T>): T;
   caller(): Caller;
 }
 
@@ -128,7 +128,7 @@ export function requireContentType(event: APIGatewayProxyEvent, mediaType: strin
     throw new UnsupportedMediaTypeError(`The body must be ${mediaType}`, { contentType: declared?.slice(0, 100) ?? null });
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parse<T>(schema: z.ZodMiniType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;

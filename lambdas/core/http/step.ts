@@ -1,11 +1,11 @@
-import * as z from 'zod';
 import { log, logKeys, observed } from '../observability';
+import * as z from '../zod';
 
 /**
  * A workflow Lambda: validates the state machine's payload, runs one step, returns its result.
  * Errors are thrown on, so Step Functions' Retry and Catch see them.
  */
-export function stepHandler<S extends z.ZodType, R>(schema: S, step: (input: z.infer<S>) => Promise<R>) {
+export function stepHandler<S extends z.ZodMiniType, R>(schema: S, step: (input: z.infer<S>) => Promise<R>) {
   return observed<unknown, R>().handler(async (event) => {
     const input = schema.parse(event);
     const requestId = (input as { requestId?: unknown }).requestId;
@@ -17,4 +17,4 @@ export function stepHandler<S extends z.ZodType, R>(schema: S, step: (input: z.i
 }
 
 export const stage = z.enum(['manager', 'customer']);
-export const requestId = z.string().min(1).max(80);
+export const requestId = z.string().check(z.minLength(1), z.maxLength(80));

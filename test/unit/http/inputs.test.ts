@@ -1,11 +1,11 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import type * as z from 'zod';
 import { toView } from '../../../lambdas/core/domain/request';
 import { confirmationPage } from '../../../lambdas/core/http/pages';
 import { createRequestBody, linkForm, managerDecisionBody, tenantBody } from '../../../lambdas/core/http/schemas';
 import { approvalRequestEmail, escapeHtml } from '../../../lambdas/core/messages';
+import type * as z from '../../../lambdas/core/zod';
 import { handler as requestsHandler } from '../../../lambdas/handlers/api-requests';
 import { handler as tenantsHandler } from '../../../lambdas/handlers/api-tenants';
 import { BOB, CAROL, demoTenant, pendingRequest } from '../../support/fixtures';
@@ -24,7 +24,7 @@ const valid = {
   accessLevel: 'ReadOnly',
   duration: 'PT2H',
 };
-const errorsOf = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues.map((issue) => issue.message) ?? [];
+const errorsOf = (schema: z.ZodMiniType, value: unknown) => schema.safeParse(value).error?.issues.map((issue) => issue.message) ?? [];
 
 function call(
   handler: unknown,
