@@ -4,9 +4,12 @@
  *   in lib/bundling.ts: what `NodejsFunction` and the package's prebuilt bundles both use);
  * - its floor: a bundle that imports only the same AWS SDK clients (read from the handler
  *   bundle's inputs) and does nothing;
+ * - for reference (not the goal): the floor plus Powertools as every handler wires it
+ *   (`observed()` of lambdas/core/observability.ts: Logger, Metrics, Tracer with aws-xray-sdk-core,
+ *   middy), so the figures show how much of what is left above the floor is Powertools;
  * - cold init: a fresh Node process importing the bundle (as Lambda's init does), median of N
- *   runs, handler and floor interleaved so both see the same machine.
- * Goal: cold init at most 1.2x the floor.
+ *   runs, handler and floors interleaved so all see the same machine.
+ * Goal: cold init at most 1.2x the floor (the SDK clients alone).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -46,6 +49,8 @@ export interface BundleFigure {
   floorBytes: number;
   coldMs: number;
   floorMs: number;
+  /** The floor plus Powertools (reference only). */
+  poweredMs: number;
 }
 
 /** The deployment's esbuild options (as scripts/build-lambdas.ts passes them). */
@@ -73,15 +78,21 @@ function sdkClients(metafile: Metafile): string[] {
   return [...packages].sort();
 }
 
-/** Source of a bundle that keeps each package's client class and does nothing with it. */
-function floorSource(root: string, packages: string[]): string {
+/**
+ * Source of a bundle that keeps each package's client class and does nothing with it; `powered`:
+ * inside the handlers' Powertools middlewares.
+ */
+function floorSource(root: string, packages: string[], powered = false): string {
   const lines = packages.map((name, i) => {
     const exports = Object.keys(require(require.resolve(name, { paths: [root] })) as object);
     const client = exports.find((key) => key.endsWith('Client') && !key.startsWith('__'));
     if (!client) throw new Error(`${name} exports no client class`);
     return `import { ${client} as C${i} } from '${name}';`;
   });
-  return `${lines.join('\n')}\nexport const handler = async () => [${packages.map((_, i) => `C${i}`).join(', ')}].length;\n`;
+  const body = `async () => [${packages.map((_, i) => `C${i}`).join(', ')}].length`;
+  if (!powered) return `${lines.join('\n')}\nexport const handler = ${body};\n`;
+  const observability = JSON.stringify(join(root, 'lambdas', 'core', 'observability'));
+  return `${lines.join('\n')}\nimport { observed } from ${observability};\nexport const handler = observed().handler(${body});\n`;
 }
 
 /** Milliseconds a fresh Node process spends importing `file`. */
@@ -126,23 +137,30 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
         write: true,
       });
       const clients = sdkClients(built.metafile);
-      const floorEntry = join(dir, 'floor.ts');
-      await writeFile(floorEntry, floorSource(root, clients));
-      const floorFile = join(dir, 'floor.mjs');
-      await build({
-        ...options,
-        absWorkingDir: root,
-        nodePaths: [join(root, 'node_modules')],
-        entryPoints: [floorEntry],
-        outfile: floorFile,
-        sourcemap: false,
-        write: true,
-      });
+      const buildFloor = async (name: string, powered: boolean) => {
+        const entry = join(dir, `${name}.ts`);
+        await writeFile(entry, floorSource(root, clients, powered));
+        const file = join(dir, `${name}.mjs`);
+        await build({
+          ...options,
+          absWorkingDir: root,
+          nodePaths: [join(root, 'node_modules')],
+          entryPoints: [entry],
+          outfile: file,
+          sourcemap: false,
+          write: true,
+        });
+        return file;
+      };
+      const floorFile = await buildFloor('floor', false);
+      const poweredFile = await buildFloor('powered', true);
       const cold: number[] = [];
       const floor: number[] = [];
+      const powered: number[] = [];
       for (let i = 0; i < runs; i++) {
         cold.push(coldImport(outfile));
         floor.push(coldImport(floorFile));
+        powered.push(coldImport(poweredFile));
       }
       const size = (path: string) => built.metafile.outputs[path]?.bytes ?? 0;
       const outputs = Object.keys(built.metafile.outputs);
@@ -154,6 +172,7 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
         floorBytes: (await stat(floorFile)).size,
         coldMs: median(cold),
         floorMs: median(floor),
+        poweredMs: median(powered),
       });
     }
     return figures;
@@ -172,7 +191,8 @@ export function printBundles(figures: BundleFigure[], runs: number, report: (nam
     );
     report(
       `cold init ${figure.handler} / floor (median of ${runs})`,
-      `${figure.coldMs.toFixed(0)} ms / ${figure.floorMs.toFixed(0)} ms = ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : '  (goal <= 1.2x)'}`,
+      `${figure.coldMs.toFixed(0)} ms / ${figure.floorMs.toFixed(0)} ms = ${ratio.toFixed(2)}x${ratio <= 1.2 ? '' : '  (goal <= 1.2x)'}` +
+        `  [floor + Powertools ${figure.poweredMs.toFixed(0)} ms = ${(figure.poweredMs / figure.floorMs).toFixed(2)}x]`,
     );
   }
 }
