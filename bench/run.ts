@@ -100,7 +100,7 @@ async function database() {
     const names = { requests: LOCAL_TABLE_NAMES.Requests, tenants: LOCAL_TABLE_NAMES.Tenants, audit: LOCAL_TABLE_NAMES.Audit };
     // One set of stores is one process (a Lambda container, or local mode); several sets race like several Lambdas.
     const depsOfOneProcess = () => {
-      const chain = new DynamoAuditLog(doc, names, { publish: async () => undefined });
+      const chain = new DynamoAuditLog(doc, names);
       return {
         clock: { now: () => new Date() },
         requests: new DynamoRequestStore(doc, names, chain),

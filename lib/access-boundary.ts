@@ -47,8 +47,8 @@ export interface LockboxResources {
   readonly alarmTopicArn: string;
   /** Lockbox's alarms, e.g. `arn:…:alarm:<stack>-*`. */
   readonly alarmArnPattern: string;
-  /** The reconciler's dead-letter queue (its messages are evidence). */
-  readonly deadLetterQueueArn: string;
+  /** The reconciler's dead-letter queue and the audit export's failure queue (their messages are evidence). */
+  readonly deadLetterQueueArns: readonly string[];
 }
 
 /**
@@ -220,7 +220,7 @@ function lockboxStatements(stack: Stack, protect: LockboxResources): iam.PolicyS
         protect.scheduleArn,
         protect.alarmTopicArn,
         protect.alarmArnPattern,
-        protect.deadLetterQueueArn,
+        ...protect.deadLetterQueueArns,
         stackArnOf(stack),
       ],
     }),

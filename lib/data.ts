@@ -27,7 +27,7 @@ export class LockboxData extends Construct {
   readonly requestsTable: dynamodb.Table;
   /** Tenant settings and the head of the tenant's settings chain (request chains: on the request). */
   readonly tenantsTable: dynamodb.Table;
-  /** Append-only: every function role is explicitly denied changing or deleting its items. */
+  /** Append-only: every function role is explicitly denied changing or deleting its items. Streams NEW_IMAGE. */
   readonly auditTable: dynamodb.Table;
 
   private readonly removalPolicy: RemovalPolicy;
@@ -61,7 +61,8 @@ export class LockboxData extends Construct {
     });
     this.tenantsTable = this.table('Tenants', { name: 'tenantId', type: dynamodb.AttributeType.STRING });
     // No TTL on Audit: the record is kept for good. Keys and the ledger's indexes: ./ledger.ts.
-    this.auditTable = this.table('Audit', ...LEDGER_KEYS);
+    // Its stream (new images) feeds the export to the audit bus, off the API path (lib/audit-stream.ts).
+    this.auditTable = this.table('Audit', ...LEDGER_KEYS, dynamodb.StreamViewType.NEW_IMAGE);
     addLedgerIndexes(this.requestsTable, this.auditTable);
   }
 
@@ -70,10 +71,16 @@ export class LockboxData extends Construct {
     return [this.requestsTable, this.tenantsTable, this.auditTable];
   }
 
-  private table(id: string, partitionKey: dynamodb.Attribute, sortKey?: dynamodb.Attribute): dynamodb.Table {
+  private table(
+    id: string,
+    partitionKey: dynamodb.Attribute,
+    sortKey?: dynamodb.Attribute,
+    stream?: dynamodb.StreamViewType,
+  ): dynamodb.Table {
     return new dynamodb.Table(this, id, {
       partitionKey,
       sortKey,
+      stream,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: this.removalPolicy === RemovalPolicy.RETAIN,

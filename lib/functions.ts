@@ -15,7 +15,7 @@ import type { SenderIdentity } from './sender';
 import { DEPLOYMENT_TAG } from './target';
 
 type ApiFunction = 'apiRequests' | 'apiTenants' | 'apiApprovals' | 'console';
-export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile' | 'sealDigests';
+export type LockboxFunctionName = ApiFunction | WorkflowFunction | 'reconcile' | 'sealDigests' | 'exportAudit';
 
 /** Handler file, construct id and what each function is for. */
 export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: string; description: string; timeout: Duration }> = {
@@ -85,6 +85,12 @@ export const FUNCTIONS: Record<LockboxFunctionName, { handler: string; id: strin
     description: 'Lockbox ledger: seal signed tenant digests, verify the ledger',
     timeout: Duration.seconds(DEFAULTS.timeouts.reconciler),
   },
+  exportAudit: {
+    handler: 'export-audit',
+    id: 'ExportAudit',
+    description: "Lockbox audit export: the Audit table's stream to the audit bus",
+    timeout: Duration.seconds(DEFAULTS.timeouts.workflow),
+  },
 };
 
 export interface LockboxFunctionsProps {
@@ -143,10 +149,11 @@ const TIMEOUT_GROUP: Record<LockboxFunctionName, 'api' | 'workflow' | 'reconcile
   close: 'workflow',
   sealDigests: 'reconciler',
   reconcile: 'reconciler',
+  exportAudit: 'workflow',
 };
 
 /**
- * Lockbox's ten functions, each with exactly the environment and grants docs/architecture.md
+ * Lockbox's functions, each with exactly the environment and grants docs/architecture.md
  * lists for it. The API, workflow and reconciler constructs take them from here.
  */
 export class LockboxFunctions extends Construct {
@@ -189,7 +196,8 @@ export class LockboxFunctions extends Construct {
 
   /** Environment and grants of each function, as docs/architecture.md lists them. */
   private wire(props: LockboxFunctionsProps) {
-    const { apiRequests, apiTenants, apiApprovals, console, notify, expire, grant, revoke, close, reconcile, sealDigests } = this.functions;
+    const { apiRequests, apiTenants, apiApprovals, console, notify, expire, grant, revoke, close, reconcile, sealDigests, exportAudit } =
+      this.functions;
     const { requestsTable, tenantsTable, auditTable } = props.data;
     const directory = {
       [ENV.directory]: JSON.stringify({
@@ -216,15 +224,20 @@ export class LockboxFunctions extends Construct {
     // A LockboxTarget trusts only roles with this tag (the other functions cannot assume it).
     for (const fn of [apiRequests, grant, revoke, close, reconcile]) Tags.of(fn.role).add(DEPLOYMENT_TAG, props.deployment);
 
-    // Every function writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
+    // Every function but the export writes audit events (a request's chain head is on its item; the settings chain's on the tenant's).
     for (const fn of Object.values(this.functions)) {
+      fn.denyItemChanges(auditTable).protectAccessBoundary(boundaryArn);
+      if (fn === exportAudit) continue;
       const readsLedger = fn === apiTenants || fn === console || fn === sealDigests;
-      fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate')
-        .useTable(ENV.auditTable, auditTable, readsLedger ? 'appendRead' : 'append', readsLedger ? [LEDGER_INDEXES.byTenantTime] : [])
-        .denyItemChanges(auditTable)
-        .protectAccessBoundary(boundaryArn)
-        .useAuditBus(props.auditBus);
+      fn.useTable(ENV.tenantsTable, tenantsTable, 'readUpdate').useTable(
+        ENV.auditTable,
+        auditTable,
+        readsLedger ? 'appendRead' : 'append',
+        readsLedger ? [LEDGER_INDEXES.byTenantTime] : [],
+      );
     }
+    // Only the export publishes to the bus; it reads the Audit table's stream (lib/audit-stream.ts) and no table.
+    exportAudit.useAuditBus(props.auditBus);
     for (const fn of [apiApprovals, notify, expire, grant, revoke, close]) {
       fn.useTable(ENV.requestsTable, requestsTable, 'readUpdate');
     }

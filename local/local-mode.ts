@@ -9,6 +9,7 @@ import { type Directory, directoryProblems, directoryWarnings, pathText } from '
 import { POWERTOOLS_ENV } from '../lambdas/core/telemetry';
 import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow-definition';
 import { adminPages } from './admin';
+import { startAuditStream } from './audit-stream';
 import { bundleHandlers } from './bundle';
 import { ensureTables, startDynamoDbLocal } from './dynamodb';
 import { functionArn, type Invoke, type LocalFunctionInfo, loadFunctions } from './functions';
@@ -260,6 +261,16 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     await phase('dynamodb', dynamo.ready);
     await phase('tables', ensureTables(dynamo.client, [...deployed.tables, GRANTS_TABLE]));
     await seed(dynamo.client, LOCAL_TABLE_NAMES.Tenants);
+
+    // The audit export: export-audit on the Audit table's stream, as its event source mapping runs it on AWS.
+    const auditStream = await startAuditStream({
+      dynamo: dynamo.client,
+      endpoint: dynamo.endpoint,
+      tableName: LOCAL_TABLE_NAMES.Audit,
+      invoke: (event) => loaded['export-audit']!.invoke(event),
+      checkpointFile: dataDir && join(dataDir, 'audit-stream-checkpoint.json'),
+    });
+    cleanups.push(() => auditStream.stop());
 
     const sfn = new SFNClient({ endpoint: sfnEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     cleanups.push(async () => sfn.destroy());

@@ -19,7 +19,7 @@ import { type CloudFormationTemplate, tablesFromTemplate } from './tables';
  */
 const CACHE_FILE = join('.lockbox-local', 'deployment.json');
 const STACK_FILE = join('lib', 'lockbox-stack.ts');
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 export interface DeployedFunction {
   timeoutSeconds: number;

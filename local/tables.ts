@@ -1,4 +1,4 @@
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput, StreamViewType } from '@aws-sdk/client-dynamodb';
 
 /**
  * The tables of local mode. Requests, Tenants and Audit come from the synthesized CDK template
@@ -37,9 +37,10 @@ type Input = CreateTableCommandInput;
 /**
  * CreateTable inputs for the tables of a synthesized template. A table is recognized by the end of
  * its construct path (`.../Requests/Resource`). Kept: key schema, attribute definitions, global
- * and local secondary indexes, billing mode and provisioned throughput. Dropped, because DynamoDB
- * Local ignores or refuses them: encryption, point-in-time recovery, deletion protection, TTL,
- * streams, tags, contributor insights, table class, resource policies.
+ * and local secondary indexes, billing mode, provisioned throughput and the stream (the Audit
+ * table's feeds the audit export: local/audit-stream.ts). Dropped, because DynamoDB Local ignores or
+ * refuses them: encryption, point-in-time recovery, deletion protection, TTL, tags, contributor
+ * insights, table class, resource policies.
  */
 export function tablesFromTemplate(template: CloudFormationTemplate): Input[] {
   const found = new Map<TableRole, Input>();
@@ -73,6 +74,7 @@ function createTableInput(role: TableRole, properties: Record<string, unknown>):
     KeySchema: index.KeySchema as Input['KeySchema'],
     Projection: index.Projection as NonNullable<Input['LocalSecondaryIndexes']>[number]['Projection'],
   }));
+  const stream = (properties.StreamSpecification as { StreamViewType?: string } | undefined)?.StreamViewType;
   return {
     TableName: LOCAL_TABLE_NAMES[role],
     KeySchema: properties.KeySchema as Input['KeySchema'],
@@ -81,5 +83,6 @@ function createTableInput(role: TableRole, properties: Record<string, unknown>):
     ProvisionedThroughput: throughput(properties.ProvisionedThroughput),
     GlobalSecondaryIndexes: indexes?.length ? indexes : undefined,
     LocalSecondaryIndexes: localIndexes?.length ? localIndexes : undefined,
+    StreamSpecification: stream ? { StreamEnabled: true, StreamViewType: stream as StreamViewType } : undefined,
   };
 }

@@ -145,7 +145,8 @@ export const config = {
     ),
   accessBoundaryArn: () =>
     read(ENV.accessBoundaryArn, z.string().check(z.regex(/^arn:[\w-]+:iam::\d{12}:policy\/\S+$/, 'must be an IAM policy ARN'))),
-  auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file', 'none']), 'none'),
+  /** Where the export-audit function sends the Audit table's new events. */
+  auditPublisher: () => read(ENV.auditPublisher, z.enum(['eventbridge', 'file'])),
   auditBusName: () => read(ENV.auditBusName, text),
   auditLogFile: () => read(ENV.auditLogFile, text),
   /** `kms:<KMS HMAC key id or ARN>` on AWS; `local:<base64 secret of at least 32 bytes>` in local mode. */

@@ -141,9 +141,13 @@ export interface RefusalCounter {
   count(key: string, nowMs: number, windowMs: number): Promise<{ record: true; unrecorded: number } | { record: false }>;
 }
 
-/** Exports committed audit events (EventBridge on AWS, a local log in local mode). Best effort. */
+/**
+ * Exports committed audit events, in order (EventBridge on AWS, a JSON-lines file in local mode).
+ * Resolves with the events not exported: the first one refused and every one after it, so that
+ * the caller (the Audit table's stream) retries from there.
+ */
 export interface AuditPublisher {
-  publish(events: AuditEvent[]): Promise<void>;
+  publish(events: AuditEvent[]): Promise<AuditEvent[]>;
 }
 
 export interface Email {

@@ -298,14 +298,17 @@ describe('tables', () => {
     }
   });
 
-  it('allows only puts (and, for the audit API and the console, queries) on Audit', () => {
+  it('allows only puts (and, for the audit API and the console, queries; for the export, reading the stream) on Audit', () => {
     for (const name of functionNames()) {
       const onAudit = statementsOf(lockbox.functions[name]).filter(
         (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(logicalId(lockbox.auditTable)),
       );
-      const expected = ['apiTenants', 'console', 'sealDigests'].includes(name)
-        ? ['dynamodb:PutItem', 'dynamodb:Query']
-        : ['dynamodb:PutItem'];
+      const expected =
+        name === 'exportAudit'
+          ? ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']
+          : ['apiTenants', 'console', 'sealDigests'].includes(name)
+            ? ['dynamodb:PutItem', 'dynamodb:Query']
+            : ['dynamodb:PutItem'];
       expect(onAudit.flatMap(actions).sort()).toEqual(expected);
     }
   });
@@ -565,18 +568,72 @@ describe('reconciler', () => {
 });
 
 describe('audit bus', () => {
-  it('publishes only to the audit bus, which archives every Lockbox audit event', () => {
-    for (const name of functionNames()) {
-      expect(environmentOf(lockbox.functions[name])).toMatchObject({
-        [ENV.auditPublisher]: 'eventbridge',
-        [ENV.auditBusName]: { Ref: logicalId(lockbox.auditBus) },
-      });
-      expect(allows(lockbox.functions[name], 'events:PutEvents').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditBus)]);
+  const exporter = () => lockbox.functions.exportAudit;
+
+  it('only the export publishes, and only to the audit bus, which archives every Lockbox audit event', () => {
+    expect(whoMay('events:PutEvents')).toEqual(['exportAudit']);
+    expect(environmentOf(exporter())).toMatchObject({
+      [ENV.auditPublisher]: 'eventbridge',
+      [ENV.auditBusName]: { Ref: logicalId(lockbox.auditBus) },
+    });
+    expect(allows(exporter(), 'events:PutEvents').map((s) => s.Resource)).toEqual([getAtt(lockbox.auditBus)]);
+    for (const name of functionNames().filter((other) => other !== 'exportAudit')) {
+      expect(environmentOf(lockbox.functions[name])).not.toHaveProperty(ENV.auditPublisher);
     }
     template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: getAtt(lockbox.auditBus),
       EventPattern: { source: [AUDIT_EVENT_SOURCE] },
     });
+  });
+
+  it('exports from the Audit table stream (new images), from its oldest record, retrying only failed records, never dropping one silently', () => {
+    expect(resources[logicalId(lockbox.auditTable)].Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0].Properties).toMatchObject({
+      FunctionName: { Ref: logicalId(exporter().fn) },
+      EventSourceArn: getAtt(lockbox.auditTable, 'StreamArn'),
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: getAtt(lockbox.auditStream.failureQueue) } },
+    });
+    expect(resources[logicalId(lockbox.auditStream.failureQueue)].Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (candidate) => candidate.Properties.AlarmName === 'Test-AuditExportFailed',
+    );
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(lockbox.auditStream.failureQueue, 'QueueName') }],
+      AlarmActions: [{ Ref: logicalId(lockbox.alarmTopic) }],
+    });
+  });
+
+  it('gives the export a role of its own: the stream, the bus and its failure queue, and no table', () => {
+    const granted = statementsOf(exporter())
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap(actions)
+      .filter((action) => !action.startsWith('xray:') && !action.startsWith('logs:'));
+    expect([...new Set(granted)].sort()).toEqual(
+      [
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+        'events:PutEvents',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(allows(exporter(), 'kms:Decrypt').flatMap(resourcesOf)).toEqual([getAtt(lockbox.dataKey)]);
+    expect(allows(exporter(), 'sqs:SendMessage').flatMap(resourcesOf)).toEqual([getAtt(lockbox.auditStream.failureQueue)]);
+    expect(environmentOf(exporter())).not.toHaveProperty(ENV.auditTable);
   });
 });
 
@@ -775,6 +832,7 @@ describe('access boundary', () => {
         getAtt(lockbox.auditBus),
         getAtt(lockbox.reconcileSchedule),
         getAtt(lockbox.reconcilerDeadLetterQueue),
+        getAtt(lockbox.auditStream.failureQueue),
         { Ref: logicalId(lockbox.alarmTopic) },
       ]),
     );

@@ -77,6 +77,24 @@ describe('the happy path', () => {
   });
 });
 
+describe('the audit export', () => {
+  it('exports every event of a lifecycle to the bus as the ledger holds it (same hash), off the API path', async () => {
+    const created = await lockbox.create('alice');
+    expect((await lockbox.post(`/requests/${created.requestId}/cancel`, 'alice')).status).toBe(200);
+    // Its execution has ended, so no step adds to its chain any more.
+    expect((await lockbox.waitForExecution(created.requestId)).status).not.toBe('RUNNING');
+    const chain = (await lockbox.auditLog()).filter((event) => event.chainId === created.requestId);
+    expect(chain.map((event) => event.type)).toEqual(expect.arrayContaining(['RequestCreated', 'RequestCancelled']));
+
+    const exported = await lockbox.waitForExport(chain);
+    expect(exported).toEqual(chain);
+    expect(exported.map((event) => event.hash)).toEqual(chain.map((event) => event.hash));
+    // In the order of the chain, each event once.
+    const ofRequest = (await lockbox.exported()).filter((event) => event.chainId === created.requestId);
+    expect(ofRequest.map((event) => event.seq)).toEqual(chain.map((event) => event.seq));
+  });
+});
+
 describe('refusals', () => {
   it('ends REJECTED when the manager rejects through the API, and asks no customer', async () => {
     const created = await lockbox.create('dave');

@@ -74,7 +74,7 @@ describe('chains', () => {
 describe('listing by time (T-4.7)', () => {
   it('a poller that follows the cursor misses no event and sees none twice, while 40 writers commit late and out of order', async () => {
     const SETTLE_MS = 4000; // commits are refused 2 s after their time
-    const ledger = new DynamoAuditLog(db.doc, tables, { publish: async () => undefined }, { settleMs: SETTLE_MS });
+    const ledger = new DynamoAuditLog(db.doc, tables, { settleMs: SETTLE_MS });
     const store = new DynamoRequestStore(db.doc, tables, ledger);
     const ids = Array.from({ length: 40 }, (_, i) => `req-${String(i).padStart(32, '0')}`);
     await Promise.all(
@@ -132,7 +132,7 @@ describe('listing by time (T-4.7)', () => {
   });
 
   it('shows nothing younger than the settle window', async () => {
-    const ledger = new DynamoAuditLog(db.doc, tables, { publish: async () => undefined }, { settleMs: 60_000 });
+    const ledger = new DynamoAuditLog(db.doc, tables, { settleMs: 60_000 });
     await ledger.append('demo', { type: 'TenantUpdated', actor: { kind: 'admin', id: 'x' } }, Date.now());
     const page = await ledger.list('demo', {}, 10);
     expect(page).toMatchObject({ items: [] });

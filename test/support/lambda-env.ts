@@ -22,7 +22,6 @@ export function setLambdaEnv(directory: unknown = DIRECTORY): void {
     LINK_CURRENT_KEY: 'k1',
     LINK_LOCAL_KEYS: JSON.stringify({ k1: LINK_KEY.toString('base64') }),
     ACCESS_PROVIDER: 'local',
-    AUDIT_PUBLISHER: 'none',
     PAGE_TOKEN_KEY: `local:${PAGE_KEY.toString('base64')}`,
   });
 }

@@ -4,7 +4,6 @@ import { DynamoRefusalCounter } from '../../lambdas/core/adapters/dynamo-refusal
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../../lambdas/core/adapters/dynamo-store';
 import { LocalAccessProvider } from '../../lambdas/core/adapters/local-access';
 import { LocalSigner } from '../../lambdas/core/adapters/signers';
-import type { AuditEvent } from '../../lambdas/core/domain/audit';
 import type { Tenant } from '../../lambdas/core/domain/tenant';
 import type { Email, Workflow } from '../../lambdas/core/ports';
 import type { Deps } from '../../lambdas/core/usecases/deps';
@@ -17,7 +16,6 @@ import { DIRECTORY } from './fixtures';
 export interface Harness {
   deps: Deps;
   outbox: Email[];
-  published: AuditEvent[];
   workflow: Workflow & {
     delivered: { token: string; output?: unknown; error?: string }[];
     started: string[];
@@ -31,7 +29,6 @@ export interface Harness {
 export function harness(doc: DynamoDBDocumentClient, names: { requests: string; tenants: string; audit: string; grants: string }): Harness {
   let nowMs = Date.UTC(2026, 10, 29, 9, 0, 0);
   const clock = { now: () => new Date(nowMs), set: (ms: number) => void (nowMs = ms), advance: (ms: number) => void (nowMs += ms) };
-  const published: AuditEvent[] = [];
   const outbox: Email[] = [];
   const workflow: Harness['workflow'] = {
     delivered: [],
@@ -46,12 +43,7 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
     fail: async (token, error) => (workflow.delivered.push({ token, error }), workflow.lostRace ? 'lost-race' : 'delivered'),
   };
   // Listing shows events at once (no settle window) on the test's clock; the listing tests set their own.
-  const chain = new DynamoAuditLog(
-    doc,
-    names,
-    { publish: async (events) => void published.push(...events) },
-    { settleMs: 0, now: () => nowMs },
-  );
+  const chain = new DynamoAuditLog(doc, names, { settleMs: 0, now: () => nowMs });
   const deps: Deps = {
     clock,
     requests: new DynamoRequestStore(doc, names, chain),
@@ -69,7 +61,6 @@ export function harness(doc: DynamoDBDocumentClient, names: { requests: string; 
   return {
     deps,
     outbox,
-    published,
     workflow,
     clock,
     seedTenant: async (tenant) => void (await doc.send(new PutCommand({ TableName: names.tenants, Item: tenant }))),

@@ -22,7 +22,7 @@ import {
 import { iso } from '../domain/clock';
 import { type Digest, type DigestedHead, digestChainId } from '../domain/digest';
 import { ConflictError } from '../domain/errors';
-import type { AuditLog, AuditPage, AuditPublisher, DigestLedger, Page } from '../ports';
+import type { AuditLog, AuditPage, DigestLedger, Page } from '../ports';
 import {
   backoff,
   cancellationReasons,
@@ -102,7 +102,7 @@ const endOf = (at: string) => `${at}|~`;
  *       `auditHead`, on condition it is still the head we chained to) and sets the seal marker;
  *   [1] the event's put (`attribute_not_exists`, the next seq of the request's chain).
  * Requests never contend with each other. Events of no request chain on the tenant item.
- * Committed events are then handed to the publisher (best effort: the table is the record).
+ * The export to the audit bus reads the table's stream (handlers/export-audit.ts), off the writer's path.
  */
 export class DynamoAuditLog implements AuditLog, DigestLedger {
   private readonly settleMs: number;
@@ -112,7 +112,6 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
-    private readonly publisher: AuditPublisher,
     options: LedgerOptions = {},
   ) {
     this.settleMs = options.settleMs ?? DEFAULT_AUDIT_SETTLE_MS;
@@ -143,7 +142,6 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       operation.ReturnValuesOnConditionCheckFailure = 'ALL_OLD';
       try {
         await this.db.send(new TransactWriteCommand({ TransactItems: [own, this.putEvent(event)] }));
-        await this.publish([event]);
         return event;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -218,7 +216,6 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       ];
       try {
         await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-        await this.publish([event]);
         return event;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -470,14 +467,6 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       }),
     );
     return typeof Item?.auditSeq === 'number' ? { seq: Item.auditSeq, hash: String(Item.auditHead) } : EMPTY_CHAIN;
-  }
-
-  private async publish(events: AuditEvent[]) {
-    try {
-      await this.publisher.publish(events);
-    } catch (error) {
-      console.error(JSON.stringify({ level: 'error', message: 'audit export failed', error: String(error) }));
-    }
   }
 }
 

@@ -1,13 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EventBridgePublisher, FilePublisher } from '../adapters/audit-publishers';
 import { CachedTenantStore } from '../adapters/cached-tenants';
 import { DynamoRefusalCounter } from '../adapters/dynamo-refusals';
 import { DynamoAuditLog, DynamoRequestStore, DynamoTenantStore } from '../adapters/dynamo-store';
 import { config } from '../config';
 import { traced } from '../observability';
-import type { AuditPublisher } from '../ports';
 import { BOUNDED } from './bounded';
 import { once } from './once';
 
@@ -16,22 +13,10 @@ export const dynamo = once(() =>
   DynamoDBDocumentClient.from(traced(new DynamoDBClient(BOUNDED)), { marshallOptions: { removeUndefinedValues: true } }),
 );
 
-/** Where committed audit events are exported: EventBridge (deployed), a file (local mode) or nowhere. */
-const publisher = once((): AuditPublisher => {
-  switch (config.auditPublisher()) {
-    case 'eventbridge':
-      return new EventBridgePublisher(traced(new EventBridgeClient({})), config.auditBusName());
-    case 'file':
-      return new FilePublisher(config.auditLogFile());
-    case 'none':
-      return { publish: async () => undefined };
-  }
-});
-
 /** How long a process trusts the tenant settings it read (an approver removed can still decide this long). */
 const TENANT_CACHE_MS = 5_000;
 
-const audit = once(() => new DynamoAuditLog(dynamo(), config.tables(), publisher(), { settleMs: config.auditSettleMs() }));
+const audit = once(() => new DynamoAuditLog(dynamo(), config.tables(), { settleMs: config.auditSettleMs() }));
 
 /** Requests, tenants, the audit log and the refused-link counter (on Requests): every function has these. */
 export const stores = {

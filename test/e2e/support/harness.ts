@@ -336,6 +336,25 @@ export class LocalLockbox {
     return events;
   }
 
+  /** The audit events as exported to local mode's "bus" (a JSON-lines file), oldest first. */
+  async exported(): Promise<AuditEvent[]> {
+    return (await this.get<AuditEvent[]>('/_local/events')).body;
+  }
+
+  /**
+   * The exported copies of `events` (from the ledger), once every one of them was exported: the
+   * export runs on the Audit table's stream, after the write that committed them.
+   */
+  async waitForExport(events: AuditEvent[], timeoutMs = 15_000): Promise<AuditEvent[]> {
+    const exported = await waitFor(
+      `the export of ${events.length} audit event(s)`,
+      async () => new Map((await this.exported()).map((event) => [event.eventId, event])),
+      (byId) => events.every((event) => byId.has(event.eventId)),
+      timeoutMs,
+    );
+    return events.map((event) => exported.get(event.eventId)!);
+  }
+
   async eventsOf(requestId: string): Promise<string[]> {
     return (await this.auditLog()).filter((event) => event.requestId === requestId).map((event) => event.type);
   }
@@ -345,7 +364,9 @@ export class LocalLockbox {
   /**
    * 1. No grant outlives its window: revoked by its expiry (plus `slackMs`), or not yet expired.
    * 2. The tenant's audit chain verifies, every page of it.
-   * 3. No task token in any email, any exported audit event, or any response a caller received.
+   * 3. Every listed event was exported (asynchronously: the Audit table's stream) exactly as the
+   *    ledger holds it, same hash.
+   * 4. No task token in any email, any exported audit event, or any response a caller received.
    */
   async checkInvariants(slackMs = 2500): Promise<void> {
     const now = Date.now();
@@ -355,8 +376,10 @@ export class LocalLockbox {
       .map(({ grant, endMs }) => ({ ...grant, overdueMs: endMs - Date.parse(grant.expiresAt) }));
     expect(overdue).toEqual([]);
 
-    const chain = verifyLedger({ events: await this.auditLog(), digests: [], publicKeyPem: '' });
+    const events = await this.auditLog();
+    const chain = verifyLedger({ events, digests: [], publicKeyPem: '' });
     expect(chain).toMatchObject({ ok: true });
+    expect(await this.waitForExport(events)).toEqual(events);
 
     const tokens: string[] = (await this.call('GET', '/_local/task-tokens')).body.tokens;
     const mails = await this.outbox();
