@@ -20,7 +20,15 @@ import type { MacSigner } from '../domain/link-token';
 import { toView } from '../domain/request';
 import type { Status } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
-import { type ConsoleRoles, consoleDecide, consoleRevoke, myTenants, pendingRequests, rolesIn } from '../usecases/console';
+import {
+  type ConsoleRoles,
+  type ConsoleTarget,
+  consoleDecide,
+  consoleRevoke,
+  myTenants,
+  pendingRequests,
+  rolesIn,
+} from '../usecases/console';
 import type { Caller, Deps } from '../usecases/deps';
 import { decideByLink, viewLink } from '../usecases/links';
 import { listRequests } from '../usecases/requests';
@@ -67,6 +75,8 @@ interface Ctx {
 /** A route's capture groups: every group of its pattern is required, so each one matched. */
 type Captures = [string, string];
 type Handler = (ctx: Ctx, params: Captures) => Promise<APIGatewayProxyResult>;
+/** A page of one tenant, for a signed-in person with the role it needs. */
+type TenantHandler = (ctx: Ctx, caller: Caller, tenant: Tenant, params: Captures) => Promise<APIGatewayProxyResult>;
 
 export function consoleHandler(app: ConsoleApp) {
   const url = new URL(app.baseUrl);
@@ -150,6 +160,46 @@ export function consoleHandler(app: ConsoleApp) {
       return pages.refusedPage(error.statusCode, title, error.message, ctx.frame);
     throw error;
   };
+
+  /** Runs a use case; its refusal (a 4xx) becomes a page titled `title`. */
+  const attempt = async (ctx: Ctx, title: string, run: () => Promise<APIGatewayProxyResult>) => {
+    try {
+      return await run();
+    } catch (error) {
+      return refusal(ctx, error, title);
+    }
+  };
+
+  /**
+   * A page of one tenant (the route's first capture) for a signed-in person: the role it needs
+   * checked, its menu item marked, and a use case's refusal shown as a page titled `refused`.
+   */
+  const inTenant =
+    (need: keyof ConsoleRoles, section: pages.Section | undefined, refused: string, handler: TenantHandler): Handler =>
+    async (ctx, params) => {
+      const tenant = await tenantFor(ctx, params[0], need);
+      if (!isTenant(tenant)) return tenant;
+      ctx.frame.current = section;
+      return attempt(ctx, refused, () => handler(ctx, ctx.caller!, tenant, params));
+    };
+
+  /**
+   * A decision or revoke on a request of the tenant (captures: tenant, request). No role check
+   * here: `consoleAction` refuses, and audits the refusal, for anyone who may not.
+   */
+  const onRequest =
+    (refused: string, handler: (ctx: Ctx, caller: Caller, on: ConsoleTarget) => Promise<APIGatewayProxyResult>): Handler =>
+    async (ctx, [tenantId, requestId]) => {
+      const tenant = await app.deps.tenants.get(tenantId);
+      if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
+      return attempt(ctx, refused, () => handler(ctx, ctx.caller!, { tenantId, requestId }));
+    };
+
+  /** The link to the next page of a listing, with its filter. */
+  const nextPage = (ctx: Ctx, tenantId: string, path: string, filter: object, nextToken: string | undefined) =>
+    nextToken
+      ? `${pages.tenantUrl(ctx.frame, tenantId, path)}?${new URLSearchParams({ ...definedOnly(filter), next: nextToken })}`
+      : undefined;
 
   const routes: [string, RegExp, Handler, { open?: boolean }?][] = [
     [
@@ -246,96 +296,63 @@ export function consoleHandler(app: ConsoleApp) {
     [
       'GET',
       /^t\/([a-z0-9-]{1,63})\/pending$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'approver');
-        if (!isTenant(tenant)) return tenant;
-        ctx.frame.current = 'pending';
+      inTenant('approver', 'pending', 'Requests refused', async (ctx, _caller, { tenantId }) => {
         const open = await pendingRequests(app.deps, tenantId);
-        return pages.pendingPage(
-          ctx.frame,
-          tenantId,
-          open.map((request) => toView(request, { isRequester: false })),
-          ctx.nowMs,
-        );
-      },
+        const views = open.map((request) => toView(request, { isRequester: false }));
+        return pages.pendingPage(ctx.frame, tenantId, views, ctx.nowMs);
+      }),
     ],
 
     [
       'POST',
       /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/decision$/,
-      async (ctx, [tenantId, requestId]) => {
-        const decision = ctx.form.decision;
-        const reason = ctx.form.reason?.trim() || undefined;
-        if (decision !== 'APPROVE' && decision !== 'DENY')
-          return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
-        if (decision === 'DENY' && !reason)
-          return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
-        if (reason && reason.length > 1000)
-          return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
-        const tenant = await app.deps.tenants.get(tenantId);
-        if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
-        try {
-          const updated = await consoleDecide(app.deps, ctx.caller!, tenantId, requestId, { decision, reason });
-          return pages.donePage(
-            ctx.frame,
-            tenantId,
-            decision === 'APPROVE' ? 'Approved' : 'Denied',
-            updated,
-            decision === 'APPROVE'
-              ? `You approved ${updated.ticketId}. Access is granted now and revoked automatically when its window ends.`
-              : `You denied ${updated.ticketId}. Nothing is granted.`,
-          );
-        } catch (error) {
-          return refusal(ctx, error, 'Decision refused');
-        }
-      },
+      onRequest('Decision refused', async (ctx, caller, on) => {
+        const form = decisionForm(ctx);
+        if (!('decision' in form)) return form;
+        const { decision, reason } = form;
+        if (reason && reason.length > 1000) return reasonTooLong(ctx);
+        const updated = await consoleDecide(app.deps, caller, on, { decision, reason });
+        const lead =
+          decision === 'APPROVE'
+            ? `You approved ${updated.ticketId}. Access is granted now and revoked automatically when its window ends.`
+            : `You denied ${updated.ticketId}. Nothing is granted.`;
+        return pages.donePage(ctx.frame, on.tenantId, decision === 'APPROVE' ? 'Approved' : 'Denied', updated, lead);
+      }),
     ],
 
     [
       'GET',
       /^t\/([a-z0-9-]{1,63})\/active$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'reader');
-        if (!isTenant(tenant)) return tenant;
-        if (!ctx.frame.tenant!.roles.approver && !ctx.frame.tenant!.roles.admin)
+      inTenant('reader', 'active', 'Active access refused', async (ctx, caller, { tenantId }) => {
+        const { roles } = ctx.frame.tenant!;
+        if (!roles.approver && !roles.admin)
           return pages.refusedPage(403, 'Not allowed', "Only the tenant's approvers and admins see active access.", ctx.frame);
-        ctx.frame.current = 'active';
-        const page = await listRequests(app.deps, ctx.caller!, { tenantId, status: 'ACTIVE', limit: 100 });
+        const page = await listRequests(app.deps, caller, { tenantId, status: 'ACTIVE', limit: 100 });
         return pages.activePage(ctx.frame, tenantId, page.items, ctx.nowMs);
-      },
+      }),
     ],
 
     [
       'POST',
       /^t\/([a-z0-9-]{1,63})\/requests\/([A-Za-z0-9-]{1,64})\/revoke$/,
-      async (ctx, [tenantId, requestId]) => {
+      onRequest('Revoke refused', async (ctx, caller, on) => {
         const reason = ctx.form.reason?.trim() || undefined;
-        if (reason && reason.length > 1000)
-          return pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
-        const tenant = await app.deps.tenants.get(tenantId);
-        if (tenant) ctx.frame.tenant = { tenantId, displayName: tenant.displayName, roles: rolesIn(tenant, ctx.caller!) };
-        try {
-          const ended = await consoleRevoke(app.deps, ctx.caller!, tenantId, requestId, reason);
-          return pages.donePage(
-            ctx.frame,
-            tenantId,
-            'Access revoked',
-            ended,
-            `Access for ${ended.ticketId} ended now. The engineer is told.`,
-          );
-        } catch (error) {
-          return refusal(ctx, error, 'Revoke refused');
-        }
-      },
+        if (reason && reason.length > 1000) return reasonTooLong(ctx);
+        const ended = await consoleRevoke(app.deps, caller, on, reason);
+        return pages.donePage(
+          ctx.frame,
+          on.tenantId,
+          'Access revoked',
+          ended,
+          `Access for ${ended.ticketId} ended now. The engineer is told.`,
+        );
+      }),
     ],
 
     [
       'GET',
       /^t\/([a-z0-9-]{1,63})\/history$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'reader');
-        if (!isTenant(tenant)) return tenant;
-        ctx.frame.current = 'history';
+      inTenant('reader', 'history', 'History refused', async (ctx, caller, { tenantId }) => {
         const query = ctx.event.queryStringParameters ?? {};
         const filter: pages.HistoryFilter = {
           status: query.status || undefined,
@@ -343,87 +360,56 @@ export function consoleHandler(app: ConsoleApp) {
           to: query.to || undefined,
           requester: query.requester?.trim() || undefined,
         };
-        const from = dayStart(filter.from);
-        const to = dayStart(filter.to);
-        if ((filter.from && !from) || (filter.to && !to) || (filter.status && !isStatus(filter.status))) {
+        const days = dayRange(filter);
+        if (!days || (filter.status && !isStatus(filter.status)))
           return pages.refusedPage(
             400,
             'Check the filter',
             'Dates are UTC days like 2026-12-01, and the status one of the list.',
             ctx.frame,
           );
-        }
-        try {
-          const page = await listRequests(app.deps, ctx.caller!, {
-            tenantId,
-            status: filter.status as Status | undefined,
-            createdAfter: from,
-            limit: 25,
-            nextToken: query.next || undefined,
-          });
-          const toMs = to ? Date.parse(to) + 86_400_000 : Infinity;
-          const requester = filter.requester?.toLowerCase();
-          const items = page.items.filter(
-            (request) => Date.parse(request.createdAt) < toMs && (!requester || request.requestedBy.toLowerCase().includes(requester)),
-          );
-          const next = page.nextToken
-            ? `${pages.tenantUrl(ctx.frame, tenantId, '/history')}?${new URLSearchParams({ ...definedOnly(filter), next: page.nextToken })}`
-            : undefined;
-          return pages.historyPage(ctx.frame, tenantId, items, filter, next);
-        } catch (error) {
-          return refusal(ctx, error, 'History refused');
-        }
-      },
+        const page = await listRequests(app.deps, caller, {
+          tenantId,
+          status: filter.status as Status | undefined,
+          createdAfter: days.from,
+          limit: 25,
+          nextToken: query.next || undefined,
+        });
+        const toMs = days.to ? Date.parse(days.to) + 1 : Infinity;
+        const requester = filter.requester?.toLowerCase();
+        const items = page.items.filter(
+          (request) => Date.parse(request.createdAt) < toMs && (!requester || request.requestedBy.toLowerCase().includes(requester)),
+        );
+        return pages.historyPage(ctx.frame, tenantId, items, filter, nextPage(ctx, tenantId, '/history', filter, page.nextToken));
+      }),
     ],
 
     [
       'GET',
       /^t\/([a-z0-9-]{1,63})\/audit$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'reader');
-        if (!isTenant(tenant)) return tenant;
-        ctx.frame.current = 'audit';
+      inTenant('reader', 'audit', 'Audit log refused', async (ctx, caller, { tenantId }) => {
         const query = ctx.event.queryStringParameters ?? {};
         const range = { from: query.from || undefined, to: query.to || undefined };
-        const from = dayStart(range.from);
-        const to = dayStart(range.to);
-        if ((range.from && !from) || (range.to && !to))
-          return pages.refusedPage(400, 'Check the range', 'Dates are UTC days like 2026-12-01.', ctx.frame);
-        try {
-          const page = await listAudit(app.deps, ctx.caller!, tenantId, {
-            from,
-            to: to && new Date(Date.parse(to) + 86_399_999).toISOString(),
-            limit: 50,
-            nextToken: query.next || undefined,
-          });
-          const next = page.nextToken
-            ? `${pages.tenantUrl(ctx.frame, tenantId, '/audit')}?${new URLSearchParams({ ...definedOnly(range), next: page.nextToken })}`
-            : undefined;
-          return pages.auditPage(ctx.frame, tenantId, page.items, await verification(app.deps, tenantId), range, next);
-        } catch (error) {
-          return refusal(ctx, error, 'Audit log refused');
-        }
-      },
+        const days = dayRange(range);
+        if (!days) return pages.refusedPage(400, 'Check the range', 'Dates are UTC days like 2026-12-01.', ctx.frame);
+        const page = await listAudit(app.deps, caller, tenantId, { ...days, limit: 50, nextToken: query.next || undefined });
+        const next = nextPage(ctx, tenantId, '/audit', range, page.nextToken);
+        return pages.auditPage(ctx.frame, tenantId, page.items, await verification(app.deps, tenantId), range, next);
+      }),
     ],
 
     [
       'GET',
       /^t\/([a-z0-9-]{1,63})\/settings$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'admin');
-        if (!isTenant(tenant)) return tenant;
-        ctx.frame.current = 'settings';
-        return pages.settingsPage(ctx.frame, tenant, pages.settingsFormOf(tenant));
-      },
+      inTenant('admin', 'settings', 'Settings refused', async (ctx, _caller, tenant) =>
+        pages.settingsPage(ctx.frame, tenant, pages.settingsFormOf(tenant)),
+      ),
     ],
 
     [
       'POST',
       /^t\/([a-z0-9-]{1,63})\/settings$/,
-      async (ctx, [tenantId]) => {
-        const tenant = await tenantFor(ctx, tenantId, 'admin');
-        if (!isTenant(tenant)) return tenant;
-        ctx.frame.current = 'settings';
+      inTenant('admin', 'settings', 'Settings refused', async (ctx, caller, tenant) => {
         const form = settingsFromForm(ctx.form);
         const parsed = tenantBody.safeParse(settingsBody(form, tenant));
         if (!parsed.success) {
@@ -432,7 +418,7 @@ export function consoleHandler(app: ConsoleApp) {
           });
         }
         try {
-          const { accessLevels: _levels, ...saved } = await updateTenant(app.deps, ctx.caller!, tenantId, parsed.data);
+          const { accessLevels: _levels, ...saved } = await updateTenant(app.deps, caller, tenant.tenantId, parsed.data);
           const updated = { ...tenant, ...saved, accessLevels: tenant.accessLevels } as Tenant;
           return pages.settingsPage(ctx.frame, updated, pages.settingsFormOf(updated), { saved: true });
         } catch (error) {
@@ -442,7 +428,7 @@ export function consoleHandler(app: ConsoleApp) {
           }
           throw error;
         }
-      },
+      }),
     ],
 
     [
@@ -459,27 +445,17 @@ export function consoleHandler(app: ConsoleApp) {
       'POST',
       /^links\/([A-Za-z0-9._-]{1,2048})$/,
       async (ctx, [token]) => {
-        const decision = ctx.form.decision;
-        const reason = ctx.form.reason?.trim() || undefined;
-        if (decision !== 'APPROVE' && decision !== 'DENY')
-          return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
-        if (decision === 'DENY' && !reason)
-          return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
+        const form = decisionForm(ctx);
+        if (!('decision' in form)) return form;
+        const { decision, reason } = form;
         const result = await decideByLink(app.deps, token, { decision, reason: reason?.slice(0, 1000) }, ctx.caller!.sourceIp, ctx.caller);
         if (!result.ok) return result.decided ? alreadyDecidedPage(result.decided) : linkRefusal(ctx, result.refusal);
-        return pages.donePage(
-          ctx.frame,
-          result.request.tenantId,
-          decision === 'APPROVE' ? 'Approved' : 'Denied',
-          result.request,
-          decision === 'APPROVE'
-            ? `You approved ${result.request.ticketId}.`
-            : `You denied ${result.request.ticketId}. Nothing is granted.`,
-        );
+        const { request } = result;
+        const lead = decision === 'APPROVE' ? `You approved ${request.ticketId}.` : `You denied ${request.ticketId}. Nothing is granted.`;
+        return pages.donePage(ctx.frame, request.tenantId, decision === 'APPROVE' ? 'Approved' : 'Denied', request, lead);
       },
     ],
   ];
-
   const linkRefusal = (ctx: Ctx, refusal: string) =>
     refusal === 'not-allowed'
       ? pages.refusedPage(
@@ -536,6 +512,27 @@ function dayStart(value: string | undefined): string | undefined {
   const ms = Date.parse(`${value}T00:00:00Z`);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
+
+/** A filter's UTC days as times: from the start of `from` to the end of `to`; undefined if either is not a day. */
+function dayRange(days: { from?: string; to?: string }): { from?: string; to?: string } | undefined {
+  const from = dayStart(days.from);
+  const to = dayStart(days.to);
+  if ((days.from && !from) || (days.to && !to)) return undefined;
+  return { from, to: to && new Date(Date.parse(to) + 86_399_999).toISOString() };
+}
+
+/** The decision form's fields, or the page that says what is missing. */
+function decisionForm(ctx: Ctx): { decision: 'APPROVE' | 'DENY'; reason?: string } | APIGatewayProxyResult {
+  const decision = ctx.form.decision;
+  const reason = ctx.form.reason?.trim() || undefined;
+  if (decision !== 'APPROVE' && decision !== 'DENY')
+    return pages.refusedPage(400, 'Choose Approve or Deny', 'The form was incomplete.', ctx.frame);
+  if (decision === 'DENY' && !reason)
+    return pages.refusedPage(400, 'A reason is needed', 'To deny, give a reason: the engineer is told it.', ctx.frame);
+  return { decision, reason };
+}
+
+const reasonTooLong = (ctx: Ctx) => pages.refusedPage(400, 'The reason is too long', 'Keep the reason under 1000 characters.', ctx.frame);
 
 const definedOnly = (record: object): Record<string, string> =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => typeof value === 'string' && value !== '')) as Record<string, string>;

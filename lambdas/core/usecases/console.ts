@@ -46,6 +46,12 @@ export async function pendingRequests(deps: Deps, tenantId: string): Promise<Acc
   return open.sort((a, b) => (a.approvalDeadlineMs ?? 0) - (b.approvalDeadlineMs ?? 0));
 }
 
+/** A request of the tenant whose console page acts on it. */
+export interface ConsoleTarget {
+  tenantId: string;
+  requestId: string;
+}
+
 /**
  * A decision or revoke from the console, on a request of the tenant the page is about. A request
  * of another tenant is "not found" (its id tells nothing); every refusal is audited on the tenant.
@@ -53,8 +59,7 @@ export async function pendingRequests(deps: Deps, tenantId: string): Promise<Acc
 export async function consoleAction<T>(
   deps: Deps,
   caller: Caller,
-  tenantId: string,
-  requestId: string,
+  { tenantId, requestId }: ConsoleTarget,
   action: 'decide' | 'revoke',
   run: () => Promise<T>,
 ): Promise<T> {
@@ -82,13 +87,8 @@ export async function consoleAction<T>(
   }
 }
 
-export const consoleDecide = (
-  deps: Deps,
-  caller: Caller,
-  tenantId: string,
-  requestId: string,
-  body: { decision: 'APPROVE' | 'DENY'; reason?: string },
-) => consoleAction(deps, caller, tenantId, requestId, 'decide', () => decideAsCustomer(deps, caller, requestId, body));
+export const consoleDecide = (deps: Deps, caller: Caller, on: ConsoleTarget, body: { decision: 'APPROVE' | 'DENY'; reason?: string }) =>
+  consoleAction(deps, caller, on, 'decide', () => decideAsCustomer(deps, caller, on.requestId, body));
 
-export const consoleRevoke = (deps: Deps, caller: Caller, tenantId: string, requestId: string, reason: string | undefined) =>
-  consoleAction(deps, caller, tenantId, requestId, 'revoke', () => revokeAccess(deps, caller, requestId, { reason }));
+export const consoleRevoke = (deps: Deps, caller: Caller, on: ConsoleTarget, reason: string | undefined) =>
+  consoleAction(deps, caller, on, 'revoke', () => revokeAccess(deps, caller, on.requestId, { reason }));
