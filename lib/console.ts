@@ -14,7 +14,9 @@ import type { LockboxFunction } from './lockbox-function';
  * By default a Cognito user pool with a hosted sign-in domain and an app client for the console
  * (authorization code + PKCE, no client secret, callback `<api>/console/callback`). The pool can
  * federate the customer's own IdP (`federate`: OIDC or SAML), or the console can use any other
- * OIDC issuer instead (`issuer`: no pool is created). Sessions are signed by a KMS HMAC key of
+ * OIDC issuer instead (`issuer`: no pool is created). Sign-out ends the IdP's session too (Cognito's
+ * `/logout`, or the issuer's `end_session_endpoint`) and comes back to `<api>/console/signed-out`,
+ * which another issuer must list as a post-logout redirect URI of the client. Sessions are signed by a KMS HMAC key of
  * their own (the key never leaves KMS; one VerifyMac per console request).
  */
 export interface ConsoleFederationProps {
@@ -166,7 +168,8 @@ export class LockboxConsole extends Construct {
           flows: { authorizationCodeGrant: true },
           scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
           callbackUrls: [callbackUrl],
-          logoutUrls: [`${props.baseUrl}/console`],
+          // Sign-out ends the hosted domain's session too, then comes back here.
+          logoutUrls: [`${props.baseUrl}/console/signed-out`],
         },
       });
       for (const dependency of dependencies) this.client.node.addDependency(dependency);
@@ -174,6 +177,8 @@ export class LockboxConsole extends Construct {
       this.issuerUrl = `https://cognito-idp.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${pool.userPoolId}`;
       clientId = this.client.userPoolClientId;
       groupsClaim = 'cognito:groups';
+      // Cognito's discovery publishes no end-session endpoint: its /logout ends the session.
+      fn.useSettings({ [ENV.consoleLogoutUrl]: `${this.domain.baseUrl()}/logout` });
     }
 
     fn.useSettings({

@@ -206,7 +206,7 @@ export class Lockbox extends Construct {
 
     this.ledger = new LedgerDigests(this, 'Ledger', {
       sealer: fns.sealDigests,
-      publishers: [fns.apiTenants],
+      publishers: [fns.apiTenants, fns.console],
       alarmTopic: this.monitoring.topic,
       alarmNamePrefix: prefix,
     });

@@ -28,7 +28,7 @@ declare module 'oidc-provider' {
     jwks: { keys: Record<string, unknown>[] };
     cookies: { keys: string[] };
     pkce: { required: () => boolean };
-    features: Record<string, { enabled: boolean }>;
+    features: Record<string, { enabled: boolean; logoutSource?: (ctx: KoaContext, form: string) => Promise<void> }>;
     ttl: Record<string, number>;
     findAccount(ctx: KoaContext, id: string): Promise<Account | undefined>;
     loadExistingGrant(ctx: KoaContext): Promise<unknown>;

@@ -40,6 +40,7 @@ export async function startOidc(options: { consoleBaseUrl: string; port?: number
         client_id: CONSOLE_CLIENT_ID,
         token_endpoint_auth_method: 'none',
         redirect_uris: [`${options.consoleBaseUrl}/console/callback`],
+        post_logout_redirect_uris: [`${options.consoleBaseUrl}/console/signed-out`],
         response_types: ['code'],
         grant_types: ['authorization_code'],
       },
@@ -50,7 +51,11 @@ export async function startOidc(options: { consoleBaseUrl: string; port?: number
     jwks: { keys: [{ ...(privateKey.export({ format: 'jwk' }) as object), kid: 'local-1', alg: 'RS256', use: 'sig' }] as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      // The console's sign-out ends this session too (RP-Initiated Logout), after the IdP asks.
+      rpInitiatedLogout: { enabled: true, logoutSource },
+    },
     ttl: { IdToken: 600, AccessToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
     async findAccount(_ctx, id) {
       const persona = byEmail.get(id.trim().toLowerCase());
@@ -100,6 +105,12 @@ export async function startOidc(options: { consoleBaseUrl: string; port?: number
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The IdP's "sign out here too?" page: plain, no third-party stylesheet (oidc-provider's default loads one). */
+async function logoutSource(ctx: { body: unknown; type: string }, form: string): Promise<void> {
+  ctx.type = 'html';
+  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head><body><h1>Sign out of the local sign-in too?</h1>${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
 }
 
 async function readForm(req: AsyncIterable<unknown>): Promise<Record<string, string>> {

@@ -87,6 +87,7 @@ export const ENV = {
   consoleClientSecret: 'CONSOLE_CLIENT_SECRET',
   consoleClientSecretArn: 'CONSOLE_CLIENT_SECRET_ARN',
   consoleGroupsClaim: 'CONSOLE_GROUPS_CLAIM',
+  consoleLogoutUrl: 'CONSOLE_LOGOUT_URL',
   consoleSessionSigner: 'CONSOLE_SESSION_SIGNER',
   consoleSessionKmsKey: 'CONSOLE_SESSION_KMS_KEY',
   consoleSessionLocalKey: 'CONSOLE_SESSION_LOCAL_KEY',
@@ -189,6 +190,8 @@ export const config = {
     /** …or the secret itself, for local runs and tests only (never set on AWS). */
     clientSecret: process.env[ENV.consoleClientSecret] || undefined,
     groupsClaim: read(ENV.consoleGroupsClaim, text, 'groups'),
+    /** Cognito's `/logout` of its hosted domain (its discovery publishes no end-session endpoint). */
+    logoutUrl: process.env[ENV.consoleLogoutUrl] || undefined,
     idleTimeout: read(ENV.consoleIdleTimeout, duration, 'PT15M'),
     absoluteTimeout: read(ENV.consoleAbsoluteTimeout, duration, 'PT8H'),
   }),

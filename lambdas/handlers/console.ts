@@ -7,6 +7,7 @@ import { consoleHandler, timeoutsFrom } from '../core/http/console';
 import { page } from '../core/http/pages';
 import { logKeys, observed } from '../core/observability';
 import { access } from '../core/wiring/access';
+import { ledgerDeps } from '../core/wiring/ledger';
 import { mailer } from '../core/wiring/mailer';
 import { sessionSigner } from '../core/wiring/session-signer';
 import { signer } from '../core/wiring/signer';
@@ -27,7 +28,10 @@ const serve = consoleHandler({
     clientSecret: settings.clientSecretArn ? () => getSecretString(settings.clientSecretArn!) : settings.clientSecret,
     redirectUri: `${settings.baseUrl}/console/callback`,
     groupsClaim: settings.groupsClaim,
+    postLogoutRedirectUri: `${settings.baseUrl}/console/signed-out`,
+    logoutUrl: settings.logoutUrl,
   }),
+  ledger: ledgerDeps,
   baseUrl: settings.baseUrl,
   timeouts: timeoutsFrom(settings.idleTimeout, settings.absoluteTimeout),
 });

@@ -1,14 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from 'playwright-core';
-import { EMAIL, LocalLockbox } from '../e2e/support/harness';
+import type { AuditEvent } from '../../lambdas/core/domain/audit';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/net';
+import { LOCAL_TABLE_NAMES } from '../../local/tables';
+import { EMAIL, LocalLockbox, waitFor } from '../e2e/support/harness';
 import { type Browser, launchChromium } from './support/chromium';
 
 /**
  * The customer console in a real browser against local mode and its real OpenID Provider
  * (oidc-provider): every persona signs in (code + PKCE, ID token verified), decides from the
  * inbox, revokes, denies with a reason, a forwarded sign-in-required link is refused for the
- * wrong person and accepted for the right one, sign-out and the idle timeout. Screenshots at
+ * wrong person and accepted for the right one, the audit log verified (chains and signed digests)
+ * and its first broken place after an event is changed in DynamoDB Local, sign-out (of the IdP
+ * too) and the idle timeout. Screenshots at
  * 375 px and desktop go to docs/images/ (the README shows them).
  */
 jest.setTimeout(120_000);
@@ -189,14 +196,90 @@ it('with sign-in required, a forwarded link is refused for the wrong person and 
   }
 });
 
-it('signs out, and times out after the idle timeout', async () => {
+/** The verification box of the audit page: its heading and its first list, term → value. */
+async function verification(page: Page) {
+  const box = page.locator('section[aria-labelledby=verify-h]');
+  const first = box.locator('dl').first();
+  const terms = await first.locator('dt').allTextContents();
+  const values = await first.locator('dd').allTextContents();
+  return {
+    title: ((await box.locator('h2').textContent()) ?? '').trim(),
+    fields: Object.fromEntries(terms.map((term, index) => [term, values[index]])),
+  };
+}
+
+const verifyReport = async () => (await lockbox.call('GET', '/tenants/demo/audit/verify', { as: 'carol' })).body;
+
+it('shows the audit log verified as audit/verify does: every hash chain and the signed digests; screenshot', async () => {
+  await atCustomerStage();
+  // The local sealer signs a digest every few seconds.
+  const before = await waitFor('a signed digest', verifyReport, (report) => report.ok && report.verified.digests >= 1, 30_000, 250);
+  const page = await signInAs('auditor@demo.example', { width: 1280, height: 900 }, '/console/t/demo/audit');
+  expect(await heading(page)).toBe('Audit log');
+  const shown = await verification(page);
+  expect(shown.title).toBe('Verified: nothing was changed, removed or inserted');
+  expect(shown.fields.Events).toMatch(/^\d+ in \d+ hash chains, each recomputed from its first event$/);
+  const digests = Number(/^(\d+) verified with the published key$/.exec(shown.fields['Signed digests'] ?? '')?.[1]);
+  expect(digests).toBeGreaterThanOrEqual(before.verified.digests);
+  expect(shown.fields['Sealed up to']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}.* \(\d+ events?\)/);
+  await accessible(page);
+  await page.screenshot({ path: join(IMAGES, 'console-audit-desktop.png'), fullPage: false });
+  await page.close();
+});
+
+it('reports the first broken place when a stored event was changed in DynamoDB Local, and verifies again once it is back', async () => {
+  const request = await atCustomerStage();
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: lockbox.dynamoEndpoint(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+  );
+  const key = { chainId: request.requestId, seq: 1 };
+  const original = (await db.send(new GetCommand({ TableName: LOCAL_TABLE_NAMES.Audit, Key: key, ConsistentRead: true })))
+    .Item as AuditEvent;
+  expect(original).toMatchObject({ tenantId: 'demo', seq: 1 });
+  try {
+    // Behind the API's back: the first event of this request's chain says something else now.
+    await db.send(
+      new PutCommand({
+        TableName: LOCAL_TABLE_NAMES.Audit,
+        Item: { ...original, details: { ...(original.details ?? {}), justification: 'edited behind its back' } },
+      }),
+    );
+    const page = await signInAs('auditor@demo.example', undefined, '/console/t/demo/audit');
+    const shown = await verification(page);
+    expect(shown.title).toBe('Verification FAILED: the audit log was changed');
+    expect(shown.fields).toMatchObject({ What: 'an event does not match its hash (it was edited)', Chain: request.requestId, Event: '1' });
+    expect(await page.getByRole('alert').count()).toBe(1);
+    // The same first broken place as the API's own verification.
+    expect((await verifyReport()).firstBroken).toMatchObject({ kind: 'event-hash', chainId: request.requestId, seq: 1 });
+    await page.close();
+  } finally {
+    await db.send(new PutCommand({ TableName: LOCAL_TABLE_NAMES.Audit, Item: original }));
+    db.destroy();
+  }
+  expect((await verifyReport()).ok).toBe(true);
+});
+
+it('signs out of the console and of the IdP: the next sign-in asks at the IdP again', async () => {
   const page = await signInAs(EMAIL.carol);
   await page.getByRole('button', { name: 'Sign out' }).click();
+  // RP-initiated logout: the IdP asks, ends its session, and sends the browser back to the console.
+  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await page.waitForURL(`${lockbox.url}/console/signed-out`);
   expect(await heading(page)).toBe('Signed out');
   await page.goto(`${lockbox.url}/console/t/demo/pending`);
   expect(await heading(page)).toBe('Sign in to the Lockbox console');
+  // Not silently signed back in: the IdP asks who you are.
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.locator('input[name=login]').waitFor();
+  expect(new URL(page.url()).origin).not.toBe(lockbox.url);
+  await page.locator('input[name=login]').fill(EMAIL.carol);
+  await page.locator('input[name=password]').fill('any password');
+  await Promise.all([page.waitForURL(/\/console\/t\/demo\/pending$/), page.locator('button[type=submit]').click()]);
+  expect(await heading(page)).toBe('Waiting for you');
   await page.close();
+});
 
+it('times out after the idle timeout', async () => {
   const idle = await signInAs(EMAIL.carol);
   expect(await heading(idle)).toBe('Waiting for you');
   await new Promise((resolve) => setTimeout(resolve, (IDLE_SECONDS + 1) * 1000));

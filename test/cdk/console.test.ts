@@ -85,6 +85,14 @@ describe('console with the default Cognito user pool', () => {
     });
   });
 
+  it("signs out at the hosted domain's /logout, which may only send the browser back to /console/signed-out", () => {
+    cognito.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      LogoutURLs: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/v1/console/signed-out'])] })],
+    });
+    expect(JSON.stringify(consoleEnv(cognito.template)[ENV.consoleLogoutUrl])).toMatch(/\.auth\..*amazoncognito\.com\/logout/);
+    expect(consoleEnv(other.template)[ENV.consoleLogoutUrl]).toBeUndefined();
+  });
+
   it("federates the customer's OIDC and SAML IdPs, the OIDC secret by dynamic reference", () => {
     cognito.template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
       ProviderType: 'OIDC',
@@ -109,6 +117,20 @@ describe('console with the default Cognito user pool', () => {
     expect(env[ENV.consoleGroupsClaim]).toBe('cognito:groups');
     expect(JSON.stringify(env[ENV.consoleIssuer])).toContain('cognito-idp.');
     expect(env[ENV.consoleIdleTimeout]).toBe('PT15M');
+  });
+
+  it("reads the digest key's public key (only that, never Sign), so the audit page verifies the signed digests", () => {
+    const env = consoleEnv(cognito.template);
+    expect(env[ENV.digestSigner]).toBe('kms');
+    const [signingKey] = Object.keys(cognito.template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }));
+    expect(env[ENV.digestKmsKey]).toEqual({ 'Fn::GetAtt': [signingKey, 'Arn'] });
+    const consolePolicies = Object.values(cognito.template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes('Console'),
+    );
+    const statements = consolePolicies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    const onSigningKey = statements.filter((statement) => JSON.stringify(statement.Resource).includes(signingKey));
+    expect(onSigningKey).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'kms:GetPublicKey' })]);
+    expect(JSON.stringify(statements)).not.toContain('kms:Sign');
   });
 
   it('serves /console and /console/{proxy+} without a gateway authorizer, open in the resource policy', () => {

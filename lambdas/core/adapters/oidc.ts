@@ -10,6 +10,10 @@ import type { SignIn } from '../domain/console-session';
  * PKCE verifier; the ID token's signature against the issuer's published keys (JWKS), its `iss`,
  * `aud` (this client), `exp`, `iat` and `nonce`; then the email must be verified by the issuer.
  * The issuer's metadata is discovered once per container.
+ *
+ * Sign-out ends the IdP's session too (RP-Initiated Logout: the browser goes to the issuer's
+ * `end_session_endpoint` with `client_id` and a registered `post_logout_redirect_uri`), or
+ * Cognito's `/logout` (`client_id`, `logout_uri`), which Cognito's discovery does not publish.
  */
 export interface OidcSettings {
   issuer: string;
@@ -22,6 +26,10 @@ export interface OidcSettings {
   redirectUri: string;
   /** The ID token claim that lists the person's groups (Cognito: `cognito:groups`). */
   groupsClaim: string;
+  /** Where the IdP sends the browser back after its sign-out (registered with the IdP). */
+  postLogoutRedirectUri: string;
+  /** Cognito's `https://<domain>/logout`: its end-session endpoint, which its discovery omits. */
+  logoutUrl?: string;
 }
 
 /** Why a sign-in was refused, in words a person can act on; `code` goes to the log. */
@@ -66,7 +74,17 @@ export class OidcSignIn {
     const { clientSecret } = this.settings;
     const secret = typeof clientSecret === 'function' ? await clientSecret() : clientSecret;
     const auth = secret ? client.ClientSecretPost(secret) : client.None();
-    const config = await client.discovery(issuer, this.settings.clientId, undefined, auth, options);
+    let config = await client.discovery(issuer, this.settings.clientId, undefined, auth, options);
+    if (this.settings.logoutUrl) {
+      const { supportsPKCE: _helper, ...metadata } = config.serverMetadata();
+      config = new client.Configuration(
+        { ...metadata, end_session_endpoint: this.settings.logoutUrl },
+        this.settings.clientId,
+        undefined,
+        auth,
+      );
+      if (options) client.allowInsecureRequests(config);
+    }
     // Verify the ID token's signature too, not only that it came over TLS from the token endpoint.
     client.enableNonRepudiationChecks(config);
     return config;
@@ -87,6 +105,20 @@ export class OidcSignIn {
       nonce,
     });
     return { url: url.href, state, nonce, codeVerifier };
+  }
+
+  /** The origin the browser goes to for the IdP's sign-out (the console's CSP lets its form go there). */
+  get signOutOrigin(): string {
+    return new URL(this.settings.logoutUrl ?? this.settings.issuer).origin;
+  }
+
+  /** Where to send the browser to end the IdP's session too; undefined when the issuer has no end-session endpoint. */
+  async endSessionUrl(): Promise<string | undefined> {
+    const config = await this.config();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    const back = this.settings.postLogoutRedirectUri;
+    // openid-client adds client_id; Cognito's /logout names the way back `logout_uri`.
+    return client.buildEndSessionUrl(config, this.settings.logoutUrl ? { logout_uri: back } : { post_logout_redirect_uri: back }).href;
   }
 
   /** The callback: redeems the code and returns the verified person, or throws SignInRefused. */

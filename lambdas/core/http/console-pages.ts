@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { AuditEvent } from '../domain/audit';
+import type { BreakKind, VerifyReport } from '../domain/ledger-verify';
 import type { RequestView } from '../domain/request';
 import { STATUSES } from '../domain/status';
 import type { Tenant } from '../domain/tenant';
@@ -21,6 +22,8 @@ export interface Frame {
   tenant?: { tenantId: string; displayName: string; roles: ConsoleRoles };
   current?: 'pending' | 'active' | 'history' | 'audit' | 'settings';
   cookies?: string[];
+  /** The IdP's sign-out origin: the sign-out form's redirect goes there, so the CSP's form-action allows it. */
+  signOutOrigin?: string;
 }
 
 export type Section = NonNullable<Frame['current']>;
@@ -56,7 +59,12 @@ function top(frame: Frame): string {
 }
 
 export const consolePage = (statusCode: number, title: string, body: string, frame: Frame, wide = false): APIGatewayProxyResult =>
-  page(statusCode, title, body, { top: top(frame), wide, cookies: frame.cookies });
+  page(statusCode, title, body, {
+    top: top(frame),
+    wide,
+    cookies: frame.cookies,
+    formAction: frame.email && frame.signOutOrigin ? [frame.signOutOrigin] : [],
+  });
 
 export const redirect = (location: string, cookies: string[] = []): APIGatewayProxyResult => ({
   statusCode: 303,
@@ -83,11 +91,16 @@ export function signInPage(frame: Frame, returnTo: string, note?: string, status
   return consolePage(statusCode, 'Sign in to the Lockbox console', body, frame);
 }
 
-export const signedOutPage = (frame: Frame): APIGatewayProxyResult =>
+/** After sign-out; `idpSignOut`: the IdP's sign-out, when the console could not send the browser there itself. */
+export const signedOutPage = (frame: Frame, idpSignOut?: string): APIGatewayProxyResult =>
   consolePage(
     200,
     'Signed out',
-    `<p class="lead">You are signed out of the Lockbox console.</p><p><a href="${escapeHtml(consoleUrl(frame))}">Sign in again</a></p>`,
+    `<p class="lead">You are signed out of the Lockbox console.</p>${
+      idpSignOut
+        ? `<p>You may still be signed in at your sign-in service: <a href="${escapeHtml(idpSignOut)}">sign out there too</a>.</p>`
+        : ''
+    }<p><a href="${escapeHtml(consoleUrl(frame))}">Sign in again</a></p>`,
     frame,
   );
 
@@ -223,22 +236,57 @@ const decisionText = (request: RequestView): string => {
   return `${decision.decision === 'APPROVE' ? 'approved' : 'denied'} by ${decision.byEmail ?? decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
 };
 
-export interface AuditVerification {
-  ok: boolean;
-  summary: string;
+const BREAKS: Record<BreakKind, string> = {
+  'event-hash': 'an event does not match its hash (it was edited)',
+  'chain-link': 'an event does not link to the one before (inserted, reordered, or edited and re-hashed)',
+  'chain-gap': 'an event is missing from its chain (deleted)',
+  'chain-duplicate': 'two events claim one place in a chain (inserted)',
+  'chain-truncated': 'a chain ends before the head a signed digest sealed (cut off)',
+  'chain-head': 'the event a signed digest sealed has another hash now (re-written)',
+  'digest-hash': 'a signed digest does not match its hash (edited)',
+  'digest-signature': 'a digest signature does not verify with the published key',
+  'digest-key': 'a digest is signed under another key than the published one',
+  'digest-gap': 'a signed digest is missing (deleted)',
+  'digest-duplicate': 'two signed digests claim one place',
+  'digest-link': 'a signed digest does not link to the one before',
+  'digest-regressed': 'a signed digest lists an older head than an earlier digest did',
+};
+
+/** The ledger's verification (`GET /tenants/{id}/audit/verify`): what verified, and the first broken place. */
+function verificationBox(report: VerifyReport): string {
+  const v = report.verified;
+  const row = (term: string, value: string | number | undefined) =>
+    value === undefined || value === '' ? '' : `<dt>${term}</dt><dd>${escapeHtml(String(value))}</dd>`;
+  const checked =
+    row('Events', `${v.events} in ${v.chains} hash chain${v.chains === 1 ? '' : 's'}, each recomputed from its first event`) +
+    row('Signed digests', v.digests ? `${v.digests} verified with the published key` : 'none verified yet') +
+    row(
+      'Sealed up to',
+      v.lastDigestAt
+        ? `${utc(v.lastDigestAt)} (${v.sealedEvents} event${v.sealedEvents === 1 ? '' : 's'}); later events verify by their chain until the next digest`
+        : undefined,
+    );
+  const broken = report.firstBroken;
+  if (report.ok || !broken)
+    return `<section class="ok" role="status" aria-labelledby="verify-h"><h2 id="verify-h">Verified: nothing was changed, removed or inserted</h2><dl>${checked}</dl></section>`;
+  const place =
+    row('What', BREAKS[broken.kind] ?? broken.kind) +
+    row('Chain', broken.chainId) +
+    row('Event', broken.seq) +
+    row('Digest', broken.digestSeq) +
+    row('Detail', broken.message);
+  return `<section class="bad" role="alert" aria-labelledby="verify-h"><h2 id="verify-h">Verification FAILED: the audit log was changed</h2><p>The first broken place:</p><dl>${place}</dl><p>Verified apart from it:</p><dl>${checked}</dl></section>`;
 }
 
 export function auditPage(
   frame: Frame,
   tenantId: string,
   events: AuditEvent[],
-  verification: AuditVerification | undefined,
+  verification: VerifyReport,
   range: { from?: string; to?: string },
   nextUrl?: string,
 ): APIGatewayProxyResult {
-  const check = verification
-    ? `<p class="${verification.ok ? 'ok' : 'bad'}" role="status"><strong>${verification.ok ? 'Verified' : 'Verification FAILED'}:</strong> ${escapeHtml(verification.summary)}</p>`
-    : '';
+  const check = verificationBox(verification);
   const form = `<form method="get" action="${escapeHtml(tenantUrl(frame, tenantId, '/audit'))}"><fieldset><legend>Time range (UTC)</legend><div class="row">
 ${field('audit-from', 'From', `<input type="text" id="audit-from" name="from" placeholder="2026-12-01" value="${escapeHtml(range.from ?? '')}">`)}
 ${field('audit-to', 'To', `<input type="text" id="audit-to" name="to" placeholder="2026-12-31" value="${escapeHtml(range.to ?? '')}">`)}

@@ -15,7 +15,6 @@ import {
 } from '../domain/console-session';
 import { parseDuration } from '../domain/duration';
 import { LockboxError } from '../domain/errors';
-import { verifyLedger } from '../domain/ledger-verify';
 import type { MacSigner } from '../domain/link-token';
 import { toView } from '../domain/request';
 import type { Status } from '../domain/status';
@@ -30,6 +29,7 @@ import {
   rolesIn,
 } from '../usecases/console';
 import type { Caller, Deps } from '../usecases/deps';
+import { type LedgerDeps, verifyAudit } from '../usecases/ledger';
 import { decideByLink, viewLink } from '../usecases/links';
 import { listRequests } from '../usecases/requests';
 import { listAudit, updateTenant } from '../usecases/tenants';
@@ -52,7 +52,13 @@ export interface ConsoleApp {
   signIn: {
     start(): Promise<SignInStart>;
     finish(query: URLSearchParams, expected: { state: string; nonce: string; codeVerifier: string }): Promise<SignIn>;
+    /** The IdP's sign-out URL (it comes back to `/console/signed-out`), if it has one. */
+    endSessionUrl(): Promise<string | undefined>;
+    /** Where that URL is: the pages' CSP lets the sign-out form go there. */
+    readonly signOutOrigin: string;
   };
+  /** The digest key and ledger, so the audit page verifies the signed digests as `audit/verify` does. */
+  ledger: LedgerDeps;
   /** Public base URL of the API (`https://…/v1`, or `http://localhost:3000`). */
   baseUrl: string;
   timeouts: SessionTimeouts;
@@ -283,9 +289,18 @@ export function consoleHandler(app: ConsoleApp) {
       async (ctx) => {
         ctx.frame.email = undefined;
         ctx.frame.cookies = [clear(names.session)];
-        return pages.signedOutPage(ctx.frame);
+        // Then the IdP's session, or the next sign-in would be silent. If its sign-out cannot be
+        // reached, the console session is ended all the same and the page says what remains.
+        const idp = await app.signIn.endSessionUrl().catch((error: unknown) => {
+          app.deps.log.warn('console sign-out: no end-session URL', { error: String(error) });
+          return undefined;
+        });
+        if (idp && new URL(idp).origin === app.signIn.signOutOrigin) return pages.redirect(idp, ctx.frame.cookies);
+        return pages.signedOutPage(ctx.frame, idp);
       },
     ],
+
+    ['GET', /^signed-out$/, async (ctx) => pages.signedOutPage(ctx.frame), { open: true }],
 
     [
       'GET',
@@ -394,7 +409,9 @@ export function consoleHandler(app: ConsoleApp) {
         if (!days) return pages.refusedPage(400, 'Check the range', 'Dates are UTC days like 2026-12-01.', ctx.frame);
         const page = await listAudit(app.deps, caller, tenantId, { ...days, limit: 50, nextToken: query.next || undefined });
         const next = nextPage(ctx, tenantId, '/audit', range, page.nextToken);
-        return pages.auditPage(ctx.frame, tenantId, page.items, await verification(app.deps, tenantId), range, next);
+        // The very verification of `GET /tenants/{id}/audit/verify`: every chain and every signed digest.
+        const report = await verifyAudit(app.deps, app.ledger, caller, tenantId);
+        return pages.auditPage(ctx.frame, tenantId, page.items, report, range, next);
       }),
     ],
 
@@ -469,7 +486,13 @@ export function consoleHandler(app: ConsoleApp) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const path = (event.pathParameters?.proxy ?? '').replace(/\/+$/, '');
     const method = event.httpMethod === 'HEAD' ? 'GET' : event.httpMethod;
-    const ctx: Ctx = { app, event, frame: { base }, nowMs: app.deps.clock.now().getTime(), form: {} };
+    const ctx: Ctx = {
+      app,
+      event,
+      frame: { base, signOutOrigin: app.signIn.signOutOrigin },
+      nowMs: app.deps.clock.now().getTime(),
+      form: {},
+    };
     const match = routes
       .map(([m, pattern, handler, options]) => ({ m, exec: pattern.exec(path), handler, options }))
       .find(({ m, exec }) => exec && m === method);
@@ -632,27 +655,6 @@ const fieldName = (path: readonly PropertyKey[]) => {
   if (first === 'consoleGroups' && index) return `${name} (${index})`;
   return index !== undefined && /^\d+$/.test(index) ? `${name}, line ${Number(index) + 1}${inner ? ` (${inner})` : ''}` : name;
 };
-
-/**
- * The audit log's verification with the ledger's own verifier (`verifyLedger`): every chain of the
- * tenant recomputed from its first event. Signed digests are checked by `audit/verify` and the
- * CLI; this page says so rather than claim it.
- */
-async function verification(deps: Deps, tenantId: string): Promise<pages.AuditVerification> {
-  const events = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.audit.list(tenantId, {}, 100, nextToken);
-    events.push(...page.items);
-    nextToken = page.nextToken;
-  } while (nextToken && events.length < 10_000);
-  const report = verifyLedger({ events, digests: [], publicKeyPem: '' });
-  if (!report.ok && report.firstBroken) return { ok: false, summary: report.firstBroken.message };
-  return {
-    ok: true,
-    summary: `${report.verified.events} events in ${report.verified.chains} hash chains recomputed, every link intact (signed digests: see audit/verify).`,
-  };
-}
 
 export const timeoutsFrom = (idle: string, absolute: string): SessionTimeouts => ({
   idleMs: parseDuration(idle) ?? 15 * 60_000,

@@ -55,6 +55,7 @@ nav a[aria-current=page]{background:#0b5394;color:#fff}
 .status{display:inline-block;padding:0 .5rem;border:1px solid #4a4a4a;border-radius:1rem;font-size:.875rem;font-weight:600}
 .ok{padding:.75rem;border-left:4px solid #0b6b2b;background:#edf7ef}
 .bad{padding:.75rem;border-left:4px solid #8a1c1c;background:#fbeeee}
+.ok h2,.bad h2{margin-top:0}
 table{border-collapse:collapse;width:100%;margin:0 0 1rem;font-size:.9375rem}
 th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}
@@ -73,12 +74,15 @@ const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
-  'content-security-policy': `default-src 'none'; style-src '${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'strict-transport-security': 'max-age=31536000',
   'x-robots-tag': 'noindex, nofollow',
 };
+
+/** `formAction`: origins a form may go to besides this one (redirects after a post count too). */
+const contentSecurityPolicy = (formAction: readonly string[] = []) =>
+  `default-src 'none'; style-src '${STYLE_HASH}'; form-action ${["'self'", ...formAction].join(' ')}; frame-ancestors 'none'; base-uri 'none'`;
 
 /**
  * One page. `top` replaces the brand line (the console's header: who is signed in, its menu);
@@ -88,7 +92,7 @@ export function page(
   statusCode: number,
   title: string,
   body: string,
-  options: { top?: string; wide?: boolean; headers?: Record<string, string>; cookies?: string[] } = {},
+  options: { top?: string; wide?: boolean; headers?: Record<string, string>; cookies?: string[]; formAction?: readonly string[] } = {},
 ): APIGatewayProxyResult {
   const top = options.top ?? '<p class="brand">Lockbox · support access approval</p>';
   const html =
@@ -97,7 +101,7 @@ export function page(
     `<body>${top}<main${options.wide ? ' class="wide"' : ''}><h1>${escapeHtml(title)}</h1>\n${body}\n</main></body></html>`;
   return {
     statusCode,
-    headers: { ...HEADERS, ...options.headers },
+    headers: { ...HEADERS, 'content-security-policy': contentSecurityPolicy(options.formAction), ...options.headers },
     ...(options.cookies?.length ? { multiValueHeaders: { 'set-cookie': options.cookies } } : {}),
     body: wellFormed(html),
   };

@@ -20,6 +20,8 @@ let jwk: JWK;
 let misbehave: { iss?: string; aud?: string; expSeconds?: number; nonce?: string; rogue?: boolean; emailVerified?: boolean } = {};
 /** code → its PKCE challenge and nonce, as a real issuer remembers them (codes work once). */
 const codes = new Map<string, { challenge: string; nonce: string }>();
+/** Whether discovery publishes an end-session endpoint (RP-Initiated Logout). */
+let publishEndSession = false;
 
 beforeAll(async () => {
   ({ privateKey: key } = await generateKeyPair('RS256', { extractable: true }));
@@ -40,6 +42,7 @@ beforeAll(async () => {
         response_types_supported: ['code'],
         id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
+        ...(publishEndSession ? { end_session_endpoint: `${issuer}/session/end` } : {}),
       });
     }
     if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
@@ -91,8 +94,16 @@ async function publicOf(privateKey: CryptoKey): Promise<CryptoKey> {
   return (await importJWK(pub, 'RS256')) as CryptoKey;
 }
 
-const signIn = () =>
-  new OidcSignIn({ issuer, clientId: CLIENT_ID, redirectUri: 'http://localhost:3000/console/callback', groupsClaim: 'groups' });
+const BACK = 'http://localhost:3000/console/signed-out';
+const signIn = (logoutUrl?: string) =>
+  new OidcSignIn({
+    issuer,
+    clientId: CLIENT_ID,
+    redirectUri: 'http://localhost:3000/console/callback',
+    groupsClaim: 'groups',
+    postLogoutRedirectUri: BACK,
+    logoutUrl,
+  });
 
 /** Starts a sign-in and has the issuer "authorize" it: the callback query the browser would bring back. */
 async function authorized(client: OidcSignIn) {
@@ -170,5 +181,40 @@ describe('console sign-in (openid-client, authorization code + PKCE)', () => {
     expect(await refusalOf(client.finish(new URLSearchParams({ error: 'access_denied', state: started.state }), started))).toBe(
       'authorization-access_denied',
     );
+  });
+});
+
+describe('console sign-out at the IdP', () => {
+  afterEach(() => {
+    publishEndSession = false;
+  });
+
+  it("sends the browser to the issuer's end_session_endpoint with client_id and post_logout_redirect_uri", async () => {
+    publishEndSession = true;
+    const url = new URL((await signIn().endSessionUrl())!);
+    expect(`${url.origin}${url.pathname}`).toBe(`${issuer}/session/end`);
+    expect(Object.fromEntries(url.searchParams)).toEqual({ client_id: CLIENT_ID, post_logout_redirect_uri: BACK });
+  });
+
+  it('has no IdP sign-out where the issuer publishes none', async () => {
+    const client = signIn();
+    await expect(client.endSessionUrl()).resolves.toBeUndefined();
+    expect(client.signOutOrigin).toBe(issuer);
+  });
+
+  it("uses Cognito's /logout (client_id, logout_uri) where it is configured, and still verifies sign-ins", async () => {
+    const client = signIn('https://lockbox.auth.eu-west-1.amazoncognito.com/logout');
+    const url = new URL((await client.endSessionUrl())!);
+    expect(`${url.origin}${url.pathname}`).toBe('https://lockbox.auth.eu-west-1.amazoncognito.com/logout');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ client_id: CLIENT_ID, logout_uri: BACK });
+    expect(client.signOutOrigin).toBe('https://lockbox.auth.eu-west-1.amazoncognito.com');
+    const { started, query } = await authorized(client);
+    await expect(client.finish(query, started)).resolves.toMatchObject({ email: 'carol@demo.example' });
+    // A rogue signature is refused as without the logout URL (the same checks on the rebuilt configuration).
+    const plain = signIn();
+    const [again, other] = [await authorized(client), await authorized(plain)];
+    misbehave = { rogue: true };
+    const code = await refusalOf(client.finish(again.query, again.started));
+    expect(code).toBe(await refusalOf(plain.finish(other.query, other.started)));
   });
 });
