@@ -89,7 +89,10 @@ export class LocalGateway {
 
   /** Listens on 127.0.0.1; returns the port (useful with port 0). */
   async listen(): Promise<number> {
-    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    // Idle keep-alive connections stay open longer than clients keep them (undici: 4 s), so a client
+    // never sends a request on a connection the server is closing — on a loaded machine the
+    // client's timer can fire late and Node's default (5 s) would race it ("other side closed").
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
       this.serve(req, res).catch((error: unknown) => {
         console.error(`local gateway: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
         if (!res.headersSent) refuse(res, GATEWAY_ERRORS.DEFAULT_5XX);
