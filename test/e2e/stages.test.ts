@@ -1,4 +1,4 @@
-import { LocalLockbox, waitFor } from './support/harness';
+import { EMAIL, LocalLockbox, waitFor } from './support/harness';
 
 /**
  * Stages open at the write that enters them, and nothing is stranded (DESIGN §2, T-6.2, T-6.3),
@@ -83,6 +83,9 @@ describe('a client that acts as soon as the API shows the status (T-6.2)', () =>
     // Not FAILED: both decisions may commit before the manager stage's step runs (it then finds APPROVED).
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output).held.status).toBe('REVOKED');
+    // The engineer is told once, by the execution's closing step (off the API path).
+    const told = (await lockbox.mailsTo(EMAIL.dave, created.requestId)).filter((mail) => mail.subject.includes('revoked early'));
+    expect(told).toHaveLength(1);
   });
 });
 

@@ -231,7 +231,9 @@ const active = (deps: Deps, request: AccessRequest): StepResult => ({
  * re-read and retried after a benign concurrent write (the hold task's token attached). Already
  * ended: nothing to do. A provider failure is thrown, so the workflow retries it. An early revoke
  * completes the workflow's hold task, so the execution ends at once; if its token is not attached
- * yet, the hold step finds REVOKED and ends it.
+ * yet, the hold step finds REVOKED and ends it. Either way the execution's closing step then emails
+ * the engineer (an execution that had already failed tells no one: the state is right, the notice
+ * is lost).
  */
 export async function endAccess(
   deps: Deps,
@@ -262,8 +264,9 @@ export async function endAccess(
         return deps.requests.transition({
           request: current,
           action: early ? 'revoke' : 'complete',
-          // The engineer is told here; the workflow's closing step then does not tell them again.
-          set: { endedAt: now.toISOString(), endReason: how.reason, outcomeNotifiedAt: now.toISOString() },
+          // At the window's end the engineer is told here (the revoke step ends the execution); after
+          // an early revoke, by the workflow's closing step, off the API path.
+          set: { endedAt: now.toISOString(), endReason: how.reason, ...(early ? {} : { outcomeNotifiedAt: now.toISOString() }) },
           remove: ['activeUntil'],
           audit: {
             type: 'AccessRevoked',
@@ -288,7 +291,7 @@ export async function endAccess(
       .succeed(hold, { status: ended.status })
       .catch((error: unknown) => deps.log.warn('early revoke not delivered to the hold task', { requestId, error: String(error) }));
   }
-  await tellEngineer(deps, ended);
+  if (!early) await tellEngineer(deps, ended);
   return ended;
 }
 
