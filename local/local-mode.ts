@@ -31,6 +31,9 @@ import { GRANTS_TABLE, LOCAL_TABLE_NAMES } from './tables';
  * The handlers run in this process and read their configuration from `process.env`, so one
  * process holds one local mode at a time.
  */
+/** User agent of local mode's own SDK clients (not the handlers'). */
+export const LOCAL_ADMIN_AGENT = 'lockbox-local-admin';
+
 export interface LocalOptions {
   /** Port of the gateway on 127.0.0.1. @default 3000; 0 = any free port */
   port?: number;
@@ -272,7 +275,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
     });
     cleanups.push(() => auditStream.stop());
 
-    const sfn = new SFNClient({ endpoint: sfnEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    // Local mode's own client (admin pages, resuming executions), named so the bench can leave it out.
+    const sfn = new SFNClient({
+      endpoint: sfnEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+      customUserAgent: LOCAL_ADMIN_AGENT,
+    });
     cleanups.push(async () => sfn.destroy());
     gateway.pages = adminPages({
       url,
