@@ -85,9 +85,9 @@ export function registerAudit(program: Command): void {
       action(async (context: Context<{ tenant: string }>) => {
         const api = await context.api();
         const events = await collectItems(eventsOf(api, { tenant: context.flags.tenant }), Infinity);
-        const { digests, publicKey, served } = await digestsOf(api, context.flags.tenant);
+        const { digests, publicKey, latest, served } = await digestsOf(api, context.flags.tenant);
         // The ledger's own pure verifier, run here on what was fetched; the server's verify is never asked.
-        const report = verifyLedger({ events, digests, publicKeyPem: publicKey?.pem ?? '', keyId: publicKey?.keyId });
+        const report = verifyLedger({ events, digests, publicKeyPem: publicKey?.pem ?? '', keyId: publicKey?.keyId, latestDigest: latest });
         const v = report.verified;
         const broken = report.firstBroken;
         context.out.result({ ...report, digestsServed: served }, () =>
@@ -135,31 +135,37 @@ async function* filtered(events: AsyncGenerator<AuditEvent>, requestId: string |
   for await (const event of events) if (!requestId || event.requestId === requestId) yield event;
 }
 
-/** Every digest and the public key; a deployment without the digests route has none to give. */
+/**
+ * Every digest, the public key and the last digest the ledger recorded sealing (from the first
+ * page, read before it); a deployment without the digests route has none to give.
+ */
 async function digestsOf(api: Api, tenantId: string, range: Partial<RangeFlags> = {}) {
   const digests: Digest[] = [];
   let publicKey: { keyId?: string; pem?: string } | undefined;
+  let latest: { seq: number; hash: string } | undefined;
   let nextToken: string | undefined;
   try {
     do {
-      const { body } = await api.call<{ items: Digest[]; publicKey?: { keyId?: string; pem?: string }; nextToken?: string }>(
-        'GET',
-        `/tenants/${tenantPath(tenantId)}/audit/digests`,
-        {
-          query: { from: range.from && isoTime(range.from, '--from'), to: range.to && isoTime(range.to, '--to'), limit: '100', nextToken },
-        },
-      );
+      const { body } = await api.call<{
+        items: Digest[];
+        publicKey?: { keyId?: string; pem?: string };
+        latest?: { seq: number; hash: string };
+        nextToken?: string;
+      }>('GET', `/tenants/${tenantPath(tenantId)}/audit/digests`, {
+        query: { from: range.from && isoTime(range.from, '--from'), to: range.to && isoTime(range.to, '--to'), limit: '100', nextToken },
+      });
       digests.push(...(body.items ?? []));
       publicKey = body.publicKey ?? publicKey;
+      if (!nextToken) latest = body.latest;
       nextToken = body.nextToken;
     } while (nextToken);
   } catch (error) {
     // A deployment without the digests route (API Gateway answers 401 for an unknown route, after
     // the events were read with the same credentials): nothing signed to check, and it says so.
     if (!(error instanceof CliError) || !/MissingAuthenticationToken|NOT_FOUND|UNAUTHENTICATED/.test(error.message)) throw error;
-    return { digests, publicKey, served: false };
+    return { digests, publicKey, latest, served: false };
   }
-  return { digests, publicKey, served: true };
+  return { digests, publicKey, latest, served: true };
 }
 
 const CSV_COLUMNS = [

@@ -109,13 +109,15 @@ export interface DigestLedger {
   /** Heads of the tenant's chains that advanced since they were last sealed (never a scan of all chains). */
   advancedChains(tenantId: string): Promise<DigestedHead[]>;
   latestDigest(tenantId: string): Promise<Digest | undefined>;
-  /** False when a digest with that seq exists already (another sealer won). */
+  /** Stores it and records it as the last sealed; false when that seq exists already (another sealer won) or a later one was recorded. */
   putDigest(digest: Digest): Promise<boolean>;
+  /** The last digest recorded as sealed. */
+  latestSealed(tenantId: string): Promise<{ seq: number; hash: string } | undefined>;
   /** Clears the "advanced" marks of these heads (a chain that moved on since keeps its mark). */
   markSealed(tenantId: string, heads: DigestedHead[]): Promise<void>;
   listDigests(tenantId: string, range: { from?: string; to?: string }, limit: number, nextToken?: string): Promise<Page<Digest>>;
-  /** Every event and digest of the tenant, for verification. */
-  everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[] }>;
+  /** Every event and digest of the tenant and the last digest recorded as sealed (read first), for verification. */
+  everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[]; latestDigest?: { seq: number; hash: string } }>;
   /** One chain straight from the table (strongly consistent). */
   chain(chainId: string): Promise<AuditEvent[]>;
 }

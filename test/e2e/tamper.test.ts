@@ -162,6 +162,22 @@ describe('a tampered digest', () => {
     await put(sealing);
   });
 
+  it('the newest deleted (every remaining digest still links): digest-truncated at the one the ledger recorded', async () => {
+    for (let attempt = 1; ; attempt++) {
+      const newest = await nextDigest();
+      await remove(digestChainId(TENANT), newest.seq);
+      const [server, client] = await Promise.all([serverVerify(), clientVerify()]);
+      // A sealer that read the newest just before it was deleted may still seal the next one (the
+      // deleted one is then a gap): put it back and try again after the next digest.
+      const raced = (await storedDigests()).some((digest) => digest.seq > newest.seq);
+      await put(newest);
+      if (raced && attempt < 5) continue;
+      expect(server).toMatchObject({ ok: false, firstBroken: { kind: 'digest-truncated', digestSeq: newest.seq } });
+      expect({ code: client.code, firstBroken: client.json().firstBroken }).toEqual({ code: 6, firstBroken: server.firstBroken });
+      return;
+    }
+  });
+
   it('re-signed with another P-256 key (a valid signature, not the published key): digest-signature', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const { hash: _hash, signature: _signature, chainId: _chainId, ...edited } = withoutVictim(sealing);
@@ -218,6 +234,11 @@ async function chainItems(chainId: string): Promise<Item[]> {
 }
 
 const storedDigests = () => chainItems(digestChainId(TENANT));
+/** The next digest the sealer stores from now on (so that the next seal is a whole interval away). */
+async function nextDigest(): Promise<Item> {
+  const last = (await storedDigests()).at(-1)!.seq;
+  return (await waitFor('the next digest', storedDigests, (found) => found.at(-1)!.seq > last, 30_000, 50)).at(-1)!;
+}
 const put = (item: Item) => db.send(new PutCommand({ TableName: AUDIT, Item: item }));
 const remove = (chainId: string, seq: number) => db.send(new DeleteCommand({ TableName: AUDIT, Key: { chainId, seq } }));
 const listed = (digest: Item, chainId: string) => (digest.chains as Digest['chains']).find((head) => head.chainId === chainId);

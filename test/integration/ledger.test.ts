@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDigestSigner } from '../../lambdas/core/adapters/digest-signers';
 import { DynamoAuditLog, DynamoRequestStore } from '../../lambdas/core/adapters/dynamo-store';
 import { type AuditEvent, settingsChainId } from '../../lambdas/core/domain/audit';
@@ -172,6 +172,28 @@ describe('sealing digests', () => {
     const [event] = await chainOf(request.requestId);
     await db.doc.send(new PutCommand({ TableName: tables.audit, Item: { ...event, sourceIp: '192.0.2.66' } }));
     expect((await verifyTenant(d, 'demo')).firstBroken).toMatchObject({ kind: 'event-hash', chainId: request.requestId, seq: 1 });
+  });
+
+  it('records the last digest sealed: removing the newest shows, and the sealer does not seal over the hole', async () => {
+    const d = ledgerOf();
+    await createRequest(h.deps, { principal: ALICE }, body);
+    await sealTenant(d, 'demo');
+    h.clock.advance(5000);
+    const newest = (await sealTenant(d, 'demo'))!;
+    expect(await (h.deps.audit as DynamoAuditLog).latestSealed('demo')).toEqual({ seq: 2, hash: newest.hash });
+    // The tenant's settings never show the ledger's record.
+    expect(await h.deps.tenants.get('demo')).not.toHaveProperty('digestSeq');
+
+    await db.doc.send(new DeleteCommand({ TableName: tables.audit, Key: { chainId: 'digests:demo', seq: 2 } }));
+    const broken = { kind: 'digest-truncated', digestSeq: 2 };
+    expect((await verifyTenant(d, 'demo')).firstBroken).toMatchObject(broken);
+    h.clock.advance(5000);
+    expect(await sealTenant(d, 'demo')).toBeUndefined();
+    expect((await verifyTenant(d, 'demo')).firstBroken).toMatchObject(broken);
+
+    await db.doc.send(new PutCommand({ TableName: tables.audit, Item: { ...newest, chainId: 'digests:demo' } }));
+    expect(await sealTenant(d, 'demo')).toMatchObject({ seq: 3, prevHash: newest.hash });
+    expect((await verifyTenant(d, 'demo')).ok).toBe(true);
   });
 
   it('lets only one of two racing sealers write a digest', async () => {

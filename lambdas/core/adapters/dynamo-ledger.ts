@@ -3,7 +3,6 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
@@ -52,6 +51,9 @@ export const LEDGER_INDEXES = {
 const SEAL_MARKER = 'sealTenant';
 /** Attribute of the tenant item: the settings chain's seq the last digest covered. */
 const SETTINGS_SEALED = 'sealedSeq';
+/** Attributes of the tenant item: the last digest sealed (so that removing the newest digests shows). */
+const DIGEST_SEQ = 'digestSeq';
+const DIGEST_HASH = 'digestHash';
 /** A benign race (a concurrent transaction on the item, another event moved the head) is retried this often. */
 const MAX_ATTEMPTS = 8;
 
@@ -329,21 +331,53 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
     return page.Items?.[0] ? fromDigestItem(page.Items[0]) : undefined;
   }
 
-  /** Stores a digest; false if a digest with its seq exists already (another sealer was first). */
+  /**
+   * Stores a digest and records it as the tenant's last, in one transaction; false if a digest
+   * with its seq exists already (another sealer was first) or a later one was recorded (the
+   * newest digests were removed behind the ledger's back: it does not seal over the hole).
+   */
   async putDigest(digest: Digest): Promise<boolean> {
     try {
       await this.db.send(
-        new PutCommand({
-          TableName: this.tables.audit,
-          Item: { ...digest, chainId: digestChainId(digest.tenantId) },
-          ConditionExpression: 'attribute_not_exists(seq)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.audit,
+                Item: { ...digest, chainId: digestChainId(digest.tenantId) },
+                ConditionExpression: 'attribute_not_exists(seq)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tables.tenants,
+                Key: { tenantId: digest.tenantId },
+                UpdateExpression: `SET ${DIGEST_SEQ} = :seq, ${DIGEST_HASH} = :hash`,
+                ConditionExpression: `attribute_not_exists(${DIGEST_SEQ}) OR ${DIGEST_SEQ} < :seq`,
+                ExpressionAttributeValues: { ':seq': digest.seq, ':hash': digest.hash },
+              },
+            },
+          ],
         }),
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (cancellationReasons(error).some((reason) => reason.Code === 'ConditionalCheckFailed')) return false;
       throw error;
     }
+  }
+
+  /** The last digest the tenant's ledger recorded sealing (read it before the digests). */
+  async latestSealed(tenantId: string): Promise<{ seq: number; hash: string } | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.tenants,
+        Key: { tenantId },
+        ConsistentRead: true,
+        ProjectionExpression: `${DIGEST_SEQ}, ${DIGEST_HASH}`,
+      }),
+    );
+    return typeof Item?.[DIGEST_SEQ] === 'number' ? { seq: Item[DIGEST_SEQ], hash: String(Item[DIGEST_HASH]) } : undefined;
   }
 
   /** Clears the marks of the sealed heads; a chain that advanced meanwhile keeps its mark. */
@@ -399,8 +433,12 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
     return { items: (page.Items ?? []).map(fromDigestItem), nextToken: encodeNextToken(page.LastEvaluatedKey) };
   }
 
-  /** Every event of the tenant (the by-time index, up to now) and every digest, for verification. */
-  async everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[] }> {
+  /**
+   * Every event of the tenant (the by-time index, up to now), every digest and the last digest
+   * recorded as sealed (read first, so a digest sealed meanwhile is among the digests).
+   */
+  async everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[]; latestDigest?: { seq: number; hash: string } }> {
+    const latestDigest = await this.latestSealed(tenantId);
     const events: AuditEvent[] = [];
     let start: Item | undefined;
     do {
@@ -423,7 +461,7 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
       digests.push(...page.items);
       token = page.nextToken;
     } while (token);
-    return { events, digests };
+    return { events, digests, ...(latestDigest ? { latestDigest } : {}) };
   }
 
   /** One chain read from the table itself (strongly consistent), for a chain the index may not show whole yet. */
@@ -488,7 +526,7 @@ export const requestHeadAttributes = (event: AuditEvent): Item => ({
 
 /** Ledger attributes of a request item that are not part of the request. */
 export const LEDGER_REQUEST_ATTRIBUTES = [SEAL_MARKER] as const;
-export const LEDGER_TENANT_ATTRIBUTES = [SETTINGS_SEALED] as const;
+export const LEDGER_TENANT_ATTRIBUTES = [SETTINGS_SEALED, DIGEST_SEQ, DIGEST_HASH] as const;
 
 function headCondition(update: UpdateBuilder, head: ChainHead): string {
   return head.seq === 0 ? `attribute_not_exists(${update.name('auditSeq')})` : `${update.name('auditSeq')} = ${update.value(head.seq)}`;

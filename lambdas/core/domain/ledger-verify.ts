@@ -10,7 +10,9 @@ import { type Digest, digestHash, digestPayload } from './digest';
  * the one before) and every digest (its hash, its ECDSA signature with the published public key,
  * seq 1, 2, 3… each linking the previous digest's hash), and checks that each head a digest lists
  * is there with exactly that hash. Events after a chain's last digested head are covered by the
- * chain alone until the next digest seals them.
+ * chain alone until the next digest seals them. The ledger also records the last digest it sealed
+ * (`latestDigest`): digests ending before it, or another digest in its place, show the newest
+ * digests were removed, which the link of each digest to the one before cannot show.
  */
 export type BreakKind =
   | 'event-hash' // an event's content does not match its hash (edited)
@@ -25,6 +27,7 @@ export type BreakKind =
   | 'digest-gap' // a digest is missing (deleted)
   | 'digest-duplicate' // two digests with one seq
   | 'digest-link' // a digest does not link to the previous one's hash
+  | 'digest-truncated' // the digests end before the one the ledger recorded sealing last, or it was replaced
   | 'digest-regressed'; // a digest lists an older head than an earlier digest did
 
 export interface VerifyInput {
@@ -34,6 +37,11 @@ export interface VerifyInput {
   publicKeyPem: string;
   /** The published key id; digests naming another are reported. Optional. */
   keyId?: string;
+  /**
+   * The last digest the ledger recorded sealing, read BEFORE the digests (`GET .../audit/digests`
+   * → latest). It must be among them with this hash; digests sealed after it are fine. Optional.
+   */
+  latestDigest?: { seq: number; hash: string };
 }
 
 export interface BrokenPlace {
@@ -92,10 +100,12 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
   let lastDigestAt: string | undefined;
   const sealed = new Map<string, number>();
   let previous: Digest | undefined;
+  let digestBroken = false;
   for (const digest of digests) {
     const broken = verifyOneDigest(digest, previous, input);
     if (broken) {
       findings.push(broken);
+      digestBroken = true;
       break;
     }
     for (const head of digest.chains) {
@@ -130,6 +140,20 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
     verifiedDigests++;
     lastDigestAt = digest.periodEnd;
     previous = digest;
+  }
+
+  const latest = input.latestDigest;
+  const recorded = latest && digests.find((digest) => digest.seq === latest.seq);
+  if (latest && !digestBroken && recorded?.hash !== latest.hash) {
+    const before = digests.filter((digest) => digest.seq < latest.seq).at(-1);
+    findings.push({
+      kind: 'digest-truncated',
+      digestSeq: latest.seq,
+      at: before?.periodEnd ?? '',
+      message: recorded
+        ? `digest ${latest.seq} is not the one the ledger recorded sealing`
+        : `the ledger recorded sealing digest ${latest.seq}; the digests end at ${digests.at(-1)?.seq ?? 0}`,
+    });
   }
 
   const sealedEvents = input.events.filter((event) => event.seq <= (sealed.get(event.chainId) ?? 0)).length;

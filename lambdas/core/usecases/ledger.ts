@@ -59,7 +59,7 @@ export async function sealAll(d: LedgerDeps): Promise<SealReport> {
  * the newest events of a chain a digest already names: such chains are read from the table itself.
  */
 export async function verifyTenant(d: LedgerDeps, tenantId: string): Promise<VerifyReport> {
-  const { events, digests } = await d.ledger.everything(tenantId);
+  const { events, digests, latestDigest } = await d.ledger.everything(tenantId);
   const shown = new Map<string, number>();
   for (const event of events) shown.set(event.chainId, Math.max(shown.get(event.chainId) ?? 0, event.seq));
   const behind = new Set(
@@ -67,7 +67,13 @@ export async function verifyTenant(d: LedgerDeps, tenantId: string): Promise<Ver
   );
   const reread = await Promise.all([...behind].map((chainId) => d.ledger.chain(chainId)));
   const all = [...events.filter((event) => !behind.has(event.chainId)), ...reread.flat()];
-  return verifyLedger({ events: all, digests, publicKeyPem: await d.digestSigner.publicKeyPem(), keyId: d.digestSigner.keyId });
+  return verifyLedger({
+    events: all,
+    digests,
+    publicKeyPem: await d.digestSigner.publicKeyPem(),
+    keyId: d.digestSigner.keyId,
+    latestDigest,
+  });
 }
 
 export interface VerificationReport {
@@ -103,17 +109,21 @@ export const publicKeyOf = async (signer: DigestSigner): Promise<PublicKey> => (
   algorithm: DIGEST_ALGORITHM,
 });
 
-/** `GET /tenants/{id}/audit/digests`: the tenant's digests in seq order, with the key that verifies them. */
+/**
+ * `GET /tenants/{id}/audit/digests`: the tenant's digests in seq order, with the key that verifies
+ * them and the last digest the ledger recorded sealing (read before the page, for `verifyLedger`).
+ */
 export async function listDigests(
   deps: Deps,
   d: LedgerDeps,
   caller: Caller,
   tenantId: string,
   query: { from?: string; to?: string; limit: number; nextToken?: string },
-): Promise<Page<Digest> & { publicKey: PublicKey }> {
+): Promise<Page<Digest> & { publicKey: PublicKey; latest?: { seq: number; hash: string } }> {
   await requireAuditReader(deps, caller, tenantId);
+  const latest = await d.ledger.latestSealed(tenantId);
   const page = await d.ledger.listDigests(tenantId, query, query.limit, query.nextToken);
-  return { ...page, publicKey: await publicKeyOf(d.digestSigner) };
+  return { ...page, publicKey: await publicKeyOf(d.digestSigner), ...(latest ? { latest } : {}) };
 }
 
 /** `GET /tenants/{id}/audit/verify`: the server's own verification (clients can run the same verifier). */

@@ -255,3 +255,59 @@ describe('verifyLedger finds the first broken place', () => {
     expect(report.firstBroken).toMatchObject({ kind: 'event-hash', chainId: 'r1', seq: 2 });
   });
 });
+
+describe('verifyLedger with the last digest the ledger recorded sealing', () => {
+  const latestOf = (digest: Digest) => ({ seq: digest.seq, hash: digest.hash });
+  const checkWith = (events: AuditEvent[], digests: Digest[], latestDigest: { seq: number; hash: string }) =>
+    verifyLedger({ events, digests, publicKeyPem, keyId: KEY_ID, latestDigest });
+
+  it('verifies when it is there, and when newer digests followed it', () => {
+    const { events, digests } = ledger();
+    expect(checkWith(events, digests, latestOf(digests[2])).ok).toBe(true);
+    expect(checkWith(events, digests, latestOf(digests[1])).ok).toBe(true);
+  });
+
+  it('the newest digest deleted: every remaining digest links, the record shows it', () => {
+    const { events, digests } = ledger();
+    const latest = latestOf(digests[2]);
+    digests.splice(2, 1);
+    expect(check(events, digests).ok).toBe(true); // without the record, nothing shows
+    expect(checkWith(events, digests, latest).firstBroken).toEqual({
+      kind: 'digest-truncated',
+      digestSeq: 3,
+      message: 'the ledger recorded sealing digest 3; the digests end at 2',
+    });
+  });
+
+  it('the newest digest deleted and another sealed in its place', () => {
+    const { events, digests } = ledger();
+    const latest = latestOf(digests[2]);
+    digests[2] = seal(privateKey, nextDigest('demo', digests[1], [], at(9), KEY_ID));
+    expect(checkWith(events, digests, latest).firstBroken).toMatchObject({ kind: 'digest-truncated', digestSeq: 3 });
+  });
+
+  it('a chain cut off below a head only the deleted newest digest sealed', () => {
+    const { events, digests } = ledger();
+    digests.push(seal(privateKey, nextDigest('demo', digests[2], [{ chainId: 'r1', ...headOf(events, 'r1') }], at(11), KEY_ID)));
+    const latest = latestOf(digests[3]);
+    digests.splice(3, 1);
+    events.splice(find(events, 'r1', 4), 1);
+    expect(check(events, digests).ok).toBe(true);
+    expect(checkWith(events, digests, latest).firstBroken).toMatchObject({ kind: 'digest-truncated', digestSeq: 4 });
+  });
+
+  it('the newest two deleted; a gap below the record is still the gap', () => {
+    const { events, digests } = ledger();
+    const latest = latestOf(digests[2]);
+    digests.splice(1, 2);
+    expect(checkWith(events, digests, latest).firstBroken).toMatchObject({ kind: 'digest-truncated', digestSeq: 3 });
+    const { events: again, digests: all } = ledger();
+    all.splice(1, 1);
+    expect(checkWith(again, all, latestOf(all[1])).firstBroken).toMatchObject({ kind: 'digest-gap', digestSeq: 2 });
+  });
+});
+
+function headOf(events: AuditEvent[], chainId: string): ChainHead {
+  const last = events.filter((event) => event.chainId === chainId).at(-1)!;
+  return { seq: last.seq, hash: last.hash };
+}
