@@ -250,6 +250,7 @@ const BREAKS: Record<BreakKind, string> = {
   'digest-duplicate': 'two signed digests claim one place',
   'digest-link': 'a signed digest does not link to the one before',
   'digest-regressed': 'a signed digest lists an older head than an earlier digest did',
+  'digest-truncated': 'the newest signed digests are missing or replaced (the ledger recorded sealing a later one)',
 };
 
 /** The ledger's verification (`GET /tenants/{id}/audit/verify`): what verified, and the first broken place. */
