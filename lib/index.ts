@@ -6,6 +6,7 @@ export { AccessBoundary, type AccessBoundaryProps, type LockboxResources } from 
 export { LockboxAlarms, type LockboxAlarmsProps } from './alarms';
 export { API_STAGE, APPROVAL_THROTTLE, LockboxApi, type LockboxApiProps } from './api';
 export { AuditBus } from './audit-bus';
+export { AuditStream, type AuditStreamProps, EXPORT_RETRY_ATTEMPTS } from './audit-stream';
 export { ConfigError, loadConfig, parseConfig } from './config';
 export { LockboxData, type LockboxDataProps } from './data';
 export { FUNCTIONS, type LockboxFunctionName, LockboxFunctions, type LockboxFunctionsProps } from './functions';
