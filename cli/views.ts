@@ -3,37 +3,13 @@ import { relative } from './time';
 
 /** How requests, tenants and audit events read for people (tables and key/value lines). */
 
-export interface RequestView {
-  requestId: string;
-  tenantId: string;
-  ticketId: string;
-  justification: string;
-  accessLevel: string;
-  duration: string;
-  requestedBy: string;
-  status: string;
-  createdAt: string;
-  approvalDeadline?: string;
-  managerDecision?: DecisionView;
-  customerDecision?: DecisionView;
-  accessStartsAt?: string;
-  accessExpiresAt?: string;
-  endedAt?: string;
-  endReason?: string;
-  access?: Record<string, unknown>;
-  version: number;
-}
+/** The API's shapes, from the server's own types (type-only: nothing of the server is bundled). */
+import type { RequestView } from '../lambdas/core/domain/request';
 
-interface DecisionView {
-  by: string;
-  byEmail?: string;
-  decision: string;
-  reason?: string;
-  at: string;
-  via?: string;
-}
+export { TERMINAL_STATUSES as TERMINAL } from '../lambdas/core/domain/status';
+export type { RequestView };
 
-export const TERMINAL = ['COMPLETED', 'REVOKED', 'REJECTED', 'DENIED', 'EXPIRED', 'CANCELLED', 'FAILED'];
+type DecisionView = NonNullable<RequestView['managerDecision'] | RequestView['customerDecision']>;
 
 /** `arn:aws:sts::111:assumed-role/SupportEngineer/alice` → `alice (SupportEngineer)`. */
 export function who(principal: string | undefined): string {
