@@ -3,8 +3,10 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  paginateQuery,
+  paginateScan,
   QueryCommand,
-  ScanCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -272,37 +274,25 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
 
   async tenantIds(): Promise<string[]> {
     const ids: string[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.db.send(
-        new ScanCommand({ TableName: this.tables.tenants, ProjectionExpression: 'tenantId', ExclusiveStartKey: start }),
-      );
+    for await (const page of paginateScan({ client: this.db }, { TableName: this.tables.tenants, ProjectionExpression: 'tenantId' })) {
       ids.push(...(page.Items ?? []).map((item) => String(item.tenantId)));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return ids.sort();
   }
 
   /** Request chains marked since their last digest (the sparse index), and the settings chain if it advanced. */
   async advancedChains(tenantId: string): Promise<DigestedHead[]> {
     const heads: DigestedHead[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tables.requests,
-          IndexName: LEDGER_INDEXES.unsealedChains,
-          KeyConditionExpression: `${SEAL_MARKER} = :tenant`,
-          ExpressionAttributeValues: { ':tenant': tenantId },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (typeof item.auditSeq === 'number')
-          heads.push({ chainId: String(item.requestId), seq: item.auditSeq, hash: String(item.auditHead) });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const marked = await this.queryAll({
+      TableName: this.tables.requests,
+      IndexName: LEDGER_INDEXES.unsealedChains,
+      KeyConditionExpression: `${SEAL_MARKER} = :tenant`,
+      ExpressionAttributeValues: { ':tenant': tenantId },
+    });
+    for (const item of marked) {
+      if (typeof item.auditSeq === 'number')
+        heads.push({ chainId: String(item.requestId), seq: item.auditSeq, hash: String(item.auditHead) });
+    }
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tables.tenants,
@@ -439,21 +429,14 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
    */
   async everything(tenantId: string): Promise<{ events: AuditEvent[]; digests: Digest[]; latestDigest?: { seq: number; hash: string } }> {
     const latestDigest = await this.latestSealed(tenantId);
-    const events: AuditEvent[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tables.audit,
-          IndexName: LEDGER_INDEXES.byTenantTime,
-          KeyConditionExpression: 'tenantId = :tenant',
-          ExpressionAttributeValues: { ':tenant': tenantId },
-          ExclusiveStartKey: start,
-        }),
-      );
-      events.push(...(page.Items ?? []).map(fromAuditItem));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const events = (
+      await this.queryAll({
+        TableName: this.tables.audit,
+        IndexName: LEDGER_INDEXES.byTenantTime,
+        KeyConditionExpression: 'tenantId = :tenant',
+        ExpressionAttributeValues: { ':tenant': tenantId },
+      })
+    ).map(fromAuditItem);
     const digests: Digest[] = [];
     let token: string | undefined;
     do {
@@ -466,22 +449,20 @@ export class DynamoAuditLog implements AuditLog, DigestLedger {
 
   /** One chain read from the table itself (strongly consistent), for a chain the index may not show whole yet. */
   async chain(chainId: string): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tables.audit,
-          KeyConditionExpression: 'chainId = :chain',
-          ExpressionAttributeValues: { ':chain': chainId },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      events.push(...(page.Items ?? []).map(fromAuditItem));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return events;
+    const items = await this.queryAll({
+      TableName: this.tables.audit,
+      KeyConditionExpression: 'chainId = :chain',
+      ExpressionAttributeValues: { ':chain': chainId },
+      ConsistentRead: true,
+    });
+    return items.map(fromAuditItem);
+  }
+
+  /** Every item a query finds, page after page. */
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    for await (const page of paginateQuery({ client: this.db }, input)) items.push(...(page.Items ?? []));
+    return items;
   }
 
   private putEvent(event: AuditEvent): Item {
