@@ -125,9 +125,12 @@ const median = (values: number[]) => {
 };
 const medians = (timings: Timing[]): Timing => ({ wall: median(timings.map((t) => t.wall)), cpu: median(timings.map((t) => t.cpu)) });
 
-export async function measureBundles(root: string, runs: number): Promise<BundleFigure[]> {
+/** Every handler of `lambdas/handlers/`, or only those named in `only`. */
+export async function measureBundles(root: string, runs: number, only: readonly string[] = []): Promise<BundleFigure[]> {
   const handlersDir = join(root, 'lambdas', 'handlers');
-  const handlers = (await readdir(handlersDir)).filter((file) => file.endsWith('.ts')).sort();
+  const handlers = (await readdir(handlersDir))
+    .filter((file) => file.endsWith('.ts') && (only.length === 0 || only.includes(basename(file, '.ts'))))
+    .sort();
   const out = await mkdtemp(join(tmpdir(), 'lockbox-bench-'));
   const options = OPTIONS;
   try {

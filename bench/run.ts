@@ -204,8 +204,9 @@ async function ledgerFigures(ledger: DynamoAuditLog, tenants: string[]) {
 /** Runs of each cold import (`BENCH_COLD_RUNS`, default 11). */
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 11);
 
+/** `npm run bench -- bundles [handler…]`: every handler, or the ones named. */
 async function bundles() {
-  printBundles(await measureBundles(ROOT, COLD_RUNS), COLD_RUNS, report);
+  printBundles(await measureBundles(ROOT, COLD_RUNS, process.argv.slice(3)), COLD_RUNS, report);
 }
 
 async function main() {
