@@ -972,9 +972,9 @@ describe('ledger digests', () => {
     expect(whoMay('kms:Sign')).toEqual(['sealDigests']);
   });
 
-  it('publishes the public key through the API (GetPublicKey, never Sign)', () => {
-    expect(whoMay('kms:GetPublicKey').sort()).toEqual(['apiTenants', 'sealDigests']);
-    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.sealDigests]) {
+  it('publishes the public key through the API and the console (GetPublicKey, never Sign)', () => {
+    expect(whoMay('kms:GetPublicKey').sort()).toEqual(['apiTenants', 'console', 'sealDigests']);
+    for (const fn of [lockbox.functions.apiTenants, lockbox.functions.console, lockbox.functions.sealDigests]) {
       expect(environmentOf(fn)).toMatchObject({ [ENV.digestSigner]: 'kms', [ENV.digestKmsKey]: getAtt(lockbox.ledger.signingKey) });
     }
   });
