@@ -380,6 +380,7 @@ const REPLACED_LOCALLY: Record<string, string> = {
   [ENV.accessBoundaryArn]: `the local access provider grants nothing in IAM (${ENV.accessProvider}=local)`,
   [ENV.consoleSessionKmsKey]: `console sessions are signed with ${ENV.consoleSessionLocalKey} (${ENV.consoleSessionSigner}=local)`,
   [ENV.digestKmsKey]: `digests are signed with ${ENV.digestLocalKey} (${ENV.digestSigner}=local)`,
+  [ENV.consoleLogoutUrl]: "sign-out uses the local OIDC provider's own end_session_endpoint (the variable is Cognito's /logout)",
 };
 
 /**

@@ -238,7 +238,7 @@ export class LocalLockbox {
     );
   }
 
-  /** Polls until the stage is open (notify stored its token, links sent): the request shows its deadline. */
+  /** Polls until the stage is open for decisions: the request shows its status and deadline (the notify step may not have run yet). */
   async waitForStage(requestId: string, stage: 'manager' | 'customer', timeoutMs = 10_000, intervalMs = 100): Promise<any> {
     const status = stage === 'manager' ? 'PENDING_MANAGER_APPROVAL' : 'PENDING_CUSTOMER_APPROVAL';
     return waitFor(
