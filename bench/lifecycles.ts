@@ -144,24 +144,15 @@ class Driver {
     if (this.busy) return;
     this.busy = true;
     try {
-      const ids = [...this.watched.keys()];
-      for (let i = 0; i < ids.length; i += 100) {
-        const chunk = ids.slice(i, i + 100);
-        const result = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: { [LOCAL_TABLE_NAMES.Requests]: { Keys: chunk.map((requestId) => ({ requestId })), ConsistentRead: true } },
-          }),
-        );
-        for (const item of result.Responses?.[LOCAL_TABLE_NAMES.Requests] ?? []) {
-          const waiting = this.watched.get(item.requestId) ?? [];
-          const left = waiting.filter((waiter) => {
-            if (!waiter.done(item)) return true;
-            waiter.resolve(item);
-            return false;
-          });
-          if (left.length) this.watched.set(item.requestId, left);
-          else this.watched.delete(item.requestId);
-        }
+      for (const item of await this.requests([...this.watched.keys()])) {
+        const waiting = this.watched.get(item.requestId) ?? [];
+        const left = waiting.filter((waiter) => {
+          if (!waiter.done(item)) return true;
+          waiter.resolve(item);
+          return false;
+        });
+        if (left.length) this.watched.set(item.requestId, left);
+        else this.watched.delete(item.requestId);
       }
       if (!this.watched.size && this.polling) {
         clearInterval(this.polling);
@@ -172,6 +163,22 @@ class Driver {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The request items, read consistently 100 at a time (one missing from an answer is skipped). */
+  async requests(ids: string[]): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const result = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [LOCAL_TABLE_NAMES.Requests]: { Keys: ids.slice(i, i + 100).map((requestId) => ({ requestId })), ConsistentRead: true },
+          },
+        }),
+      );
+      items.push(...(result.Responses?.[LOCAL_TABLE_NAMES.Requests] ?? []));
+    }
+    return items;
   }
 
   stop(): void {
@@ -308,20 +315,9 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
   // Every lifecycle not ended within its bound is read again once all runs are over (minutes later):
   // ended by then is late, anything else is lost.
   const late = Object.values(totals).flatMap(({ outcomes }) => outcomes.filter((outcome) => outcome.status === LATE && outcome.requestId));
-  const now = new Map<string, string>();
-  for (let i = 0; i < late.length; i += 100) {
-    const result = await driver.doc.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [LOCAL_TABLE_NAMES.Requests]: {
-            Keys: late.slice(i, i + 100).map((outcome) => ({ requestId: outcome.requestId })),
-            ConsistentRead: true,
-          },
-        },
-      }),
-    );
-    for (const item of result.Responses?.[LOCAL_TABLE_NAMES.Requests] ?? []) now.set(item.requestId, item.status);
-  }
+  const now = new Map(
+    (await driver.requests(late.map((outcome) => outcome.requestId!))).map((item) => [item.requestId as string, item.status as string]),
+  );
   for (const outcome of late) {
     const status = now.get(outcome.requestId!) ?? 'UNREAD';
     outcome.status = TERMINAL.includes(status) ? `LATE ${status}` : `LOST ${status}`;

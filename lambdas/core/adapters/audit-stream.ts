@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import type { AuditEvent } from '../domain/audit';
 import type { AuditPublisher } from '../ports';
+import { fromAuditItem } from './audit-items';
 
 /**
  * The Audit table's stream (NEW_IMAGE) as the export's input: each new item that is an audit event
@@ -18,8 +19,8 @@ export async function exportStreamRecords(records: DynamoDBRecord[], publisher: 
     const image = record.dynamodb?.NewImage;
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     if (record.eventName !== 'INSERT' || !image || !sequenceNumber) continue;
-    const { timeKey: _timeKey, ...item } = unmarshall(image as Record<string, AttributeValue>);
-    if (typeof item.eventId === 'string') exported.push({ event: item as AuditEvent, sequenceNumber });
+    const item = unmarshall(image as Record<string, AttributeValue>);
+    if (typeof item.eventId === 'string') exported.push({ event: fromAuditItem(item), sequenceNumber });
   }
   const events = exported.map(({ event }) => event);
   const notExported = new Set(await publisher.publish(events).catch(() => events));

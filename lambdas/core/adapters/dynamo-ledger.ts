@@ -24,6 +24,7 @@ import { iso } from '../domain/clock';
 import { type Digest, type DigestedHead, digestChainId } from '../domain/digest';
 import { ConflictError } from '../domain/errors';
 import type { AuditLog, AuditPage, DigestLedger, Page } from '../ports';
+import { fromAuditItem } from './audit-items';
 import {
   backoff,
   cancellationReasons,
@@ -514,11 +515,6 @@ function headCondition(update: UpdateBuilder, head: ChainHead): string {
 }
 
 const isConflict = (error: unknown) => cancellationReasons(error).some((reason) => reason.Code === 'TransactionConflict');
-
-function fromAuditItem(item: Item): AuditEvent {
-  const { timeKey: _timeKey, ...event } = item;
-  return event as unknown as AuditEvent;
-}
 
 function fromDigestItem(item: Item): Digest {
   const { chainId: _chainId, ...digest } = item;
