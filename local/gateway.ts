@@ -9,7 +9,7 @@ import {
   HEADERS_TOO_LARGE,
   RETRY_AFTER_SECONDS,
 } from '../lambdas/core/http/gateway-errors';
-import { LOCAL_ACCOUNT } from './net';
+import { LISTEN_BACKLOG, LOCAL_ACCOUNT, LOCAL_SERVER } from './net';
 
 /**
  * The local API Gateway: turns HTTP requests into API Gateway REST proxy events for the bundled
@@ -89,10 +89,7 @@ export class LocalGateway {
 
   /** Listens on 127.0.0.1; returns the port (useful with port 0). */
   async listen(): Promise<number> {
-    // Idle keep-alive connections stay open longer than clients keep them (undici: 4 s), so a client
-    // never sends a request on a connection the server is closing — on a loaded machine the
-    // client's timer can fire late and Node's default (5 s) would race it ("other side closed").
-    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, ...LOCAL_SERVER }, (req, res) => {
       this.serve(req, res).catch((error: unknown) => {
         console.error(`local gateway: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
         if (!res.headersSent) refuse(res, GATEWAY_ERRORS.DEFAULT_5XX);
@@ -115,7 +112,7 @@ export class LocalGateway {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, '127.0.0.1', () => resolve());
+      server.listen({ port: this.options.port, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => resolve());
     });
     return (server.address() as AddressInfo).port;
   }

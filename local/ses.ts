@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_SERVER } from './net';
 
 /**
  * SES on one machine: `aws-ses-v2-local` in this process. The handlers' SESv1 SendEmail reaches it
@@ -37,6 +38,8 @@ export async function startSes(): Promise<LocalSes> {
     default: (config: { host: string; port: number }) => Promise<Server>;
   };
   const server = await start({ host: '127.0.0.1', port: 0 });
+  // Started by the emulator itself: only its keep-alive can be set (see LOCAL_SERVER).
+  Object.assign(server, LOCAL_SERVER);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     endpoint,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { LISTEN_BACKLOG, LOCAL_SERVER } from './net';
 
 /**
  * Step Functions on one machine: `aws-local-stepfunctions` runs the real ASL file, and this module
@@ -294,11 +295,11 @@ export class LocalStepFunctions {
 
   /** Serves the JSON protocol on 127.0.0.1:`port` (0 = any free port); returns the endpoint URL. */
   async listen(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.serve(req, res));
+    const server = createServer(LOCAL_SERVER, (req, res) => void this.serve(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => resolve());
     });
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
