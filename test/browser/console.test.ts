@@ -15,8 +15,9 @@ import { type Browser, launchChromium } from './support/chromium';
  * inbox, revokes, denies with a reason, a forwarded sign-in-required link is refused for the
  * wrong person and accepted for the right one, the audit log verified (chains and signed digests)
  * and its first broken place after an event is changed in DynamoDB Local, sign-out (of the IdP
- * too) and the idle timeout. Screenshots at
- * 375 px and desktop go to docs/images/ (the README shows them).
+ * too) and the idle timeout; the audit table breaks no word and the page never scrolls sideways,
+ * at 375 px and desktop. Screenshots at 375 px and desktop go to docs/images/ (the README and
+ * docs/console.md show them).
  */
 jest.setTimeout(120_000);
 
@@ -24,6 +25,21 @@ declare const document: {
   querySelectorAll(selector: string): Iterable<{ id: string; tagName: string; getAttribute(name: string): string | null }>;
   querySelector(selector: string): unknown;
 };
+
+/** The little of the DOM `wordsBrokenAcrossLines` uses (the tests have no DOM types). */
+interface TextNode {
+  data: string;
+}
+interface Dom {
+  querySelectorAll(selector: string): Iterable<unknown>;
+  createTreeWalker(root: unknown, whatToShow: number): { nextNode(): TextNode | null };
+  createRange(): {
+    setStart(node: TextNode, offset: number): void;
+    setEnd(node: TextNode, offset: number): void;
+    getClientRects(): Iterable<{ top: number; height: number }>;
+  };
+  scrollingElement: { scrollWidth: number };
+}
 
 const IMAGES = join(__dirname, '..', '..', 'docs', 'images');
 const IDLE_SECONDS = 6;
@@ -224,6 +240,88 @@ it('shows the audit log verified as audit/verify does: every hash chain and the 
   expect(shown.fields['Sealed up to']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}.* \(\d+ events?\)/);
   await accessible(page);
   await page.screenshot({ path: join(IMAGES, 'console-audit-desktop.png'), fullPage: false });
+  await page.close();
+});
+
+/**
+ * Every `word` (by default a timestamp, or a run of letters and digits) in the cells matching `selector` that the
+ * browser split over two lines, and how many it checked. A Range over a word has one client rect
+ * per line it lies on.
+ */
+const wordsBrokenAcrossLines = (page: Page, selector: string, word = '\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z|[\\p{L}\\p{N}_]+') =>
+  page.evaluate(
+    ([cells, pattern]) => {
+      const dom = (globalThis as unknown as { document: Dom }).document;
+      const SHOW_TEXT = 4;
+      const broken: string[] = [];
+      let checked = 0;
+      for (const cell of dom.querySelectorAll(cells)) {
+        const walker = dom.createTreeWalker(cell, SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (const match of node.data.matchAll(new RegExp(pattern, 'gu'))) {
+            const range = dom.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const rects = [...range.getClientRects()];
+            checked++;
+            if (rects.some((rect) => Math.abs(rect.top - rects[0].top) > rect.height / 2)) broken.push(match[0]);
+          }
+        }
+      }
+      return { broken, checked };
+    },
+    [selector, word],
+  );
+
+const pageOverflow = (page: Page) =>
+  page.evaluate(() => {
+    const scope = globalThis as unknown as { document: Dom; innerWidth: number };
+    return { scrollWidth: scope.document.scrollingElement.scrollWidth, innerWidth: scope.innerWidth };
+  });
+
+it('audit log at 375 px and desktop: no word broken inside a table cell, no sideways page scroll; screenshot at 375 px', async () => {
+  const since = new Date().toISOString();
+  const request = await atCustomerStage();
+  // The listing shows events once they have settled: wait until this request's are listed.
+  await waitFor(
+    'the request listed in the audit log',
+    async () => (await lockbox.call('GET', `/tenants/demo/audit?limit=100&from=${since}`, { as: 'carol' })).body.items as AuditEvent[],
+    (items) => items.some((event) => event.requestId === request.requestId && event.type === 'ManagerApproved'),
+    30_000,
+    250,
+  );
+  const page = await signInAs('auditor@demo.example', { width: 375, height: 800 }, '/console/t/demo/audit');
+  expect(await heading(page)).toBe('Audit log');
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    const types = await page.locator('table tbody td:nth-child(2)').allTextContents();
+    expect({ width, created: types.includes('RequestCreated') }).toEqual({ width, created: true });
+    // The event types, each one word; then no word or timestamp of any cell; then no id, date or
+    // actor split at a hyphen either ("req-…", "2026-12-01", "lockbox-workflow").
+    const events = await wordsBrokenAcrossLines(page, 'table tbody td:nth-child(2)');
+    expect({ width, broken: events.broken, checked: events.checked }).toEqual({ width, broken: [], checked: types.length });
+    const cells = await wordsBrokenAcrossLines(page, 'table td, table th');
+    expect({ width, broken: cells.broken }).toEqual({ width, broken: [] });
+    expect(cells.checked).toBeGreaterThan(types.length);
+    const ids = await wordsBrokenAcrossLines(page, 'table tbody td:not(:last-child)', '[\\p{L}\\p{N}_-]+');
+    expect({ width, broken: ids.broken }).toEqual({ width, broken: [] });
+    // The page never scrolls sideways: a table too wide for the screen scrolls inside its box.
+    const { scrollWidth, innerWidth } = await pageOverflow(page);
+    expect(innerWidth).toBe(width);
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    // Nor does the table hide anything sideways: it fits its box (on a phone each event is a card).
+    const box = await page.locator('div.scroll').evaluate((element) => {
+      const { scrollWidth: inner, clientWidth: shown } = element as unknown as { scrollWidth: number; clientWidth: number };
+      return { inner, shown };
+    });
+    expect({ width, fits: box.inner <= box.shown }).toEqual({ width, fits: true });
+  }
+  // The verification, the range form and the first two events.
+  await page.setViewportSize({ width: 375, height: 800 });
+  const second = await page.locator('table tbody tr').nth(1).boundingBox();
+  expect(second).not.toBeNull();
+  const height = Math.ceil((second?.y ?? 0) + (second?.height ?? 0) + 16);
+  await page.screenshot({ path: join(IMAGES, 'console-audit-375.png'), fullPage: true, clip: { x: 0, y: 0, width: 375, height } });
   await page.close();
 });
 

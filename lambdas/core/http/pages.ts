@@ -41,13 +41,13 @@ a{color:#0b5394}
 blockquote{margin:0 0 .75rem;padding:.5rem .75rem;border-left:4px solid #6b6b6b;background:#f4f5f7;white-space:pre-wrap;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
 :focus-visible{outline:3px solid #0b5394;outline-offset:2px}
-.top{max-width:64rem;margin:0 auto;padding:.75rem 1rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;justify-content:space-between;color:#4a4a4a;font-size:.875rem}
+.top{max-width:72rem;margin:0 auto;padding:.75rem 1rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;justify-content:space-between;color:#4a4a4a;font-size:.875rem}
 .top form{margin:0;display:inline}
 .top button{min-height:2.25rem;padding:.25rem .75rem;margin:0;background:#fff;color:#1a1a1a;border-width:1px}
 nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem;margin:.5rem 0 0;padding:0}
 nav a{display:inline-block;padding:.5rem .75rem;border-radius:4px;text-decoration:none;color:#0b5394;font-weight:600}
 nav a[aria-current=page]{background:#0b5394;color:#fff}
-.wide{max-width:64rem}
+.wide{max-width:72rem}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:1rem;margin:0 0 1.25rem}
 .card h2{margin-top:0}
 .row{display:flex;flex-wrap:wrap;gap:.75rem 1.5rem;align-items:flex-start}
@@ -57,8 +57,9 @@ nav a[aria-current=page]{background:#0b5394;color:#fff}
 .bad{padding:.75rem;border-left:4px solid #8a1c1c;background:#fbeeee}
 .ok h2,.bad h2{margin-top:0}
 table{border-collapse:collapse;width:100%;margin:0 0 1rem;font-size:.9375rem}
-th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
+th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #d0d7de}
 .scroll{overflow-x:auto}
+.nowrap{white-space:nowrap}
 fieldset{border:1px solid #d0d7de;border-radius:6px;margin:0 0 1rem;padding:.75rem}
 legend{font-weight:600;padding:0 .25rem}
 input[type=text],input[type=email],input[type=datetime-local],select{display:block;width:100%;max-width:28rem;min-height:2.5rem;padding:.375rem .5rem;font:inherit;color:#1a1a1a;background:#fff;border:1px solid #6b6b6b;border-radius:4px}
@@ -67,7 +68,12 @@ input[type=checkbox]{width:1.25rem;height:1.25rem;vertical-align:middle;margin-r
 .field{margin:0 0 .75rem}
 .primary{background:#0b5394;color:#fff;border-color:#0b5394}
 .button{display:inline-block;font-weight:600;padding:.625rem 1.5rem;background:#0b5394;color:#fff;border-radius:4px;text-decoration:none}
-@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{margin-top:.5rem}button{width:100%}.top button{width:auto}main{border-left:0;border-right:0;border-radius:0}}`;
+@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{margin-top:.5rem}button{width:100%}.top button{width:auto}main{border-left:0;border-right:0;border-radius:0}
+.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.stack,.stack tbody,.stack tr,.stack td{display:block}
+.stack tr{padding:.5rem 0;border-bottom:1px solid #d0d7de}
+.stack td{padding:.125rem 0;border:0}
+.stack td::before{content:attr(data-label) " " / "";font-weight:600}}`;
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
 const HEADERS = {
