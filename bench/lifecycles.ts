@@ -12,6 +12,7 @@
  *   copies of the items the route touched (same tables, expressions and conditions).
  */
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { Client } from '@smithy/core/client';
@@ -301,15 +302,26 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
   // ABBA: each configuration runs twice, in mirrored order, so neither gains from running second
   // (a warmer process, a fuller table).
   const order = ['one tenant', 'ten tenants', 'ten tenants', 'one tenant'];
-  const totals: Record<string, { seconds: number; outcomes: Outcome[]; counters: Counters }> = {};
+  const totals: Record<string, { seconds: number; outcomes: Outcome[]; counters: Counters; loopDelays: string[] }> = {};
   for (const label of order) {
-    const total = (totals[label] ??= { seconds: 0, outcomes: [], counters: { serverErrors: 0, throttled: 0, connectionErrors: 0 } });
+    const total = (totals[label] ??= {
+      seconds: 0,
+      outcomes: [],
+      counters: { serverErrors: 0, throttled: 0, connectionErrors: 0 },
+      loopDelays: [],
+    });
     const run = randomUUID().slice(0, 8);
+    // Every "Lambda", the workflow and this client share one event loop: how late it ran is how
+    // late every timer (a window's end) and every socket's turn came.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const started = performance.now();
     const outcomes = await Promise.all(
       Array.from({ length: count }, (_, i) => lifecycle(driver, configs[label](i), 'approved', `bench-${run}-${i}`, total.counters)),
     );
     total.seconds += (performance.now() - started) / 1000;
+    loop.disable();
+    total.loopDelays.push(`${(loop.percentile(99) / 1e6).toFixed(0)} / ${(loop.max / 1e6).toFixed(0)} ms`);
     total.outcomes.push(...outcomes);
   }
   // Every lifecycle not ended within its bound is read again once all runs are over (minutes later):
@@ -323,7 +335,7 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
     outcome.status = TERMINAL.includes(status) ? `LATE ${status}` : `LOST ${status}`;
   }
   const rates: number[] = [];
-  for (const [label, { seconds, outcomes, counters }] of Object.entries(totals)) {
+  for (const [label, { seconds, outcomes, counters, loopDelays }] of Object.entries(totals)) {
     const lost = outcomes.filter((outcome) => outcome.status !== 'COMPLETED');
     const lags = outcomes.flatMap((outcome) => (outcome.lagMs === undefined ? [] : [outcome.lagMs]));
     const rate = outcomes.length / seconds;
@@ -331,7 +343,7 @@ async function throughput(driver: Driver, report: Report, count: number): Promis
     const kinds = [...new Set(lost.map((outcome) => outcome.status))]
       .map((status) => `${lost.filter((outcome) => outcome.status === status).length} ${status}`)
       .join(', ');
-    let row = `${rate.toFixed(1)} lifecycles/s; not COMPLETED in time ${lost.length}${kinds ? ` (${kinds})` : ''}; 5xx ${counters.serverErrors}; 503 THROTTLED ${counters.throttled}; client connection retries ${counters.connectionErrors}; revocation lag p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms`;
+    let row = `${rate.toFixed(1)} lifecycles/s; not COMPLETED in time ${lost.length}${kinds ? ` (${kinds})` : ''}; 5xx ${counters.serverErrors}; 503 THROTTLED ${counters.throttled}; client connection retries ${counters.connectionErrors}; revocation lag p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms; event-loop delay p99 / max ${loopDelays.join(', ')}`;
     const refusal = lost.find((outcome) => outcome.error);
     if (refusal) row += `; e.g. ${refusal.error}`;
     report(`${count} concurrent approved lifecycles, ${label} (2 runs)`, row);
