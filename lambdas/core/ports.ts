@@ -61,9 +61,13 @@ export interface RequestStore {
   /**
    * Attaches the waiting task's token while the request is in `status`, in one write with no read
    * first (no version condition: the writes that race it check the version and read again).
-   * Returns undefined when attached, else the request's current status.
+   * Returns the request as attached (no read), or the status it was in instead.
    */
-  attachTask(requestId: string, status: Status, task: Pick<AccessRequest, 'taskToken' | 'taskStage'>): Promise<Status | undefined>;
+  attachTask(
+    requestId: string,
+    status: Status,
+    task: Pick<AccessRequest, 'taskToken' | 'taskStage'>,
+  ): Promise<{ attached: AccessRequest } | { attached?: undefined; status: Status | undefined }>;
   listByTenant(
     tenantId: string,
     filter: { status?: Status; createdAfter?: string },

@@ -291,11 +291,27 @@ describe('approval links', () => {
     await expect(viewLink(h.deps, carolLink)).resolves.toEqual({ ok: false, refusal: 'used' });
     const notices = () =>
       h.outbox.filter((email) => email.subject === '[T-7] Access request already approved by approver@demo.example: no action needed');
-    // Not on the decision's path: the workflow's next step (the grant) tells the others.
+    // Not on the decision's path: the workflow's hold step, once access is granted, tells the others.
     expect(notices()).toEqual([]);
     await grantAccess(h.deps, requestId);
-    expect(notices().map((email) => email.to[0])).toEqual(['approver2@demo.example']);
     expect((await stored(requestId)).status).toBe('ACTIVE');
+    await holdAccess(h.deps, requestId, 'task-token-hold');
+    expect(notices().map((email) => email.to[0])).toEqual(['approver2@demo.example']);
+  });
+
+  it('grants without waiting on email: the hold step, whose timer already runs, tells the engineer', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    const sent = h.outbox.length;
+    // A mailer that never answers cannot hold the grant back (and with it the window's timer).
+    const send = h.deps.mailer.send;
+    h.deps.mailer.send = () => new Promise(() => undefined);
+    await expect(grantAccess(h.deps, requestId)).resolves.toMatchObject({ status: 'ACTIVE' });
+    h.deps.mailer.send = send;
+    expect(h.outbox).toHaveLength(sent);
+    await holdAccess(h.deps, requestId, 'task-token-hold');
+    expect(h.outbox.slice(sent).map((email) => email.to[0])).toContain('alice@provider.example');
+    expect(await stored(requestId)).toMatchObject({ status: 'ACTIVE', taskToken: 'task-token-hold', taskStage: 'access' });
   });
 
   it('refuses a manager link at the customer stage (cross-stage) and records it', async () => {

@@ -222,7 +222,11 @@ export class DynamoRequestStore implements RequestStore {
     });
   }
 
-  async attachTask(requestId: string, status: Status, task: Pick<AccessRequest, 'taskToken' | 'taskStage'>): Promise<Status | undefined> {
+  async attachTask(
+    requestId: string,
+    status: Status,
+    task: Pick<AccessRequest, 'taskToken' | 'taskStage'>,
+  ): ReturnType<RequestStore['attachTask']> {
     const update = new UpdateBuilder();
     update
       .set('taskToken', task.taskToken)
@@ -232,19 +236,20 @@ export class DynamoRequestStore implements RequestStore {
       .setExpression(`${update.name('version')} = ${update.name('version')} + ${update.value(1)}`)
       .when(`${update.name('status')} = ${update.value(status)}`);
     try {
-      await this.db.send(
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tables.requests,
           Key: { requestId },
           ...update.build(),
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return undefined;
+      return { attached: fromRequestItem(Attributes ?? {}) };
     } catch (error) {
       if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException') throw error;
       const old = (error as { Item?: Record<string, RawValue> }).Item;
-      return (old?.status?.S as Status | undefined) ?? (await this.get(requestId))?.status;
+      return { status: (old?.status?.S as Status | undefined) ?? (await this.get(requestId))?.status };
     }
   }
 

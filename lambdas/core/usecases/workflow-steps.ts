@@ -106,10 +106,18 @@ export async function openStage(deps: Deps, requestId: string, stage: Stage, tas
  * The workflow holds while access is granted: attaches the hold task's token, so an early revoke
  * ends the execution at once (it completes this task). If the request is no longer ACTIVE (revoked
  * before the token was attached, cancelled while granting, failed), the task completes at once.
+ * Then the engineer is emailed and the other approvers are told the stage was decided: here, where
+ * the hold's timer already runs, so a slow or throttled email never delays the window's end (a
+ * failed email changes nothing).
  */
 export async function holdAccess(deps: Deps, requestId: string, taskToken: string): Promise<void> {
-  const ended = await deps.requests.attachTask(requestId, 'ACTIVE', { taskToken, taskStage: 'access' });
-  if (ended) await deps.workflow.succeed(taskToken, { status: ended });
+  const held = await deps.requests.attachTask(requestId, 'ACTIVE', { taskToken, taskStage: 'access' });
+  if (!held.attached) {
+    if (!held.status) throw new Error(`Request ${requestId} does not exist`);
+    await deps.workflow.succeed(taskToken, { status: held.status });
+    return;
+  }
+  await Promise.all([tellEngineer(deps, held.attached), tellTheOthers(deps, held.attached, 'customer')]);
 }
 
 /**
@@ -179,8 +187,7 @@ const MAX_CLOCK_SKEW_MS = 5_000;
  * 2. one conditional write APPROVED → ACTIVE records the window and what the engineer needs;
  *    if the request was cancelled meanwhile, the grant is taken back;
  * 3. if the provider fails, whatever it made is revoked and the request ends FAILED;
- * 4. the engineer is emailed, the other approvers are told the stage was decided (a failed email
- *    changes nothing).
+ * 4. nothing else: the hold step emails, so the window's timer starts as soon as this returns.
  * `holdSeconds` is the hold task's timer: whole seconds, at most the time left, so the Wait that
  * follows ends the window to the millisecond.
  */
@@ -210,7 +217,6 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<StepRe
       },
       nowMs: deps.clock.now().getTime(),
     });
-    await Promise.all([tellEngineer(deps, granted), tellTheOthers(deps, granted, 'customer')]);
     return active(deps, granted);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
