@@ -529,13 +529,13 @@ describe('the reconciler', () => {
     });
   });
 
-  it('delivers again a decision committed minutes ago whose workflow did not move on', async () => {
+  it('delivers again a decision committed over 30 s ago whose workflow did not move on', async () => {
     const requestId = await customerStage();
     await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
     h.workflow.delivered.length = 0;
-    h.clock.advance(60_000);
+    h.clock.advance(29_000);
     await expect(reconcile(h.deps)).resolves.toMatchObject({ redelivered: [] });
-    h.clock.advance(120_000);
+    h.clock.advance(2_000);
     await expect(reconcile(h.deps)).resolves.toMatchObject({ redelivered: [requestId] });
     expect(h.workflow.delivered).toEqual([{ token: 'task-token-customer', output: { status: 'APPROVED' } }]);
   });

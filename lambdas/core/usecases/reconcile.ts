@@ -29,8 +29,11 @@ export interface ReconcileReport {
   failed: string[];
 }
 
-/** A decision younger than this is still on its way; only older ones are delivered again. */
-const REDELIVERY_GRACE_MS = 120_000;
+/**
+ * A decision younger than this may still be on its way (no API call outlasts API Gateway's 29 s);
+ * only older ones are delivered again. A repeat would be harmless: the task is gone (lost race).
+ */
+const REDELIVERY_GRACE_MS = 30_000;
 /** A request younger than this may have its execution start in a moment (the API commits, then starts it). */
 const START_GRACE_MS = 60_000;
 const BATCH = 100;
