@@ -9,13 +9,23 @@
  *   client the handlers build (the bench's own observer clients are left out);
  * - state transitions (states entered) per approved, expired, denied and early-revoked lifecycle;
  * - p50/p99 of each write route next to a bare TransactWriteItems of the same items, replayed on
- *   copies of the items the route touched (same tables, expressions and conditions).
+ *   copies of the items the route touched (same tables, expressions and conditions), and next to
+ *   the route's design floor (read + provider revoke + that transaction + one Step Functions call).
  */
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { Client } from '@smithy/core/client';
+import { ENV } from '../lambdas/core/config';
 import { PRINCIPAL_HEADER } from '../local/gateway';
 import { LOCAL_ADMIN_AGENT, type LocalMode, startLocal } from '../local/local-mode';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/net';
@@ -413,7 +423,16 @@ async function perLifecycle(driver: Driver, report: Report): Promise<void> {
   }
 }
 
-/** Each write route sequentially, next to a bare TransactWriteItems of the items it wrote. */
+/**
+ * Each write route sequentially, next to two floors replayed by the bench's own clients on copies
+ * of the items the route touched, each once the workflow's steps are done (quiet, as the route
+ * ran):
+ * - bare: the route's TransactWriteItems alone;
+ * - design: what a route is by design, one call after the other — a GetItem of the request
+ *   (create has none), the access provider's revoke (revoke only: the local Grants UpdateItem),
+ *   the same TransactWriteItems, and one Step Functions round trip (DescribeExecution, which
+ *   continues nothing, in place of the route's StartExecution / SendTask* call).
+ */
 async function routes(driver: Driver, report: Report, samples: number): Promise<void> {
   const counters: Counters = { serverErrors: 0, throttled: 0, connectionErrors: 0 };
   const keys = new Map<string, string[]>();
@@ -424,24 +443,41 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
       (described.Table?.KeySchema ?? []).map((key) => key.AttributeName!),
     );
   }
+  const sfn = new SFNClient({
+    endpoint: process.env.AWS_ENDPOINT_URL_SFN,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    customUserAgent: BENCH_AGENT,
+  });
+  const executionArn = (requestId: string) => `${process.env[ENV.stateMachineArn]!.replace(':stateMachine:', ':execution:')}:${requestId}`;
   const latencies: Record<string, number[]> = {};
   const bare: Record<string, number[]> = {};
+  const design: Record<string, number[]> = {};
   const bareFailures: Record<string, number> = {};
+  /** Replays of the routes measured since the last quiet moment. */
+  let replays: (() => Promise<void>)[] = [];
+  const replayWhenQuiet = async () => {
+    for (const replay of replays) await replay();
+    replays = [];
+  };
 
-  /** Runs `route`, timing it, then replays its TransactWriteItems on copies of the items as they were before. */
+  /** Runs `route`, timing it; its replay (both floors) runs at the next `replayWhenQuiet`. */
   const measure = async (
     name: string,
     requestId: string | undefined,
     tenantId: string,
     route: () => Promise<{ status: number; body: any; ms: number }>,
+    revokesGrant = false,
   ) => {
     const before = new Map<string, Item>();
     const snapshot = async (table: string, key: Item) => {
       const item = (await driver.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
       if (item) before.set(`${table}|${JSON.stringify(key)}`, item);
+      return item;
     };
     if (requestId) await snapshot(LOCAL_TABLE_NAMES.Requests, { requestId });
     await snapshot(LOCAL_TABLE_NAMES.Tenants, { tenantId });
+    const grant = revokesGrant && requestId ? await driver.grant(requestId) : undefined;
     const first = calls.length;
     const response = await route();
     if (response.status >= 300) throw new Error(`${name}: ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
@@ -450,77 +486,113 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
       .slice(first)
       .find((call) => call.command.startsWith('TransactWriteItems') && JSON.stringify(call.input).includes(response.body.requestId));
     if (!transaction) return response;
-    // Copies of what the route's transaction touched, under fresh keys, as they were before the route.
-    const suffix = `-bare-${randomUUID()}`;
-    const items: Item[] = JSON.parse(JSON.stringify(transaction.input.TransactItems));
-    for (const item of items) {
-      const [op, body] = Object.entries(item)[0] as [string, Item];
-      const keyNames = keys.get(body.TableName) ?? [];
-      if (op === 'Put') {
-        for (const key of keyNames) body.Item[key] = freshKey(body.Item[key], suffix);
-        continue;
+    replays.push(async () => {
+      // Copies of what the route's transaction touched, under fresh keys, as they were before the route.
+      const suffix = `-bare-${randomUUID()}`;
+      const items: Item[] = JSON.parse(JSON.stringify(transaction.input.TransactItems));
+      for (const item of items) {
+        const [op, body] = Object.entries(item)[0] as [string, Item];
+        const keyNames = keys.get(body.TableName) ?? [];
+        if (op === 'Put') {
+          for (const key of keyNames) body.Item[key] = freshKey(body.Item[key], suffix);
+          continue;
+        }
+        const original = Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])]));
+        const copy = before.get(`${body.TableName}|${JSON.stringify(original)}`);
+        for (const key of keyNames) body.Key[key] = freshKey(body.Key[key], suffix);
+        if (copy)
+          await driver.doc.send(
+            new PutCommand({
+              TableName: body.TableName,
+              Item: { ...copy, ...Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])])) },
+            }),
+          );
       }
-      const original = Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])]));
-      const copy = before.get(`${body.TableName}|${JSON.stringify(original)}`);
-      for (const key of keyNames) body.Key[key] = freshKey(body.Key[key], suffix);
-      if (copy)
-        await driver.doc.send(
-          new PutCommand({
-            TableName: body.TableName,
-            Item: { ...copy, ...Object.fromEntries(keyNames.map((key) => [key, unmarshallKey(body.Key[key])])) },
-          }),
-        );
-    }
-    const started = performance.now();
-    try {
-      await driver.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
-      (bare[name] ??= []).push(performance.now() - started);
-    } catch (error) {
-      if (process.env.BENCH_DEBUG) console.error(name, error, JSON.stringify(items));
-      bareFailures[name] = (bareFailures[name] ?? 0) + 1;
-    }
+      const grantCopy = grant && { ...grant, requestId: `${grant.requestId}${suffix}` };
+      if (grantCopy) await driver.doc.send(new PutCommand({ TableName: LOCAL_TABLE_NAMES.Grants, Item: grantCopy }));
+      const started = performance.now();
+      try {
+        if (requestId) {
+          await driver.doc.send(new GetCommand({ TableName: LOCAL_TABLE_NAMES.Requests, Key: { requestId }, ConsistentRead: true }));
+        }
+        if (grantCopy) {
+          await driver.doc.send(
+            new UpdateCommand({
+              TableName: LOCAL_TABLE_NAMES.Grants,
+              Key: { requestId: grantCopy.requestId },
+              UpdateExpression: 'SET revokedAt = :now',
+              ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(revokedAt)',
+              ExpressionAttributeValues: { ':now': new Date().toISOString() },
+            }),
+          );
+        }
+        const transacting = performance.now();
+        await driver.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+        (bare[name] ??= []).push(performance.now() - transacting);
+        await sfn.send(new DescribeExecutionCommand({ executionArn: executionArn(response.body.requestId) }));
+        (design[name] ??= []).push(performance.now() - started);
+      } catch (error) {
+        if (process.env.BENCH_DEBUG) console.error(name, error, JSON.stringify(items));
+        bareFailures[name] = (bareFailures[name] ?? 0) + 1;
+      }
+    });
     return response;
   };
 
-  for (let i = 0; i < samples; i++) {
-    const tag = `route-${randomUUID()}`;
-    const created = await measure('POST /requests', undefined, 'demo', () =>
-      driver.call(
-        'POST',
-        '/requests',
-        'alice',
-        { tenantId: 'demo', ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration: 'PT1M', idempotencyKey: tag },
-        counters,
-      ),
-    );
-    const requestId: string = created.body.requestId;
-    await driver.until(requestId, (item) => item.taskToken !== undefined); // quiet: the workflow's step is done
-    await measure('POST /requests/{id}/manager-decision', requestId, 'demo', () =>
-      driver.call('POST', `/requests/${requestId}/manager-decision`, 'bob', { decision: 'APPROVE' }, counters),
-    );
-    await driver.until(requestId, (item) => item.taskToken !== undefined && item.status === 'PENDING_CUSTOMER_APPROVAL');
-    if (i % 2 === 1) {
-      await measure('POST /requests/{id}/cancel', requestId, 'demo', () =>
-        driver.call('POST', `/requests/${requestId}/cancel`, 'alice', {}, counters),
+  try {
+    for (let i = 0; i < samples; i++) {
+      const tag = `route-${randomUUID()}`;
+      const created = await measure('POST /requests', undefined, 'demo', () =>
+        driver.call(
+          'POST',
+          '/requests',
+          'alice',
+          { tenantId: 'demo', ticketId: tag, justification: 'bench', accessLevel: 'ReadOnly', duration: 'PT1M', idempotencyKey: tag },
+          counters,
+        ),
       );
-      continue;
+      const requestId: string = created.body.requestId;
+      await driver.until(requestId, (item) => item.taskToken !== undefined); // quiet: the workflow's step is done
+      await replayWhenQuiet();
+      await measure('POST /requests/{id}/manager-decision', requestId, 'demo', () =>
+        driver.call('POST', `/requests/${requestId}/manager-decision`, 'bob', { decision: 'APPROVE' }, counters),
+      );
+      await driver.until(requestId, (item) => item.taskToken !== undefined && item.status === 'PENDING_CUSTOMER_APPROVAL');
+      await replayWhenQuiet();
+      if (i % 2 === 1) {
+        await measure('POST /requests/{id}/cancel', requestId, 'demo', () =>
+          driver.call('POST', `/requests/${requestId}/cancel`, 'alice', {}, counters),
+        );
+        await driver.executionEnded(requestId); // quiet: the closing step is done
+        await replayWhenQuiet();
+        continue;
+      }
+      await measure('POST /requests/{id}/customer-decision', requestId, 'demo', () =>
+        driver.call('POST', `/requests/${requestId}/customer-decision`, 'carol', { decision: 'APPROVE' }, counters),
+      );
+      await driver.until(requestId, (item) => item.status === 'ACTIVE' && item.taskStage === 'access'); // the hold waits
+      await replayWhenQuiet();
+      await measure(
+        'POST /requests/{id}/revoke',
+        requestId,
+        'demo',
+        () => driver.call('POST', `/requests/${requestId}/revoke`, 'carol', { reason: 'bench' }, counters),
+        true,
+      );
+      await driver.executionEnded(requestId);
+      await replayWhenQuiet();
     }
-    await measure('POST /requests/{id}/customer-decision', requestId, 'demo', () =>
-      driver.call('POST', `/requests/${requestId}/customer-decision`, 'carol', { decision: 'APPROVE' }, counters),
-    );
-    await driver.until(requestId, (item) => item.status === 'ACTIVE');
-    await sleep(200); // the workflow's next step is done
-    await measure('POST /requests/{id}/revoke', requestId, 'demo', () =>
-      driver.call('POST', `/requests/${requestId}/revoke`, 'carol', { reason: 'bench' }, counters),
-    );
+  } finally {
+    sfn.destroy();
   }
   for (const name of Object.keys(latencies)) {
     const route = latencies[name];
     const floor = bare[name] ?? [];
-    const ratio = floor.length ? percentile(route, 50) / percentile(floor, 50) : Number.NaN;
+    const minimal = design[name] ?? [];
+    const p50 = percentile(route, 50);
     report(
       `${name} (goal p50 <= 1.5x bare)`,
-      `p50 ${percentile(route, 50).toFixed(1)} ms, p99 ${percentile(route, 99).toFixed(1)} ms; bare TransactWriteItems p50 ${percentile(floor, 50).toFixed(1)} ms, p99 ${percentile(floor, 99).toFixed(1)} ms; ${ratio.toFixed(1)}x${bareFailures[name] ? ` (${bareFailures[name]} replays refused)` : ''}`,
+      `p50 ${p50.toFixed(1)} ms, p99 ${percentile(route, 99).toFixed(1)} ms; bare TransactWriteItems p50 ${percentile(floor, 50).toFixed(1)} ms, p99 ${percentile(floor, 99).toFixed(1)} ms; ${(p50 / percentile(floor, 50)).toFixed(1)}x; design floor p50 ${percentile(minimal, 50).toFixed(1)} ms, ${(p50 / percentile(minimal, 50)).toFixed(1)}x${bareFailures[name] ? ` (${bareFailures[name]} replays refused)` : ''}`,
     );
   }
 }

@@ -10,7 +10,9 @@ import { build } from 'esbuild';
  * Where it differs from the deployment's bundling (lib/lockbox-function.ts): CommonJS instead of
  * ESM, so that it can be `require`d; not minified; and the AWS SDK v3 is left out and resolved from
  * node_modules — the same version the deployment bundles, but one copy shared by all functions.
- * Bundling it nine times costs two more seconds at every start.
+ * Bundling it nine times costs two more seconds at every start. The X-Ray SDK is shared the same
+ * way: each copy installs its own async hook (cls-hooked) on every promise of the process, and
+ * twelve of them in one process slowed every call here; a deployed function has one.
  *
  * Files are written only when their content changed, each by an atomic rename, so several local
  * modes starting at once (parallel test suites) never read a half-written bundle.
@@ -38,7 +40,7 @@ export async function bundleHandlers(root: string): Promise<Bundles> {
     target: 'node22',
     format: 'cjs',
     mainFields: ['module', 'main'], // as the deployment resolves dependencies
-    external: ['@aws-sdk/*'],
+    external: ['@aws-sdk/*', 'aws-xray-sdk-core'],
     sourcemap: 'linked',
     sourcesContent: false,
     write: false,

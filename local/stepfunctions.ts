@@ -209,7 +209,7 @@ export class LocalStepFunctions {
       taskSucceededEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', output: request.output },
     });
     this.release(record);
-    record.settle?.resolve(output);
+    afterAnswer(() => record.settle?.resolve(output));
     return {};
   }
 
@@ -222,7 +222,7 @@ export class LocalStepFunctions {
       taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', error, cause },
     });
     this.release(record);
-    record.settle?.reject(new TaskError(error, cause));
+    afterAnswer(() => record.settle?.reject(new TaskError(error, cause)));
     return {};
   }
 
@@ -387,13 +387,27 @@ export class LocalStepFunctions {
       pendingTaskEvents: new Map(),
       unboundTokens: new Set(),
       aborted: false,
-      abort: () => undefined,
+      abort: () => {
+        execution.aborted = true;
+      },
       done: Promise.resolve(),
     };
     this.executions.set(name, execution);
     this.record(execution, 'ExecutionStarted', {
       executionStartedEventDetails: { input, inputDetails: { truncated: false }, roleArn: this.options.roleArn },
     });
+    execution.done = new Promise((resolve) => afterAnswer(() => resolve(this.begin(execution, parsed))));
+    return execution;
+  }
+
+  /** Runs the started execution's states (stopped before its first state: it ends ABORTED). */
+  private begin(execution: Execution, parsed: unknown): Promise<void> {
+    const { name, executionArn } = execution;
+    if (execution.aborted) {
+      execution.status = 'ABORTED';
+      this.finish(execution, 'ExecutionAborted', { executionAbortedEventDetails: {} });
+      return Promise.resolve();
+    }
     const issueToken = () => {
       const token = `AQB${randomBytes(48).toString('base64url')}`;
       this.tokens.set(token, { token, execution, status: 'issued' });
@@ -433,7 +447,7 @@ export class LocalStepFunctions {
       abort();
     };
     const logged = this.follow(execution, eventLogs);
-    execution.done = result.then(
+    return result.then(
       async (output) => {
         await logged;
         if (execution.aborted) {
@@ -464,7 +478,6 @@ export class LocalStepFunctions {
         }
       },
     );
-    return execution;
   }
 
   /** Turns the runner's event log into the service's history events (tasks record their own). */
@@ -687,6 +700,17 @@ export class LocalStepFunctions {
     return this.options.stateMachineArn.split(':')[3] ?? '';
   }
 }
+
+/**
+ * The service answers StartExecution, SendTaskSuccess and SendTaskFailure first and runs the next
+ * state asynchronously. Here the next state runs in this process, on a later turn of the event
+ * loop, so that the caller's answer is written before the next step's Lambda starts (on AWS it
+ * would not compete with the caller at all).
+ */
+const afterAnswer = (next: () => void): void => {
+  setTimeout(next, NEXT_STATE_AFTER_MS);
+};
+const NEXT_STATE_AFTER_MS = 10;
 
 function asTaskError(error: unknown): TaskError {
   if (error instanceof TaskError) return error;

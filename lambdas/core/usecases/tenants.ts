@@ -163,7 +163,12 @@ export async function revokeAccess(deps: Deps, caller: Caller, requestId: string
   };
   let ended;
   try {
-    ended = await endAccess(deps, requestId, { reason: 'revoked-by-customer', actor, sourceIp: caller.sourceIp, note: body.reason });
+    ended = await endAccess(
+      deps,
+      requestId,
+      { reason: 'revoked-by-customer', actor, sourceIp: caller.sourceIp, note: body.reason },
+      request,
+    );
   } catch (error) {
     // The customer asked and it did not happen: that must be in their audit log, not only in ours.
     await deps.audit.append(

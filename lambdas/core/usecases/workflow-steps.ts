@@ -239,7 +239,7 @@ const active = (deps: Deps, request: AccessRequest): StepResult => ({
  * completes the workflow's hold task, so the execution ends at once; if its token is not attached
  * yet, the hold step finds REVOKED and ends it. Either way the execution's closing step then emails
  * the engineer (an execution that had already failed tells no one: the state is right, the notice
- * is lost).
+ * is lost). `loaded`: the caller's own read of the request, which saves reading it again.
  */
 export async function endAccess(
   deps: Deps,
@@ -247,8 +247,9 @@ export async function endAccess(
   how:
     | { reason: 'window-ended' }
     | { reason: 'revoked-by-customer'; actor: Actor & { kind: 'approver' | 'admin' }; sourceIp?: string; note?: string },
+  loaded?: AccessRequest,
 ): Promise<AccessRequest> {
-  const request = await loadRequest(deps, requestId);
+  const request = loaded ?? (await loadRequest(deps, requestId));
   if (request.status !== 'ACTIVE') return request;
   const steps: string[] = [];
   try {
