@@ -207,6 +207,20 @@ class Driver {
     return (execution.history ?? []).filter((event) => event.type.endsWith('StateEntered')).length;
   }
 
+  /**
+   * Resolves when no workflow step of the request runs: the execution waits on a task whose
+   * Lambda has returned (TaskSubmitted is its last event), or it has ended.
+   */
+  async quiet(requestId: string, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const response = await fetch(new URL(`/_local/executions/${requestId}`, this.local.url));
+      const execution = (await response.json()) as { status?: string; history?: { type: string }[] };
+      if (execution.status !== 'RUNNING' || execution.history?.at(-1)?.type === 'TaskSubmitted' || Date.now() > end) return;
+      await sleep(50);
+    }
+  }
+
   async executionEnded(requestId: string, timeoutMs = 30_000): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -456,7 +470,8 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
   const bareFailures: Record<string, number> = {};
   /** Replays of the routes measured since the last quiet moment. */
   let replays: (() => Promise<void>)[] = [];
-  const replayWhenQuiet = async () => {
+  const replayWhenQuiet = async (requestId: string) => {
+    await driver.quiet(requestId);
     for (const replay of replays) await replay();
     replays = [];
   };
@@ -552,26 +567,26 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
         ),
       );
       const requestId: string = created.body.requestId;
-      await driver.until(requestId, (item) => item.taskToken !== undefined); // quiet: the workflow's step is done
-      await replayWhenQuiet();
+      await driver.until(requestId, (item) => item.taskToken !== undefined);
+      await replayWhenQuiet(requestId);
       await measure('POST /requests/{id}/manager-decision', requestId, 'demo', () =>
         driver.call('POST', `/requests/${requestId}/manager-decision`, 'bob', { decision: 'APPROVE' }, counters),
       );
       await driver.until(requestId, (item) => item.taskToken !== undefined && item.status === 'PENDING_CUSTOMER_APPROVAL');
-      await replayWhenQuiet();
+      await replayWhenQuiet(requestId);
       if (i % 2 === 1) {
         await measure('POST /requests/{id}/cancel', requestId, 'demo', () =>
           driver.call('POST', `/requests/${requestId}/cancel`, 'alice', {}, counters),
         );
-        await driver.executionEnded(requestId); // quiet: the closing step is done
-        await replayWhenQuiet();
+        await driver.executionEnded(requestId);
+        await replayWhenQuiet(requestId);
         continue;
       }
       await measure('POST /requests/{id}/customer-decision', requestId, 'demo', () =>
         driver.call('POST', `/requests/${requestId}/customer-decision`, 'carol', { decision: 'APPROVE' }, counters),
       );
-      await driver.until(requestId, (item) => item.status === 'ACTIVE' && item.taskStage === 'access'); // the hold waits
-      await replayWhenQuiet();
+      await driver.until(requestId, (item) => item.status === 'ACTIVE' && item.taskStage === 'access');
+      await replayWhenQuiet(requestId);
       await measure(
         'POST /requests/{id}/revoke',
         requestId,
@@ -580,7 +595,7 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
         true,
       );
       await driver.executionEnded(requestId);
-      await replayWhenQuiet();
+      await replayWhenQuiet(requestId);
     }
   } finally {
     sfn.destroy();
