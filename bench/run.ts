@@ -8,7 +8,8 @@
  * - the per-tenant audit chain under contention: requests filed per second by N concurrent
  *   engineers on ONE tenant (every write of a tenant moves its chain head) vs on N tenants
  * - whole lifecycles on local mode (bench/lifecycles.ts): throughput on one tenant vs ten, calls
- *   and state transitions per lifecycle, write routes next to a bare TransactWriteItems
+ *   and state transitions per lifecycle, write routes next to a bare TransactWriteItems and their
+ *   design floor (read + transaction + Step Functions call)
  *   (BENCH_LIFECYCLES, default 1000; BENCH_ROUTE_SAMPLES, default 20)
  * - handler bundles as deployed, and their cold init next to a floor (bench/bundles.ts)
  * - start-up of the `lockbox` command line next to a floor (bench/cli.ts)
