@@ -37,15 +37,21 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyResult =
 
 export function errorResponse(error: unknown, log: Logger): APIGatewayProxyResult {
   if (error instanceof ThrottledError) {
+    // An operator's only clue to what was too slow: the cause is not in the client's answer.
+    log.warn('answered 503: a service did not answer in time', { error: error.message, cause: describeError(error.cause) });
     const response = json(error.statusCode, { error: error.toJSON() });
     return { ...response, headers: { ...response.headers, 'retry-after': String(error.retryAfterSeconds) } };
   }
   if (error instanceof LockboxError) return json(error.statusCode, { error: error.toJSON() });
-  if (isOverloaded(error)) return errorResponse(new ThrottledError('Lockbox is busy; nothing was changed. Try again in a moment.'), log);
+  if (isOverloaded(error)) {
+    return errorResponse(new ThrottledError('Lockbox is busy; nothing was changed. Try again in a moment.', 1, { cause: error }), log);
+  }
   if (error instanceof z.ZodError) return json(400, { error: validationError(error).toJSON() });
-  log.error('unhandled error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  log.error('unhandled error', { error: describeError(error) });
   return json(500, { error: { code: 'INTERNAL', message: 'Something went wrong on our side. Try again later.' } });
 }
+
+const describeError = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /**
  * An AWS service refused or timed out under load, after the SDK's bounded retries. Answered 503:

@@ -144,11 +144,20 @@ describe('POST /requests', () => {
     ddb
       .on(TransactWriteCommand)
       .rejects(Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' }));
+    const logged: string[] = [];
+    const writes = (['stdout', 'stderr'] as const).map((stream) =>
+      jest.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => logged.push(String(chunk)) > 0),
+    );
     const response = await call('POST', '/requests', { body: JSON.stringify(validBody) });
     expect(response.statusCode).toBe(503);
     expect(bodyOf(response).error?.code).toBe('THROTTLED');
     expect(response.headers?.['retry-after']).toBe('1');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    // The operator learns which service was too slow; the client's answer does not say.
+    for (const write of writes) write.mockRestore();
+    const warning = logged.map((line) => JSON.parse(line)).find((line) => line.level === 'WARN');
+    expect(warning?.cause).toBe('ThrottlingException: Rate of requests exceeds the allowed throughput');
+    expect(response.body).not.toContain('ThrottlingException');
   });
 
   it('answers an internal failure with 500 and leaks nothing of it', async () => {
