@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Capacity } from './capacity';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './net';
 
 /**
@@ -21,8 +22,15 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 export const functionName = (handler: string) => `lockbox-${handler}`;
 export const functionArn = (handler: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName(handler)}`;
 
-/** `timeouts`: seconds per handler, as deployed; an invocation's context counts down from it. */
-export function loadFunctions(bundles: Record<string, string>, timeouts: Record<string, number>): Record<string, LocalFunctionInfo> {
+/**
+ * `timeouts`: seconds per handler, as deployed; an invocation's context counts down from it.
+ * `capacity` counts every invocation (see capacity.ts).
+ */
+export function loadFunctions(
+  bundles: Record<string, string>,
+  timeouts: Record<string, number>,
+  capacity: Capacity,
+): Record<string, LocalFunctionInfo> {
   return Object.fromEntries(
     Object.entries(bundles).map(([handler, file]) => {
       const loaded = require(file) as { handler?: (event: unknown, context: unknown) => Promise<unknown> };
@@ -47,7 +55,7 @@ export function loadFunctions(bundles: Record<string, string>, timeouts: Record<
           fail: () => undefined,
           succeed: () => undefined,
         };
-        return entry(event, context);
+        return capacity.run(() => entry(event, context));
       };
       return [handler, { name, arn, invoke }];
     }),

@@ -71,8 +71,15 @@ export interface GatewayOptions {
   pages?: Record<string, LocalPage>;
   /** One line per request (method, path, status, time, who); none when absent. */
   log?: (line: string) => void;
+  /** Whether a call to a route may start now (waits its turn); false answers 503 THROTTLED. @default always */
+  admit?: (resource: string, method: string) => Promise<boolean>;
 }
 
+const AT_CAPACITY: GatewayError = {
+  status: 503,
+  code: 'THROTTLED',
+  message: 'Lockbox local mode is at capacity; nothing was changed. Try again in a moment.',
+};
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's payload limit
 const MAX_HEADER_BYTES = 10 * 1024; // API Gateway's limit on the request line and headers together
 const JSON_TYPE = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
@@ -179,6 +186,10 @@ export class LocalGateway {
       refuse(res, { status: 503, code: 'THROTTLED', message: 'Lockbox local mode is starting' }, undefined, {
         'retry-after': String(RETRY_AFTER_SECONDS),
       });
+      return finish(503);
+    }
+    if (this.options.admit && !(await this.options.admit(match.route.resource, method))) {
+      refuse(res, AT_CAPACITY, undefined, { 'retry-after': String(RETRY_AFTER_SECONDS) });
       return finish(503);
     }
     const event = toEvent(req, url, path, method, body, match, principal);

@@ -11,6 +11,7 @@ import { STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../lambdas/core/workflow
 import { adminPages } from './admin';
 import { startAuditStream } from './audit-stream';
 import { bundleHandlers } from './bundle';
+import { Capacity } from './capacity';
 import { ensureTables, startDynamoDbLocal } from './dynamodb';
 import { functionArn, type Invoke, type LocalFunctionInfo, loadFunctions } from './functions';
 import { LocalGateway } from './gateway';
@@ -55,6 +56,8 @@ export interface LocalOptions {
   consoleAbsoluteTimeout?: string;
   /** One line per API call; none when absent. */
   log?: (line: string) => void;
+  /** Invocations running at once above which a create waits its turn (capacity.ts). @default 32 */
+  capacity?: number;
 }
 
 /**
@@ -129,7 +132,13 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
 
   try {
     // The gateway first: a taken port fails at once, and port 0 gives the URL the links need.
-    const gateway = new LocalGateway({ port: options.port ?? 3000, log: options.log });
+    // New requests wait for capacity (at most 15 s, within API Gateway's 29 s); nothing else does.
+    const capacity = new Capacity(options.capacity ?? 32, 15_000);
+    const gateway = new LocalGateway({
+      port: options.port ?? 3000,
+      log: options.log,
+      admit: async (resource, method) => (resource === '/requests' && method === 'POST' ? capacity.admit() : true),
+    });
     const port = await gateway.listen();
     closeGateway = () => gateway.close();
     const url = `http://localhost:${port}`;
@@ -256,6 +265,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       loadFunctions(
         bundles.files,
         Object.fromEntries(Object.entries(deployed.functions).map(([handler, fn]) => [handler, fn.timeoutSeconds])),
+        capacity,
       ),
     );
     cleanups.push(async () => {
