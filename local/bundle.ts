@@ -11,8 +11,8 @@ import { build } from 'esbuild';
  * ESM, so that it can be `require`d; not minified; and the AWS SDK v3 is left out and resolved from
  * node_modules — the same version the deployment bundles, but one copy shared by all functions.
  * Bundling it nine times costs two more seconds at every start. The X-Ray SDK is shared the same
- * way: each copy installs its own async hook (cls-hooked) on every promise of the process, and
- * twelve of them in one process slowed every call here; a deployed function has one.
+ * way: in its automatic mode each copy installs its own async hook (cls-hooked) on every promise of
+ * the process, where a deployed function has one (local mode runs it in manual mode anyway).
  *
  * Files are written only when their content changed, each by an atomic rename, so several local
  * modes starting at once (parallel test suites) never read a half-written bundle.

@@ -237,8 +237,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalMode>
       POWERTOOLS_DEV: 'true',
       POWERTOOLS_METRICS_DISABLED: 'false',
       POWERTOOLS_TRACE_ENABLED: 'false',
-      // The X-Ray SDK otherwise enables an async hook on import, one per bundle here (twelve in one
-      // process, where AWS has one per function): each runs on every promise, for no trace at all.
+      // The X-Ray SDK otherwise enables an async hook on import (cls-hooked), which runs on every
+      // promise of the process for no trace at all: tracing is off here.
       AWS_XRAY_MANUAL_MODE: 'true',
       [ENV.digestSigner]: 'local',
       [ENV.digestLocalKey]: digestKey,
