@@ -55,7 +55,16 @@ export function loadFunctions(
           fail: () => undefined,
           succeed: () => undefined,
         };
-        return capacity.run(() => entry(event, context));
+        return capacity.run(async () => {
+          try {
+            return await entry(event, context);
+          } catch (error) {
+            // What the Lambda runtime logs for a function that throws (a workflow step's error is
+            // then Step Functions' to retry or catch); without it local mode's log would be silent.
+            console.error(`local mode: ${name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+            throw error;
+          }
+        });
       };
       return [handler, { name, arn, invoke }];
     }),
