@@ -18,7 +18,12 @@ export const handler = observed().handler(async () => {
   logKeys({ callerKind: 'schedule' });
   const report = await reconcile(deps);
   const repairs =
-    report.windowsEnded.length + report.leftoversRevoked.length + report.finished.length + report.redelivered.length + report.failed.length;
+    report.windowsEnded.length +
+    report.leftoversRevoked.length +
+    report.finished.length +
+    report.redelivered.length +
+    report.told.length +
+    report.failed.length;
   log.info('reconciled', { ...report });
   countMetric(METRIC.reconcilerRepairs, undefined, repairs);
   return report;

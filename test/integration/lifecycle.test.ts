@@ -451,7 +451,14 @@ describe('the reconciler', () => {
 
   it('has nothing to do when the workflow did its job', async () => {
     await customerStage();
-    await expect(reconcile(h.deps)).resolves.toEqual({ windowsEnded: [], leftoversRevoked: [], finished: [], redelivered: [], failed: [] });
+    await expect(reconcile(h.deps)).resolves.toEqual({
+      windowsEnded: [],
+      leftoversRevoked: [],
+      finished: [],
+      redelivered: [],
+      told: [],
+      failed: [],
+    });
   });
 
   it('finishes an APPROVED request whose execution ended: granted, and its window ended by the sweep', async () => {
@@ -527,6 +534,28 @@ describe('the reconciler', () => {
       actor: { id: 'lockbox-reconciler' },
       details: { reason: 'left-over-after-end', status: 'CANCELLED' },
     });
+  });
+
+  it('tells the engineer of an early revoke that no closing step will announce (its execution had ended), once', async () => {
+    const requestId = await customerStage();
+    await decideAsCustomer(h.deps, { principal: CAROL }, requestId, { decision: 'APPROVE' });
+    await grantAccess(h.deps, requestId);
+    const toAlice = () => h.outbox.filter((email) => email.to[0] === 'alice@provider.example');
+    const before = toAlice().length;
+    // While the execution runs, its closing step tells the engineer: the sweep leaves it alone.
+    await revokeAccess(h.deps, { principal: CAROL }, requestId, {});
+    h.clock.advance(61_000);
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ told: [] });
+    h.workflow.running.delete(requestId); // the execution failed before it could close the request
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ told: [requestId] });
+    expect(
+      toAlice()
+        .slice(before)
+        .map((email) => email.subject),
+    ).toEqual([expect.stringMatching(/revoked/i)]);
+    expect(await stored(requestId)).toMatchObject({ status: 'REVOKED', outcomeNotifiedAt: expect.any(String) });
+    await expect(reconcile(h.deps)).resolves.toMatchObject({ told: [] });
+    expect(toAlice().length).toBe(before + 1);
   });
 
   it('delivers again a decision committed over 30 s ago whose workflow did not move on', async () => {

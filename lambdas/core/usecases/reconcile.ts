@@ -17,7 +17,9 @@ import { closeRequest, endAccess, expireStage, failRequest, grantAccess } from '
  *    a pending stage past its deadline is expired, any other pending request is closed FAILED;
  *    the engineer is told. ACTIVE ones are left to 1, which ends them at their window's end;
  * 4. decisions committed but not delivered while the decided stage's task still waits: delivered
- *    again; a task that is gone already answers "lost race", which is fine.
+ *    again; a task that is gone already answers "lost race", which is fine;
+ * 5. an early revoke or a cancel committed after its execution had ended (no closing step will
+ *    run): the engineer is told, as the closing step would have.
  * Every action is audited by the use case it goes through; the report says what was done, so the
  * caller can raise an alarm whenever it had to act.
  */
@@ -26,6 +28,7 @@ export interface ReconcileReport {
   leftoversRevoked: string[];
   finished: string[];
   redelivered: string[];
+  told: string[];
   failed: string[];
 }
 
@@ -38,10 +41,14 @@ const REDELIVERY_GRACE_MS = 30_000;
 const START_GRACE_MS = 60_000;
 const BATCH = 100;
 const NOT_TERMINAL: Status[] = ['PENDING_MANAGER_APPROVAL', 'PENDING_CUSTOMER_APPROVAL', 'APPROVED'];
+/** Ended through the API: the execution's closing step tells the engineer, if the execution still runs. */
+const ENDED_BY_THE_API: Status[] = ['REVOKED', 'CANCELLED'];
+/** How far back (by creation) the sweep looks for them: longer than any request lives. */
+const UNTOLD_LOOKBACK_MS = 24 * 3_600_000;
 
 export async function reconcile(deps: Deps): Promise<ReconcileReport> {
   const nowMs = deps.clock.now().getTime();
-  const report: ReconcileReport = { windowsEnded: [], leftoversRevoked: [], finished: [], redelivered: [], failed: [] };
+  const report: ReconcileReport = { windowsEnded: [], leftoversRevoked: [], finished: [], redelivered: [], told: [], failed: [] };
   const attempt = async (requestId: string, action: () => Promise<boolean>, done: string[]) => {
     try {
       if (await action()) done.push(requestId);
@@ -95,6 +102,23 @@ export async function reconcile(deps: Deps): Promise<ReconcileReport> {
       continue;
     }
     await attempt(request.requestId, () => finishStranded(deps, request, nowMs), report.finished);
+  }
+
+  const createdAfter = new Date(nowMs - UNTOLD_LOOKBACK_MS).toISOString();
+  const ended = await Promise.all(
+    ENDED_BY_THE_API.map(async (status) => (await deps.requests.listByStatus(status, { createdAfter }, BATCH)).items),
+  );
+  for (const request of ended.flat()) {
+    if (request.outcomeNotifiedAt || Date.parse(request.endedAt ?? '') > nowMs - START_GRACE_MS) continue;
+    await attempt(
+      request.requestId,
+      async () => {
+        if ((await deps.workflow.executionStatus(request.requestId)) === 'running') return false;
+        await closeRequest(deps, request.requestId);
+        return true;
+      },
+      report.told,
+    );
   }
   return report;
 }
