@@ -15,9 +15,9 @@ import { type Browser, launchChromium } from './support/chromium';
  * inbox, revokes, denies with a reason, a forwarded sign-in-required link is refused for the
  * wrong person and accepted for the right one, the audit log verified (chains and signed digests)
  * and its first broken place after an event is changed in DynamoDB Local, sign-out (of the IdP
- * too) and the idle timeout; the audit table breaks no word and the page never scrolls sideways,
- * at 375 px and desktop. Screenshots at 375 px and desktop go to docs/images/ (the README and
- * docs/console.md show them).
+ * too) and the idle timeout; the audit and history tables and the cards of Waiting for me and
+ * Active access split no word or id and the page never scrolls sideways, at 375 px and desktop.
+ * Screenshots at 375 px and desktop go to docs/images/ (the README and docs/console.md show them).
  */
 jest.setTimeout(120_000);
 
@@ -279,6 +279,39 @@ const pageOverflow = (page: Page) =>
     return { scrollWidth: scope.document.scrollingElement.scrollWidth, innerWidth: scope.innerWidth };
   });
 
+/**
+ * At `width`: no word or timestamp in `words` lies on two lines, no id, ticket, date or ARN part
+ * in `ids` is split at a hyphen, the page never scrolls sideways, and no table scrolls inside its
+ * box either (on a phone each row is a card). Returns how many words it checked.
+ */
+async function expectReadable(page: Page, width: number, words: string, ids: string): Promise<number> {
+  await page.setViewportSize({ width, height: 800 });
+  const cells = await wordsBrokenAcrossLines(page, words);
+  expect({ width, broken: cells.broken }).toEqual({ width, broken: [] });
+  const hyphenated = await wordsBrokenAcrossLines(page, ids, '[\\p{L}\\p{N}_-]+');
+  expect({ width, broken: hyphenated.broken }).toEqual({ width, broken: [] });
+  const { scrollWidth, innerWidth } = await pageOverflow(page);
+  expect(innerWidth).toBe(width);
+  expect({ width, sideways: scrollWidth > innerWidth }).toEqual({ width, sideways: false });
+  const boxes = await page.locator('div.scroll').evaluateAll((elements) =>
+    elements.map((element) => {
+      const { scrollWidth: inner, clientWidth: shown } = element as unknown as { scrollWidth: number; clientWidth: number };
+      return inner <= shown;
+    }),
+  );
+  expect({ width, fits: boxes }).toEqual({ width, fits: boxes.map(() => true) });
+  return cells.checked;
+}
+
+/** At 375 px, a screenshot from the top of the page down to the bottom of `last` (and a little more). */
+async function screenshotDownTo(page: Page, last: string, name: string) {
+  await page.setViewportSize({ width: 375, height: 800 });
+  const box = await page.locator(last).boundingBox();
+  expect(box).not.toBeNull();
+  const height = Math.ceil((box?.y ?? 0) + (box?.height ?? 0) + 16);
+  await page.screenshot({ path: join(IMAGES, name), fullPage: true, clip: { x: 0, y: 0, width: 375, height } });
+}
+
 it('audit log at 375 px and desktop: no word broken inside a table cell, no sideways page scroll; screenshot at 375 px', async () => {
   const since = new Date().toISOString();
   const request = await atCustomerStage();
@@ -300,28 +333,57 @@ it('audit log at 375 px and desktop: no word broken inside a table cell, no side
     // actor split at a hyphen either ("req-…", "2026-12-01", "lockbox-workflow").
     const events = await wordsBrokenAcrossLines(page, 'table tbody td:nth-child(2)');
     expect({ width, broken: events.broken, checked: events.checked }).toEqual({ width, broken: [], checked: types.length });
-    const cells = await wordsBrokenAcrossLines(page, 'table td, table th');
-    expect({ width, broken: cells.broken }).toEqual({ width, broken: [] });
-    expect(cells.checked).toBeGreaterThan(types.length);
-    const ids = await wordsBrokenAcrossLines(page, 'table tbody td:not(:last-child)', '[\\p{L}\\p{N}_-]+');
-    expect({ width, broken: ids.broken }).toEqual({ width, broken: [] });
-    // The page never scrolls sideways: a table too wide for the screen scrolls inside its box.
-    const { scrollWidth, innerWidth } = await pageOverflow(page);
-    expect(innerWidth).toBe(width);
-    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
-    // Nor does the table hide anything sideways: it fits its box (on a phone each event is a card).
-    const box = await page.locator('div.scroll').evaluate((element) => {
-      const { scrollWidth: inner, clientWidth: shown } = element as unknown as { scrollWidth: number; clientWidth: number };
-      return { inner, shown };
-    });
-    expect({ width, fits: box.inner <= box.shown }).toEqual({ width, fits: true });
+    const checked = await expectReadable(page, width, 'table td, table th', 'table tbody td:not(:last-child)');
+    expect(checked).toBeGreaterThan(types.length);
   }
   // The verification, the range form and the first two events.
-  await page.setViewportSize({ width: 375, height: 800 });
-  const second = await page.locator('table tbody tr').nth(1).boundingBox();
-  expect(second).not.toBeNull();
-  const height = Math.ceil((second?.y ?? 0) + (second?.height ?? 0) + 16);
-  await page.screenshot({ path: join(IMAGES, 'console-audit-375.png'), fullPage: true, clip: { x: 0, y: 0, width: 375, height } });
+  await screenshotDownTo(page, 'table tbody tr >> nth=1', 'console-audit-375.png');
+  await page.close();
+});
+
+it('Waiting for me, Active access and History at 375 px (and History at desktop) split no id or word, never scroll sideways; screenshots', async () => {
+  const request = await atCustomerStage();
+  const page = await signInAs(EMAIL.carol, { width: 375, height: 800 }, '/console/t/demo/pending');
+  expect(await heading(page)).toBe('Waiting for you');
+  await expect(page.locator('section.card', { hasText: request.ticketId }).count()).resolves.toBe(1);
+  // Tickets, request ids, ARNs ("assumed-role") and dates whole in every card's heading and details.
+  await expectReadable(page, 375, 'section.card h2, section.card dd', 'section.card h2, section.card dd');
+
+  const approved = await lockbox.call('POST', `/requests/${request.requestId}/customer-decision`, {
+    as: 'carol',
+    json: { decision: 'APPROVE' },
+  });
+  expect(approved.status).toBe(200);
+  await lockbox.waitForStatus(request.requestId, ['ACTIVE'], 30_000);
+  await page.goto(`${lockbox.url}/console/t/demo/active`);
+  expect(await heading(page)).toBe('Active access');
+  await expect(page.locator('section.card', { hasText: request.ticketId }).count()).resolves.toBe(1);
+  await expectReadable(page, 375, 'section.card h2, section.card dd', 'section.card h2, section.card dd');
+
+  const history = `${lockbox.url}/console/t/demo/history`;
+  const row = page.locator('table tbody tr', { hasText: request.requestId });
+  await waitFor(
+    'the request listed as active in the history',
+    async () => {
+      await page.goto(history);
+      return (await row.allTextContents()).join('');
+    },
+    (text) => /active/.test(text),
+    30_000,
+    250,
+  );
+  expect(await heading(page)).toBe('History');
+  await accessible(page);
+  for (const width of [375, 1280]) {
+    // Every cell's words and dates whole; ids, tickets, dates and ARNs not split at a hyphen
+    // either (the customer decision's reason is free text: it may).
+    const checked = await expectReadable(page, width, 'table td, table th', 'table tbody td:not(:nth-child(6))');
+    expect(checked).toBeGreaterThan(0);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(IMAGES, 'console-history-desktop.png'), fullPage: false });
+  // The filter and the first two requests.
+  await screenshotDownTo(page, 'table tbody tr >> nth=1', 'console-history-375.png');
   await page.close();
 });
 

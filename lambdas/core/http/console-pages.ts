@@ -7,12 +7,13 @@ import type { Tenant } from '../domain/tenant';
 import { describePrincipal, escapeHtml, humanDuration, remaining, utc } from '../messages';
 import type { ConsoleRoles } from '../usecases/console';
 import { BEFORE_YOU_APPROVE, deadlineNote, decisionForms, detailList, page } from './pages';
+import { JSON_FIELDS, nameParts, requestIdHtml, shortName, shortValue, stackTable, when, whole, wrapAt } from './wrapping';
 
 /**
  * The console's pages, in the look of the link pages (`pages.ts`: the same style, the same
  * strict CSP, no script, no third-party asset). Every form carries the session's CSRF token;
  * every value is escaped; headings, labels and the menu make it usable by keyboard and screen
- * reader; tables scroll sideways on a phone instead of breaking the layout.
+ * reader; on a phone a table shows one card per row (`stackTable` in `wrapping.ts`).
  */
 export interface Frame {
   /** Path prefix of the API's stage ('' locally, `/v1` on AWS): every console URL starts with it. */
@@ -140,7 +141,7 @@ export function pendingPage(frame: Frame, tenantId: string, requests: RequestVie
     .map((request, index) => {
       const id = `-${index + 1}`;
       return `<section class="card" aria-labelledby="req${id}">
-<h2 id="req${id}">${escapeHtml(request.ticketId)}: ${escapeHtml(request.accessLevel)} for ${escapeHtml(humanDuration(request.duration))}</h2>
+<h2 id="req${id}">${shortValue(request.ticketId)}: ${escapeHtml(request.accessLevel)} for ${escapeHtml(humanDuration(request.duration))}</h2>
 <p>${escapeHtml(describePrincipal(request.requestedBy))} asks for <strong>${escapeHtml(request.accessLevel)}</strong> access to <strong>${escapeHtml(request.tenantId)}</strong>. Nothing is granted unless you approve.</p>
 ${detailList(request, 'customer')}
 ${request.approvalDeadline ? deadlineNote(request.approvalDeadline, nowMs) : ''}
@@ -171,8 +172,8 @@ export function activePage(frame: Frame, tenantId: string, requests: RequestView
       const id = `-${index + 1}`;
       const ends = request.accessExpiresAt ? Date.parse(request.accessExpiresAt) : nowMs;
       return `<section class="card" aria-labelledby="act${id}">
-<h2 id="act${id}">${escapeHtml(request.ticketId)}: ${escapeHtml(describePrincipal(request.requestedBy))}</h2>
-<dl><dt>Access level</dt><dd>${escapeHtml(request.accessLevel)}</dd><dt>Since</dt><dd>${escapeHtml(utc(request.accessStartsAt ?? ''))}</dd><dt>Ends</dt><dd>${escapeHtml(utc(ends))} (in ${escapeHtml(remaining(ends, nowMs))})</dd><dt>Approved by</dt><dd>${escapeHtml(request.customerDecision?.byEmail ?? request.customerDecision?.by ?? '')}</dd><dt>Request id</dt><dd>${escapeHtml(request.requestId)}</dd></dl>
+<h2 id="act${id}">${shortValue(request.ticketId)}: ${nameParts(describePrincipal(request.requestedBy))}</h2>
+<dl><dt>Access level</dt><dd>${escapeHtml(request.accessLevel)}</dd><dt>Since</dt><dd>${when(request.accessStartsAt ?? '')}</dd><dt>Ends</dt><dd>${when(ends)} (in ${escapeHtml(remaining(ends, nowMs))})</dd><dt>Approved by</dt><dd>${shortName(request.customerDecision?.byEmail ?? request.customerDecision?.by ?? '')}</dd><dt>Request id</dt><dd>${requestIdHtml(request.requestId)}</dd></dl>
 <form method="post" action="${escapeHtml(tenantUrl(frame, tenantId, `/requests/${encodeURIComponent(request.requestId)}/revoke`))}">
 ${csrfField(frame)}
 <label for="revoke-reason${id}">Reason (optional; the engineer reads it)</label>
@@ -215,16 +216,17 @@ ${field('from', 'Created from (UTC date)', `<input type="text" id="from" name="f
 ${field('to', 'Created to (UTC date)', `<input type="text" id="to" name="to" inputmode="numeric" placeholder="2026-12-31" value="${escapeHtml(filter.to ?? '')}">`)}
 ${field('requester', 'Requester contains', `<input type="text" id="requester" name="requester" value="${escapeHtml(filter.requester ?? '')}">`)}
 </div><button class="primary" type="submit">Show</button></fieldset></form>`;
-  const rows = items
-    .map(
-      (request) =>
-        `<tr><td>${escapeHtml(utc(request.createdAt))}</td><td>${escapeHtml(request.ticketId)}</td><td>${escapeHtml(describePrincipal(request.requestedBy))}</td><td>${escapeHtml(request.accessLevel)}, ${escapeHtml(humanDuration(request.duration))}</td><td>${statusBadge(request.status)}</td><td>${escapeHtml(
-          decisionText(request),
-        )}</td><td><code>${escapeHtml(request.requestId)}</code></td></tr>`,
-    )
-    .join('');
+  const rows = items.map((request) => [
+    when(request.createdAt),
+    shortValue(request.ticketId),
+    nameParts(describePrincipal(request.requestedBy)),
+    `${escapeHtml(request.accessLevel)}, ${escapeHtml(humanDuration(request.duration))}`,
+    statusBadge(request.status),
+    decisionText(request),
+    requestIdHtml(request.requestId),
+  ]);
   const table = items.length
-    ? `<div class="scroll"><table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Created</th><th scope="col">Ticket</th><th scope="col">Requester</th><th scope="col">Access</th><th scope="col">Status</th><th scope="col">Customer decision</th><th scope="col">Request id</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    ? stackTable(['Created', 'Ticket', 'Requester', 'Access', 'Status', 'Customer decision', 'Request id'], rows, 'Newest first')
     : '<p>No request matches.</p>';
   const more = nextUrl ? `<p><a href="${escapeHtml(nextUrl)}">Older requests</a></p>` : '';
   return consolePage(200, 'History', `${form}\n${table}\n${more}`, frame, true);
@@ -233,7 +235,7 @@ ${field('requester', 'Requester contains', `<input type="text" id="requester" na
 const decisionText = (request: RequestView): string => {
   const decision = request.customerDecision;
   if (!decision) return '';
-  return `${decision.decision === 'APPROVE' ? 'approved' : 'denied'} by ${decision.byEmail ?? decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
+  return `${decision.decision === 'APPROVE' ? 'approved' : 'denied'} by ${shortName(decision.byEmail ?? decision.by)}${decision.reason ? `: ${escapeHtml(decision.reason)}` : ''}`;
 };
 
 const BREAKS: Record<BreakKind, string> = {
@@ -279,35 +281,6 @@ function verificationBox(report: VerifyReport): string {
   return `<section class="bad" role="alert" aria-labelledby="verify-h"><h2 id="verify-h">Verification FAILED: the audit log was changed</h2><p>The first broken place:</p><dl>${place}</dl><p>Verified apart from it:</p><dl>${checked}</dl></section>`;
 }
 
-/**
- * Escaped, each piece between spaces up to `upTo` characters kept whole: no break at the hyphen of
- * an id, a ticket or a date. A longer one may still wrap at its hyphens.
- */
-const whole = (text: string, upTo = Number.POSITIVE_INFINITY) =>
-  text
-    .split(' ')
-    .map((word) => (!word ? '' : word.length <= upTo ? `<span class="nowrap">${escapeHtml(word)}</span>` : escapeHtml(word)))
-    .join(' ');
-/** The date, then the time with its zone: two pieces, each kept whole. */
-const when = (at: string) =>
-  utc(at)
-    .split(/ (?=\d)/)
-    .map((part) => `<span class="nowrap">${escapeHtml(part)}</span>`)
-    .join(' ');
-/** A quoted timestamp with its comma ("2026-12-01T16:29:59.077Z",) is 27: details' short values stay whole. */
-const shortValue = (text: string) => whole(text, 32);
-/**
- * Free to wrap where `at` matches (after an ARN's `:` and `/`, before an email's `@`, between
- * JSON's fields): a table cell never breaks inside a word, so a long value needs such places.
- */
-const wrapAt = (text: string, at: RegExp, piece: (part: string) => string = escapeHtml) =>
-  text
-    .split(at)
-    .map((part) => piece(part))
-    .join('<wbr>');
-const ACTOR_PARTS = /(?<=[/:])(?!:)|(?=@)/;
-const JSON_FIELDS = /(?<=,|":|\/)/;
-
 export function auditPage(
   frame: Frame,
   tenantId: string,
@@ -321,22 +294,14 @@ export function auditPage(
 ${field('audit-from', 'From', `<input type="text" id="audit-from" name="from" placeholder="2026-12-01" value="${escapeHtml(range.from ?? '')}">`)}
 ${field('audit-to', 'To', `<input type="text" id="audit-to" name="to" placeholder="2026-12-31" value="${escapeHtml(range.to ?? '')}">`)}
 </div><button class="primary" type="submit">Show</button></fieldset></form>`;
-  // On a phone the table stacks each event as a card; `data-label` names each cell there.
-  const cell = (label: string, html: string) => `<td role="cell" data-label="${label}">${html}</td>`;
-  const rows = events
-    .map(
-      (event) =>
-        `<tr role="row">${cell('When', when(event.at))}${cell('Event', escapeHtml(event.type))}${cell(
-          'Who',
-          wrapAt(`${event.actor.kind}: ${event.actor.id}`, ACTOR_PARTS, whole),
-        )}${cell('Request', whole(event.requestId ?? ''))}${cell('Details', wrapAt(event.details ? JSON.stringify(event.details) : '', JSON_FIELDS, shortValue))}</tr>`,
-    )
-    .join('');
-  // Explicit roles: a table shown as blocks on a phone stays a table to a screen reader.
-  const head = ['When', 'Event', 'Who', 'Request', 'Details'].map((label) => `<th scope="col" role="columnheader">${label}</th>`).join('');
-  const table = events.length
-    ? `<div class="scroll"><table class="stack" role="table"><thead role="rowgroup"><tr role="row">${head}</tr></thead><tbody role="rowgroup">${rows}</tbody></table></div>`
-    : '<p>No audit event in this range.</p>';
+  const rows = events.map((event) => [
+    when(event.at),
+    escapeHtml(event.type),
+    nameParts(`${event.actor.kind}: ${event.actor.id}`),
+    whole(event.requestId ?? ''),
+    wrapAt(event.details ? JSON.stringify(event.details) : '', JSON_FIELDS, shortValue),
+  ]);
+  const table = events.length ? stackTable(['When', 'Event', 'Who', 'Request', 'Details'], rows) : '<p>No audit event in this range.</p>';
   const more = nextUrl ? `<p><a href="${escapeHtml(nextUrl)}">More events</a></p>` : '';
   return consolePage(200, 'Audit log', `${check}\n${form}\n${table}\n${more}`, frame, true);
 }

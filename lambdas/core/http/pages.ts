@@ -4,6 +4,7 @@ import type { RequestView } from '../domain/request';
 import { wellFormed } from '../domain/text';
 import { describePrincipal, escapeHtml, humanDuration, remaining, utc } from '../messages';
 import type { LinkRefusal, OtherDecision } from '../usecases/links';
+import { nameParts, requestIdHtml, shortName, shortValue, when } from './wrapping';
 
 /**
  * The approver's pages: the confirmation page of a link and the pages after a decision.
@@ -39,7 +40,7 @@ button{font:inherit;font-weight:600;min-height:2.75rem;padding:.625rem 1.5rem;ma
 .hint{color:#4a4a4a;font-size:.9375rem;margin:.375rem 0 0}
 a{color:#0b5394}
 blockquote{margin:0 0 .75rem;padding:.5rem .75rem;border-left:4px solid #6b6b6b;background:#f4f5f7;white-space:pre-wrap;overflow-wrap:anywhere}
-code{overflow-wrap:anywhere}
+code{overflow-wrap:anywhere;font-size:.875em}
 :focus-visible{outline:3px solid #0b5394;outline-offset:2px}
 .top{max-width:72rem;margin:0 auto;padding:.75rem 1rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;justify-content:space-between;color:#4a4a4a;font-size:.875rem}
 .top form{margin:0;display:inline}
@@ -70,7 +71,8 @@ input[type=checkbox]{width:1.25rem;height:1.25rem;vertical-align:middle;margin-r
 .button{display:inline-block;font-weight:600;padding:.625rem 1.5rem;background:#0b5394;color:#fff;border-radius:4px;text-decoration:none}
 @media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{margin-top:.5rem}button{width:100%}.top button{width:auto}main{border-left:0;border-right:0;border-radius:0}
 .stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-.stack,.stack tbody,.stack tr,.stack td{display:block}
+.stack,.stack tbody,.stack tr,.stack td,.stack caption{display:block}
+.stack caption{text-align:left}
 .stack tr{padding:.5rem 0;border-bottom:1px solid #d0d7de}
 .stack td{padding:.125rem 0;border:0}
 .stack td::before{content:attr(data-label) " " / "";font-weight:600}}`;
@@ -126,24 +128,21 @@ const decidedByText = (decision: { by: string; byEmail?: string }) => decision.b
 export function detailList(request: RequestView, stage: 'manager' | 'customer'): string {
   const rows: [string, string][] = [
     ['Tenant', escapeHtml(request.tenantId)],
-    ['Ticket', escapeHtml(request.ticketId)],
+    ['Ticket', shortValue(request.ticketId)],
     [
       'Requested by',
-      `${escapeHtml(describePrincipal(request.requestedBy))}<span class="principal">${escapeHtml(request.requestedBy)}</span>`,
+      `${nameParts(describePrincipal(request.requestedBy))}<span class="principal">${nameParts(request.requestedBy)}</span>`,
     ],
     ['Justification', escapeHtml(request.justification)],
     ['Access level', escapeHtml(request.accessLevel)],
     ['Duration', escapeHtml(humanDuration(request.duration))],
-    ['Requested at', escapeHtml(utc(request.createdAt))],
+    ['Requested at', when(request.createdAt)],
   ];
   if (stage === 'customer' && request.managerDecision) {
-    rows.push([
-      'Approved by manager',
-      `${escapeHtml(decidedByText(request.managerDecision))}, ${escapeHtml(utc(request.managerDecision.at))}`,
-    ]);
+    rows.push(['Approved by manager', `${shortName(decidedByText(request.managerDecision))}, ${when(request.managerDecision.at)}`]);
     if (request.managerDecision.reason) rows.push(["Manager's note", escapeHtml(request.managerDecision.reason)]);
   }
-  rows.push(['Request id', escapeHtml(request.requestId)]);
+  rows.push(['Request id', requestIdHtml(request.requestId)]);
   return `<dl>${rows.map(([label, value]) => `<dt>${escapeHtml(label)}</dt><dd>${value}</dd>`).join('')}</dl>`;
 }
 
