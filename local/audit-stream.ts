@@ -31,7 +31,7 @@ export interface AuditStreamOptions {
   tableName: string;
   invoke: Invoke;
   checkpointFile?: string;
-  /** How long to wait when the stream has nothing new. @default 100 */
+  /** How long to wait when the stream has nothing new. @default 250, as Lambda polls a shard four times a second */
   idleMs?: number;
   /** Retries of a batch with failed records before it is given up (logged). @default 10, as deployed */
   retryAttempts?: number;
@@ -59,7 +59,7 @@ export async function startAuditStream(options: AuditStreamOptions): Promise<Aud
   const checkpoint = await readCheckpoint(options.checkpointFile, streamArn);
   const finished = new Set(checkpoint.finished);
   const iterators = new Map<string, string>();
-  const idleMs = options.idleMs ?? 100;
+  const idleMs = options.idleMs ?? 250;
   const retryAttempts = options.retryAttempts ?? 10;
 
   let stopped = false;
