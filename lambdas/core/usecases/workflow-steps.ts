@@ -238,7 +238,8 @@ const active = (deps: Deps, request: AccessRequest): StepResult => ({
  * ended: nothing to do. A provider failure is thrown, so the workflow retries it. An early revoke
  * completes the workflow's hold task, so the execution ends at once; if its token is not attached
  * yet, the hold step finds REVOKED and ends it. Either way the execution's closing step then emails
- * the engineer (if the execution had already ended, the reconciler tells them). `loaded`: the caller's own read of the request, which saves reading it again.
+ * the engineer (if the execution had already ended, the reconciler tells them). `loaded`: the
+ * caller's own read of the request, which saves reading it again.
  */
 export async function endAccess(
   deps: Deps,
