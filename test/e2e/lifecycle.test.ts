@@ -238,6 +238,8 @@ describe('separation of duties', () => {
     expect(selfApproval.status).toBe(403);
     expect(selfApproval.body.error.code).toBe('FORBIDDEN');
 
+    // Bob's link first: a decision that beats the notify step leaves the stage's emails unsent.
+    await lockbox.linkFor(EMAIL.bob, created.requestId, 'manager');
     expect((await lockbox.post(`/requests/${created.requestId}/manager-decision`, 'bob', { decision: 'APPROVE' })).status).toBe(200);
     await lockbox.waitForStage(created.requestId, 'customer');
     await lockbox.linkFor(EMAIL.carol, created.requestId, 'customer');
