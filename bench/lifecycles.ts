@@ -16,16 +16,11 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { Client } from '@smithy/core/client';
+import { LocalAccessProvider } from '../lambdas/core/adapters/local-access';
 import { ENV } from '../lambdas/core/config';
+import type { AccessRequest } from '../lambdas/core/domain/request';
 import { PRINCIPAL_HEADER } from '../local/gateway';
 import { LOCAL_ADMIN_AGENT, type LocalMode, startLocal } from '../local/local-mode';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/net';
@@ -202,34 +197,45 @@ class Driver {
   }
 
   async transitions(requestId: string): Promise<number> {
-    const response = await fetch(new URL(`/_local/executions/${requestId}`, this.local.url));
-    const execution = (await response.json()) as { history?: { type: string }[] };
-    return (execution.history ?? []).filter((event) => event.type.endsWith('StateEntered')).length;
+    const { history } = await this.execution(requestId);
+    return (history ?? []).filter((event) => event.type.endsWith('StateEntered')).length;
   }
 
   /**
    * Resolves when no workflow step of the request runs: the execution waits on a task whose
    * Lambda has returned (TaskSubmitted is its last event), or it has ended.
    */
-  async quiet(requestId: string, timeoutMs = 30_000): Promise<void> {
+  async quiet(requestId: string): Promise<void> {
+    await this.executionUntil(
+      requestId,
+      (execution) => execution.status !== 'RUNNING' || execution.history?.at(-1)?.type === 'TaskSubmitted',
+    );
+  }
+
+  async executionEnded(requestId: string): Promise<string> {
+    return (await this.executionUntil(requestId, (execution) => execution.status !== 'RUNNING')).status ?? 'UNKNOWN';
+  }
+
+  private async execution(requestId: string): Promise<Execution> {
+    const response = await fetch(new URL(`/_local/executions/${requestId}`, this.local.url));
+    return (await response.json()) as Execution;
+  }
+
+  /** The execution once `done` holds of it, or as it is after `timeoutMs`. */
+  private async executionUntil(requestId: string, done: (execution: Execution) => boolean, timeoutMs = 30_000): Promise<Execution> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const response = await fetch(new URL(`/_local/executions/${requestId}`, this.local.url));
-      const execution = (await response.json()) as { status?: string; history?: { type: string }[] };
-      if (execution.status !== 'RUNNING' || execution.history?.at(-1)?.type === 'TaskSubmitted' || Date.now() > end) return;
+      const execution = await this.execution(requestId);
+      if (done(execution) || Date.now() > end) return execution;
       await sleep(50);
     }
   }
+}
 
-  async executionEnded(requestId: string, timeoutMs = 30_000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const response = await fetch(new URL(`/_local/executions/${requestId}`, this.local.url));
-      const status = ((await response.json()) as { status?: string }).status ?? 'UNKNOWN';
-      if (status !== 'RUNNING' || Date.now() > end) return status;
-      await sleep(200);
-    }
-  }
+/** What local mode's `/_local/executions/{name}` shows of an execution. */
+interface Execution {
+  status?: string;
+  history?: { type: string }[];
 }
 
 type Kind = 'approved' | 'denied' | 'expired' | 'revoked';
@@ -466,6 +472,8 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
     credentials: LOCAL_CREDENTIALS,
     customUserAgent: BENCH_AGENT,
   });
+  // The access provider's own revoke, on the bench's client (the route's floor pays the same call).
+  const grants = new LocalAccessProvider(driver.doc, LOCAL_TABLE_NAMES.Grants, () => new Date());
   const executionArn = (requestId: string) => `${process.env[ENV.stateMachineArn]!.replace(':stateMachine:', ':execution:')}:${requestId}`;
   const latencies: Record<string, number[]> = {};
   const bare: Record<string, number[]> = {};
@@ -533,17 +541,7 @@ async function routes(driver: Driver, report: Report, samples: number): Promise<
         if (requestId) {
           await driver.doc.send(new GetCommand({ TableName: LOCAL_TABLE_NAMES.Requests, Key: { requestId }, ConsistentRead: true }));
         }
-        if (grantCopy) {
-          await driver.doc.send(
-            new UpdateCommand({
-              TableName: LOCAL_TABLE_NAMES.Grants,
-              Key: { requestId: grantCopy.requestId },
-              UpdateExpression: 'SET revokedAt = :now',
-              ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(revokedAt)',
-              ExpressionAttributeValues: { ':now': new Date().toISOString() },
-            }),
-          );
-        }
+        if (grantCopy) await grants.revoke({ requestId: grantCopy.requestId } as AccessRequest);
         const transacting = performance.now();
         await driver.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
         (bare[name] ??= []).push(performance.now() - transacting);

@@ -80,6 +80,14 @@ function exporter(refuse: (event: AuditEvent, call: number) => boolean = () => f
 const start = (invoke: (event: unknown) => Promise<unknown>, checkpointFile?: string) =>
   startAuditStream({ dynamo: dynamo.client, endpoint: dynamo.endpoint, tableName: tables.audit, invoke, checkpointFile, idleMs: 50 });
 
+/** Waits until the bus has taken `count` events. */
+const exportedAtLeast = (bus: { accepted: unknown[] }, count: number) =>
+  waitFor(
+    `${count} exported event(s)`,
+    async () => bus.accepted.length,
+    (n) => n >= count,
+  );
+
 describe('the local audit stream', () => {
   it('exports every new event in order, and retries from the first record the function reports as failed', async () => {
     for (let n = 1; n <= 3; n++) await h.deps.audit.append('demo', refused(n), h.clock.now().getTime());
@@ -87,11 +95,7 @@ describe('the local audit stream', () => {
     const bus = exporter((event, call) => call === 1 && event.seq === 2);
     const poller = await start(bus.invoke);
     try {
-      await waitFor(
-        'the export',
-        async () => bus.accepted.length,
-        (n) => n >= 3,
-      );
+      await exportedAtLeast(bus, 3);
     } finally {
       await poller.stop();
     }
@@ -105,22 +109,14 @@ describe('the local audit stream', () => {
     await h.deps.audit.append('demo', refused(1), h.clock.now().getTime());
     const first = exporter();
     const poller = await start(first.invoke, checkpoint);
-    await waitFor(
-      'the first export',
-      async () => first.accepted.length,
-      (n) => n >= 1,
-    );
+    await exportedAtLeast(first, 1);
     await poller.stop();
 
     await h.deps.audit.append('demo', refused(2), h.clock.now().getTime());
     const second = exporter();
     const again = await start(second.invoke, checkpoint);
     try {
-      await waitFor(
-        'the second export',
-        async () => second.accepted.length,
-        (n) => n >= 1,
-      );
+      await exportedAtLeast(second, 1);
     } finally {
       await again.stop();
     }
